@@ -1,0 +1,1 @@
+"""Message types, topic names and the bus (memory and MQTT backends)."""

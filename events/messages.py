@@ -1,0 +1,105 @@
+"""Commands and events on the bus, versioned, as plain data.
+
+Every payload is a JSON object ``{"type", "id", "ts", "node", "schema", "data"}``.
+``id`` is a UUID that consumers use to drop duplicates (QoS 1 is at-least-once).
+:func:`encode` and :func:`decode` are the only way bytes become messages.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = 1
+
+# Events a media worker reports for a call (topic: hotline/v1/calls/{call_id}/{type}).
+CALL_OFFERED = "call.offered"
+CALL_ANSWERED = "call.answered"
+CALL_MEDIA = "call.media"
+CALL_ENDED = "call.ended"
+PROMPT_STARTED = "prompt.started"
+PROMPT_FINISHED = "prompt.finished"
+PROMPT_FAILED = "prompt.failed"
+SPEECH_STARTED = "speech.started"
+SPEECH_ENDED = "speech.ended"
+LISTEN_TIMEOUT = "listen.timeout"
+DTMF = "dtmf"
+RECORDING_SAVED = "recording.saved"
+# Events the hub reports about a call's flow.
+FLOW_STEP = "flow.step"
+AGENT_REQUESTED = "agent.requested"
+
+# Commands the hub sends to a worker (topic: hotline/v1/workers/{worker}/commands).
+ANSWER = "answer"
+REJECT = "reject"
+PLAY = "play"
+STOP_PLAYBACK = "stop_playback"
+LISTEN = "listen"
+STOP_LISTENING = "stop_listening"
+HANGUP = "hangup"
+DRAIN = "drain"
+COMMANDS = {ANSWER, REJECT, PLAY, STOP_PLAYBACK, LISTEN, STOP_LISTENING, HANGUP, DRAIN}
+
+# Status documents (retained).
+WORKER_STATUS = "worker.status"
+HUB_STATUS = "hub.status"
+NODE_STATUS = "node.status"
+COMMAND_REPLY = "command.reply"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One command, event or status on the bus."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    node: str = ""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ts: float = field(default_factory=time.time)
+    schema: int = SCHEMA
+
+    @property
+    def call_id(self) -> str:
+        return str(self.data.get("call_id", ""))
+
+
+def encode(message: Message) -> bytes:
+    return json.dumps(
+        {
+            "type": message.type,
+            "id": message.id,
+            "ts": round(message.ts, 6),
+            "node": message.node,
+            "schema": message.schema,
+            "data": message.data,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def decode(payload: bytes) -> Message:
+    """Parse a payload; ``ValueError`` says what is wrong with it."""
+    try:
+        raw = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"payload is not UTF-8 JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("payload must be a JSON object")
+    for key, kind in (("type", str), ("id", str), ("ts", (int, float)), ("data", dict)):
+        if not isinstance(raw.get(key), kind):
+            raise ValueError(f"payload field {key!r} is missing or of the wrong type")
+    schema = raw.get("schema", SCHEMA)
+    if not isinstance(schema, int) or schema > SCHEMA:
+        raise ValueError(f"payload schema {schema!r} is newer than this node understands")
+    return Message(
+        type=raw["type"],
+        data=raw["data"],
+        node=str(raw.get("node", "")),
+        id=raw["id"],
+        ts=float(raw["ts"]),
+        schema=schema,
+    )

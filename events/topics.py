@@ -1,0 +1,46 @@
+"""MQTT topic names (DESIGN.md, "Events and commands").  Pure functions."""
+
+from __future__ import annotations
+
+ROOT = "hotline/v1"
+
+
+def worker_status(worker: str) -> str:
+    return f"{ROOT}/workers/{worker}/status"
+
+
+def worker_commands(worker: str) -> str:
+    return f"{ROOT}/workers/{worker}/commands"
+
+
+def worker_replies(worker: str) -> str:
+    return f"{ROOT}/workers/{worker}/replies"
+
+
+def call_event(call_id: str, event: str) -> str:
+    return f"{ROOT}/calls/{call_id}/{event}"
+
+
+def hub_status() -> str:
+    return f"{ROOT}/hub/status"
+
+
+def node_status() -> str:
+    return f"{ROOT}/node/status"
+
+
+ALL = f"{ROOT}/#"
+ALL_WORKER_STATUS = f"{ROOT}/workers/+/status"
+ALL_WORKER_REPLIES = f"{ROOT}/workers/+/replies"
+ALL_CALL_EVENTS = f"{ROOT}/calls/#"
+
+
+def matches(pattern: str, topic: str) -> bool:
+    """MQTT wildcard matching (``+`` one level, ``#`` the rest)."""
+    pattern_parts, topic_parts = pattern.split("/"), topic.split("/")
+    for index, part in enumerate(pattern_parts):
+        if part == "#":
+            return True
+        if index >= len(topic_parts) or (part != "+" and part != topic_parts[index]):
+            return False
+    return len(pattern_parts) == len(topic_parts)

@@ -1,0 +1,692 @@
+"""The pjsua2 boundary: one thread owns the PJSIP endpoint and every object.
+
+This is the only module that imports ``pjsua2``.  Rules it keeps:
+
+* the endpoint is created, polled and destroyed on the engine thread;
+* other threads never touch pjsua2: they :meth:`SipEngine.submit` a function
+  that runs on the engine thread between two ``libHandleEvents`` polls;
+* callbacks only record what happened and hand a plain event to ``on_event``;
+* calls, players and recorders stay referenced until PJSIP is done with them
+  and are destroyed on the engine thread, players and recorders before calls.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import queue
+import re
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pjsua2 as pj
+
+from ivr.engine_events import (
+    DtmfReceived,
+    EngineEvent,
+    LegAnswered,
+    LegEnded,
+    LegMedia,
+    LegOffered,
+    ListenTimedOut,
+    PlaybackFailed,
+    PlaybackFinished,
+    RecordingClosed,
+    SpeechEnded,
+    SpeechStarted,
+)
+
+log = logging.getLogger(__name__)
+
+_CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
+_POLL_MS = 20
+
+
+class EngineError(Exception):
+    """The SIP engine could not do what was asked."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    bind: str = "127.0.0.1"
+    port: int = 0  # 0: the OS picks one (reported by ``SipEngine.port``)
+    transports: tuple[str, ...] = ("udp", "tcp")
+    public_address: str = ""
+    codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
+    clock_rate: int = 8000
+    max_calls: int = 4
+    session_expires_s: int = 1800
+    rtp_timeout_s: float = 30.0
+    max_call_s: float = 3600.0
+    user_agent: str = "hotline-node"
+    identity: str = "hotline"
+    pjsip_log_level: int = 0
+
+
+@dataclass(frozen=True)
+class ListenParams:
+    listen_id: str
+    speech_level: int
+    no_input_s: float
+    end_silence_ms: int
+    min_speech_ms: int
+    max_speech_s: float
+
+
+@dataclass
+class _Listen:
+    params: ListenParams
+    started: float
+    speech_since: float | None = None
+    last_voice: float | None = None
+    reported_start: bool = False
+
+
+@dataclass
+class _Leg:
+    leg_id: str
+    call: Any
+    outbound: bool
+    created: float
+    answered_at: float | None = None
+    media: Any = None  # the call's AudioMedia while active
+    media_port: int = -1
+    hold: bool = False
+    player: Any = None
+    play_id: str = ""
+    recorders: dict[str, Any] = field(default_factory=dict)
+    silence: Any = None  # keeps the ``played`` recording running between prompts
+    record_files: dict[str, str] = field(default_factory=dict)
+    listen: _Listen | None = None
+    rx_packets: int = -1
+    rx_changed: float = 0.0
+    local_hangup: str = ""
+    ended: bool = False
+
+
+class _Player(pj.AudioMediaPlayer):
+    def __init__(self, engine: SipEngine, leg_id: str, play_id: str) -> None:
+        super().__init__()
+        self._engine, self._leg_id, self._play_id = engine, leg_id, play_id
+
+    def onEof2(self) -> None:  # noqa: N802 (pjsua2 callback name)
+        # The player must not be destroyed inside its own callback.
+        self._engine._eof.append((self._leg_id, self._play_id))
+
+
+class _Call(pj.Call):
+    def __init__(self, engine: SipEngine, account: Any, call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(account, call_id)
+        self._engine = engine
+        self.leg_id = ""
+
+    def onCallState(self, prm: Any) -> None:  # noqa: N802
+        self._engine._on_call_state(self)
+
+    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
+        self._engine._on_media_state(self)
+
+    def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
+        method = "sip_info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
+        self._engine._emit(DtmfReceived(self.leg_id, prm.digit, method))
+
+
+class _Account(pj.Account):
+    def __init__(self, engine: SipEngine) -> None:
+        super().__init__()
+        self._engine = engine
+
+    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
+        self._engine._on_incoming(self, prm)
+
+
+class SipEngine:
+    """A pjsua2 user agent on its own thread."""
+
+    def __init__(self, config: EngineConfig, on_event: Callable[[EngineEvent], None]) -> None:
+        self.config = config
+        self._on_event = on_event
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future]] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="pjsua2", daemon=True)
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping = False
+        self._legs: dict[str, _Leg] = {}
+        self._retired: list[_Leg] = []
+        self._eof: list[tuple[str, str]] = []
+        self._counter = 0
+        self.accepting = True
+        self.port = 0
+        self._ep: Any = None
+        self._account: Any = None
+
+    # ---- life cycle (any thread) -------------------------------------------------
+    def start(self, timeout: float = 15.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise EngineError("the SIP engine did not start in time", retryable=True)
+        if self._start_error is not None:
+            raise EngineError(f"the SIP engine could not start: {self._start_error}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._thread.join(timeout)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        """Run ``fn(*args)`` on the engine thread; the future holds its result."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        if self._stopping:
+            future.set_exception(EngineError("the SIP engine is stopping"))
+            return future
+        self._jobs.put((lambda: fn(*args), future))
+        return future
+
+    @property
+    def active_legs(self) -> int:
+        return sum(1 for leg in self._legs.values() if not leg.ended)
+
+    # ---- the thread --------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._create()
+        except BaseException as exc:  # reported to start()
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        last_tick = 0.0
+        try:
+            while not (self._stopping and not self._legs):
+                self._run_jobs()
+                self._ep.libHandleEvents(_POLL_MS)
+                now = time.monotonic()
+                self._finish_playbacks()
+                self._poll_listens(now)
+                if now - last_tick >= 0.5:
+                    last_tick = now
+                    self._check_timers(now)
+                self._destroy_retired()
+                if self._stopping:
+                    for leg in list(self._legs.values()):
+                        self._hangup(leg, 503, "shutdown")
+                    self._stop_deadline = getattr(self, "_stop_deadline", now + 3.0)
+                    if now > self._stop_deadline:
+                        break
+        finally:
+            self._destroy()
+
+    def _create(self) -> None:
+        cfg = self.config
+        ep = pj.Endpoint()
+        ep.libCreate()
+        ep_cfg = pj.EpConfig()
+        ep_cfg.uaConfig.threadCnt = 0
+        ep_cfg.uaConfig.mainThreadOnly = True
+        ep_cfg.uaConfig.maxCalls = cfg.max_calls
+        ep_cfg.uaConfig.userAgent = cfg.user_agent
+        ep_cfg.logConfig.level = cfg.pjsip_log_level
+        ep_cfg.logConfig.consoleLevel = cfg.pjsip_log_level
+        ep_cfg.medConfig.clockRate = cfg.clock_rate
+        ep_cfg.medConfig.sndClockRate = cfg.clock_rate
+        ep_cfg.medConfig.noVad = True
+        ep_cfg.medConfig.ecTailLen = 0
+        ep_cfg.medConfig.threadCnt = 1
+        ep.libInit(ep_cfg)
+        ep.audDevManager().setNullDev()
+        self._ep = ep
+        self._silence_wav = _write_silence(cfg.clock_rate)
+        self.port = self._create_transports()
+        self._set_codecs()
+        ep.libStart()
+        acc_cfg = pj.AccountConfig()
+        host = cfg.public_address or cfg.bind
+        acc_cfg.idUri = f"sip:{cfg.identity}@{host}:{self.port}"
+        acc_cfg.mediaConfig.transportConfig.boundAddress = cfg.bind
+        acc_cfg.mediaConfig.transportConfig.port = 0
+        if cfg.public_address:
+            acc_cfg.mediaConfig.transportConfig.publicAddress = cfg.public_address
+        acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_OPTIONAL
+        acc_cfg.callConfig.timerSessExpiresSec = cfg.session_expires_s
+        acc_cfg.callConfig.timerMinSESec = 90
+        account = _Account(self)
+        account.create(acc_cfg, True)
+        self._account = account
+
+    def _create_transports(self) -> int:
+        cfg = self.config
+        kinds = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
+        for _attempt in range(20):
+            port = cfg.port
+            created: list[int] = []
+            try:
+                for name in cfg.transports:
+                    tcfg = pj.TransportConfig()
+                    tcfg.boundAddress = cfg.bind
+                    tcfg.port = port
+                    if cfg.public_address:
+                        tcfg.publicAddress = cfg.public_address
+                    tid = self._ep.transportCreate(kinds[name], tcfg)
+                    created.append(tid)
+                    if port == 0:
+                        port = int(self._ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+                return port
+            except pj.Error as exc:
+                for tid in created:
+                    self._ep.transportClose(tid)
+                if cfg.port != 0:
+                    raise EngineError(f"cannot listen on {cfg.bind}:{cfg.port}: {exc.reason}")
+        raise EngineError("no free port for the SIP transports", retryable=True)
+
+    def _set_codecs(self) -> None:
+        wanted = [_CODEC_IDS[c] for c in self.config.codecs]
+        for info in self._ep.codecEnum2():
+            codec_id = info.codecId
+            priority = 0
+            for rank, prefix in enumerate(wanted):
+                if codec_id.startswith(prefix):
+                    priority = 250 - rank
+            self._ep.codecSetPriority(codec_id, priority)
+
+    def _destroy(self) -> None:
+        for leg in list(self._legs.values()):
+            self._close_media(leg)
+        self._legs.clear()
+        self._destroy_retired()
+        self._account = None
+        try:
+            self._ep.libDestroy()
+        except pj.Error as exc:
+            log.warning("pjsua2 destroy failed: %s", exc.reason)
+        self._ep = None
+
+    def _run_jobs(self) -> None:
+        while True:
+            try:
+                fn, future = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def _emit(self, event: EngineEvent) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("event handler failed for %s", type(event).__name__)
+
+    def _new_leg_id(self) -> str:
+        self._counter += 1
+        return f"L{self._counter}"
+
+    # ---- callbacks (engine thread) ----------------------------------------------
+    def _on_incoming(self, account: Any, prm: Any) -> None:
+        call = _Call(self, account, prm.callId)
+        leg = _Leg(self._new_leg_id(), call, outbound=False, created=time.monotonic())
+        call.leg_id = leg.leg_id
+        self._legs[leg.leg_id] = leg
+        if not self.accepting or self.active_legs > self.config.max_calls:
+            code = 503 if not self.accepting else 486
+            leg.local_hangup = "rejected"
+            self._answer(call, code)
+            return
+        info = call.getInfo()
+        request_line = prm.rdata.wholeMsg.split("\r\n", 1)[0]
+        called = _user_part(request_line.split(" ")[1] if " " in request_line else info.localUri)
+        self._emit(
+            LegOffered(
+                leg.leg_id,
+                sip_call_id=info.callIdString,
+                caller=_user_part(info.remoteUri),
+                called=called,
+                remote_uri=info.remoteUri,
+            )
+        )
+        self._answer(call, 180)
+
+    def _on_call_state(self, call: _Call) -> None:
+        leg = self._legs.get(call.leg_id)
+        if leg is None or leg.ended:
+            return
+        info = call.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.answered_at is None:
+            leg.answered_at = time.monotonic()
+            self._emit(LegAnswered(leg.leg_id))
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            leg.ended = True
+            code = info.lastStatusCode
+            if leg.local_hangup:
+                reason = leg.local_hangup
+            elif leg.answered_at is not None:
+                reason = "remote_hangup"
+            elif code == 487:
+                reason = "cancelled"
+            else:
+                reason = "failed" if leg.outbound else "cancelled"
+            duration = time.monotonic() - leg.answered_at if leg.answered_at else 0.0
+            self._close_media(leg)
+            if leg.record_files:
+                self._emit(RecordingClosed(leg.leg_id, dict(leg.record_files)))
+            self._emit(
+                LegEnded(
+                    leg.leg_id,
+                    reason=reason,
+                    status_code=code,
+                    answered=leg.answered_at is not None,
+                    duration_s=round(duration, 3),
+                )
+            )
+            # The Call object is deleted on the next loop turn, not inside its callback.
+            self._retired.append(self._legs.pop(leg.leg_id))
+
+    def _on_media_state(self, call: _Call) -> None:
+        leg = self._legs.get(call.leg_id)
+        if leg is None or leg.ended:
+            return
+        info = call.getInfo()
+        for media in info.media:
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            hold = media.status in (pj.PJSUA_CALL_MEDIA_REMOTE_HOLD, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD)
+            if media.status in (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                aud = call.getAudioMedia(media.index)
+                if aud.getPortId() != leg.media_port:
+                    leg.media, leg.media_port = aud, aud.getPortId()
+                    self._reconnect(leg)
+            leg.hold = hold
+            try:
+                stream = call.getStreamInfo(media.index)
+                codec, rate = stream.codecName, stream.codecClockRate
+            except pj.Error:
+                codec, rate = "", 0
+            self._emit(LegMedia(leg.leg_id, codec=codec, codec_rate=rate, hold=hold))
+            return
+
+    def _reconnect(self, leg: _Leg) -> None:
+        """(Re)wire recorders and the current player to the leg's audio port."""
+        if leg.media is None:
+            return
+        if "caller" in leg.recorders:
+            leg.media.startTransmit(leg.recorders["caller"])
+        if "heard" in leg.recorders:
+            leg.media.startTransmit(leg.recorders["heard"])
+        if leg.player is not None:
+            leg.player.startTransmit(leg.media)
+
+    # ---- periodic work (engine thread) ------------------------------------------
+    def _finish_playbacks(self) -> None:
+        while self._eof:
+            leg_id, play_id = self._eof.pop(0)
+            leg = self._legs.get(leg_id)
+            if leg is not None and leg.play_id == play_id:
+                self._stop_player(leg)
+                self._emit(PlaybackFinished(leg_id, play_id))
+
+    def _poll_listens(self, now: float) -> None:
+        for leg in self._legs.values():
+            state = leg.listen
+            if state is None or leg.media is None:
+                continue
+            p = state.params
+            try:
+                # pjmedia names levels from the bridge's side: "tx" is what the
+                # call port transmits into the bridge, i.e. the caller's audio.
+                level = leg.media.getTxLevel()
+            except pj.Error:
+                continue
+            if level >= p.speech_level:
+                state.last_voice = now
+                if state.speech_since is None:
+                    state.speech_since = now
+            if (
+                state.speech_since is not None
+                and not state.reported_start
+                and (state.last_voice or now) - state.speech_since >= p.min_speech_ms / 1000
+            ):
+                state.reported_start = True
+                self._emit(SpeechStarted(leg.leg_id, p.listen_id))
+            if state.reported_start:
+                speech_ms = int(((state.last_voice or now) - (state.speech_since or now)) * 1000)
+                if now - (state.last_voice or now) >= p.end_silence_ms / 1000:
+                    leg.listen = None
+                    self._emit(SpeechEnded(leg.leg_id, p.listen_id, speech_ms, "silence"))
+                elif now - (state.speech_since or now) >= p.max_speech_s:
+                    leg.listen = None
+                    self._emit(SpeechEnded(leg.leg_id, p.listen_id, speech_ms, "max_speech"))
+            elif now - state.started >= p.no_input_s:
+                leg.listen = None
+                self._emit(ListenTimedOut(leg.leg_id, p.listen_id))
+            elif state.speech_since is not None and now - (state.last_voice or now) > 0.3:
+                state.speech_since = None  # a click or a cough, not speech
+
+    def _check_timers(self, now: float) -> None:
+        for leg in list(self._legs.values()):
+            if leg.ended:
+                continue
+            if leg.answered_at is not None and now - leg.answered_at > self.config.max_call_s:
+                self._hangup(leg, 200, "max_duration")
+                continue
+            if leg.media is None or leg.hold:
+                leg.rx_changed = now
+                continue
+            try:
+                packets = leg.call.getStreamStat(0).rtcp.rxStat.pkt
+            except pj.Error:
+                continue
+            if packets != leg.rx_packets:
+                leg.rx_packets, leg.rx_changed = packets, now
+            elif now - leg.rx_changed > self.config.rtp_timeout_s:
+                self._hangup(leg, 408, "rtp_timeout")
+
+    def _destroy_retired(self) -> None:
+        while self._retired:
+            leg = self._retired.pop()
+            leg.media = None
+            leg.call = None  # last reference: the Call object is freed here
+
+    # ---- operations (engine thread; reached through the public methods) ---------
+    def _leg(self, leg_id: str) -> _Leg:
+        leg = self._legs.get(leg_id)
+        if leg is None or leg.ended:
+            raise EngineError(f"no such call leg: {leg_id}")
+        return leg
+
+    @staticmethod
+    def _answer(call: Any, code: int) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        call.answer(prm)
+
+    def _hangup(self, leg: _Leg, code: int, reason: str) -> None:
+        if leg.ended:
+            return
+        if not leg.local_hangup:
+            leg.local_hangup = reason
+        prm = pj.CallOpParam()
+        prm.statusCode = code if leg.answered_at is None and not leg.outbound else 0
+        try:
+            leg.call.hangup(prm)
+        except pj.Error as exc:
+            log.debug("hangup of %s: %s", leg.leg_id, exc.reason)
+
+    def _stop_player(self, leg: _Leg) -> None:
+        player = leg.player
+        leg.player, leg.play_id = None, ""
+        if player is None:
+            return
+        try:
+            if leg.media is not None:
+                player.stopTransmit(leg.media)
+            if "played" in leg.recorders:
+                player.stopTransmit(leg.recorders["played"])
+        except pj.Error:
+            pass
+        del player
+
+    def _close_media(self, leg: _Leg) -> None:
+        leg.listen = None
+        self._stop_player(leg)
+        leg.silence = None
+        for recorder in leg.recorders.values():
+            del recorder
+        leg.recorders.clear()  # dropping the recorders closes the WAV files
+
+    # ---- public API (any thread) -------------------------------------------------
+    def answer(self, leg_id: str, code: int = 200) -> concurrent.futures.Future:
+        def run() -> None:
+            leg = self._leg(leg_id)
+            if code >= 300:
+                leg.local_hangup = "rejected"
+            self._answer(leg.call, code)
+
+        return self.submit(run)
+
+    def hangup(self, leg_id: str, reason: str = "local_hangup") -> concurrent.futures.Future:
+        return self.submit(lambda: self._hangup(self._leg(leg_id), 603, reason))
+
+    def hangup_all(self, reason: str) -> concurrent.futures.Future:
+        def run() -> None:
+            for leg in list(self._legs.values()):
+                self._hangup(leg, 503, reason)
+
+        return self.submit(run)
+
+    def play(self, leg_id: str, path: Path, play_id: str) -> concurrent.futures.Future:
+        """Play a WAV into the leg (and into its ``played`` recorder), once."""
+
+        def run() -> None:
+            leg = self._leg(leg_id)
+            if leg.player is not None:
+                old = leg.play_id
+                self._stop_player(leg)
+                self._emit(PlaybackFinished(leg_id, old, interrupted=True))
+            player = _Player(self, leg_id, play_id)
+            try:
+                player.createPlayer(str(path), pj.PJMEDIA_FILE_NO_LOOP)
+            except pj.Error as exc:
+                self._emit(PlaybackFailed(leg_id, play_id, exc.reason))
+                return
+            leg.player, leg.play_id = player, play_id
+            if leg.media is not None:
+                player.startTransmit(leg.media)
+            if "played" in leg.recorders:
+                player.startTransmit(leg.recorders["played"])
+
+        return self.submit(run)
+
+    def stop_playback(self, leg_id: str) -> concurrent.futures.Future:
+        def run() -> None:
+            leg = self._leg(leg_id)
+            if leg.player is not None:
+                play_id = leg.play_id
+                self._stop_player(leg)
+                self._emit(PlaybackFinished(leg_id, play_id, interrupted=True))
+
+        return self.submit(run)
+
+    def record(self, leg_id: str, files: dict[str, Path]) -> concurrent.futures.Future:
+        """Record the leg: ``caller``/``heard`` take what the far end sends,
+        ``played`` takes what this engine plays into the leg."""
+
+        def run() -> None:
+            leg = self._leg(leg_id)
+            for name, path in files.items():
+                if name in leg.recorders:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(str(path))
+                leg.recorders[name] = recorder
+                leg.record_files[name] = str(path)
+                if name == "played":
+                    # The bridge writes nothing to a recorder nobody transmits to;
+                    # a looping silent source keeps both legs' files time-aligned.
+                    leg.silence = pj.AudioMediaPlayer()
+                    leg.silence.createPlayer(str(self._silence_wav))
+                    leg.silence.startTransmit(recorder)
+                    if leg.player is not None:
+                        leg.player.startTransmit(recorder)
+            self._reconnect(leg)
+
+        return self.submit(run)
+
+    def listen(self, leg_id: str, params: ListenParams) -> concurrent.futures.Future:
+        def run() -> None:
+            self._leg(leg_id).listen = _Listen(params, started=time.monotonic())
+
+        return self.submit(run)
+
+    def stop_listening(self, leg_id: str) -> concurrent.futures.Future:
+        def run() -> None:
+            self._leg(leg_id).listen = None
+
+        return self.submit(run)
+
+    def send_dtmf(self, leg_id: str, digits: str, method: str = "rfc4733") -> concurrent.futures.Future:
+        def run() -> None:
+            leg = self._leg(leg_id)
+            if method == "sip_info":
+                prm = pj.CallSendDtmfParam()
+                prm.digits = digits
+                prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+                prm.duration = 160
+                leg.call.sendDtmf(prm)
+            else:
+                leg.call.dialDtmf(digits)
+
+        return self.submit(run)
+
+    def make_call(self, uri: str) -> concurrent.futures.Future:
+        """Place an outbound call; the future holds the new leg id."""
+
+        def run() -> str:
+            call = _Call(self, self._account)
+            leg = _Leg(self._new_leg_id(), call, outbound=True, created=time.monotonic())
+            call.leg_id = leg.leg_id
+            self._legs[leg.leg_id] = leg
+            prm = pj.CallOpParam(True)
+            try:
+                call.makeCall(uri, prm)
+            except pj.Error as exc:
+                del self._legs[leg.leg_id]
+                raise EngineError(f"cannot call {uri}: {exc.reason}") from None
+            return leg.leg_id
+
+        return self.submit(run)
+
+    def leg_ids(self) -> concurrent.futures.Future:
+        return self.submit(lambda: [k for k, v in self._legs.items() if not v.ended])
+
+
+def _write_silence(rate: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"hotline-silence-{rate}.wav"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(b"\0\0" * rate)
+        os.replace(tmp, path)
+    return path
+
+
+def _user_part(uri: str) -> str:
+    match = re.search(r"sips?:([^@;>]+)@", uri)
+    return match.group(1) if match else ""

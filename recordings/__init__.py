@@ -1,0 +1,1 @@
+"""Per-leg recording files, manifests, hashes and the hash chain."""

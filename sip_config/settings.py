@@ -1,0 +1,221 @@
+"""The node's settings: one TOML file plus ``HOTLINE_*`` environment overrides.
+
+Every part of the node receives one validated :class:`Settings` object; nothing
+reads the environment or files on its own.  Environment variables use ``__``
+between sections, e.g. ``HOTLINE_SIP__PORT=5070`` or ``HOTLINE_WORKERS__COUNT=8``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Codec = Literal["PCMA", "PCMU", "G722"]
+
+_NUMBER = re.compile(r"^[0-9*#+]{1,32}$")
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are refused, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSection(Section):
+    name: str = Field("node1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    data_dir: Path = Path("hotline-data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class SipSection(Section):
+    """The SIP front (Kamailio): where carriers, SBCs and phones send calls."""
+
+    listen: str = "127.0.0.1"
+    port: Port = 5060
+    transports: list[Literal["udp", "tcp"]] = ["udp", "tcp"]
+    advertised_address: str = ""
+    numbers: list[str] = ["12345"]
+    codecs: list[Codec] = ["PCMA", "PCMU", "G722"]
+    session_expires_s: int = Field(1800, ge=90, le=86400)
+    retry_after_s: int = Field(30, ge=1, le=3600)
+    probing_interval_s: int = Field(2, ge=1, le=300)
+    invite_timeout_s: int = Field(4, ge=1, le=60)
+
+    @field_validator("listen", "advertised_address")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        if value:
+            ipaddress.ip_address(value)
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one number must be answered, e.g. [\"12345\"]")
+        for number in value:
+            if not _NUMBER.match(number):
+                raise ValueError(f"{number!r} is not a dialable number (digits, *, #, +)")
+        return value
+
+    @field_validator("codecs", "transports")
+    @classmethod
+    def _non_empty_unique(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list must not be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("list must not repeat an entry")
+        return value
+
+
+class WorkersSection(Section):
+    """Media workers: one pjsua2 process each, at most ``max_calls`` legs."""
+
+    count: int = Field(2, ge=1, le=256)
+    max_calls: int = Field(4, ge=1, le=4)
+    bind: str = "127.0.0.1"
+    clock_rate: Literal[8000, 16000] = 8000
+    rtp_timeout_s: int = Field(30, ge=2, le=3600)
+    max_call_s: int = Field(3600, ge=10, le=86400)
+    hub_answer_timeout_s: float = Field(3.0, gt=0, le=30)
+    hub_lost_grace_s: float = Field(15.0, gt=0, le=600)
+
+    @field_validator("bind")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        ipaddress.ip_address(value)
+        return value
+
+
+class MqttSection(Section):
+    """The bus.  Empty ``url`` means: start a local Mosquitto on ``port``."""
+
+    url: str = ""
+    port: int = Field(1883, ge=0, le=65535)
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", value):
+            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+        return value
+
+
+class PromptsSection(Section):
+    """Prompts spoken by the node (Simplified Chinese), synthesized with espeak-ng."""
+
+    voice: str = "cmn-latn-pinyin"
+    words_per_minute: int = Field(165, ge=80, le=400)
+    texts: dict[str, str] = {
+        "greeting": "您好，欢迎致电一二三四五政务服务便民热线。请直接说出您要反映的问题，说完请稍候。",
+        "closing": "您的来电已记录，我们会尽快处理。感谢您的来电，再见。",
+        "no_input": "没有听到您的声音。我们已记录本次来电，感谢您的来电，再见。",
+        "agent_unavailable": "暂时无法为您转接人工服务，您的来电已记录，我们会尽快回复您。再见。",
+    }
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in ("greeting", "closing"):
+            if not value.get(key, "").strip():
+                raise ValueError(f"prompt {key!r} must have a text")
+        for key in value:
+            if not re.match(r"^[a-z][a-z0-9_]{0,40}$", key):
+                raise ValueError(f"prompt id {key!r} must be lower-case letters, digits, _")
+        return value
+
+
+class ListenSection(Section):
+    """Energy-based end of speech, used until ASR endpointing takes over."""
+
+    no_input_s: float = Field(8.0, gt=0, le=120)
+    end_silence_ms: int = Field(1000, ge=200, le=10000)
+    min_speech_ms: int = Field(300, ge=20, le=10000)
+    max_speech_s: float = Field(60.0, gt=1, le=600)
+    speech_level: int = Field(3, ge=1, le=255)
+
+
+class SupervisorSection(Section):
+    grace_s: float = Field(30.0, ge=0, le=3600)
+    restart_backoff_s: float = Field(0.5, gt=0, le=60)
+    restart_backoff_max_s: float = Field(30.0, gt=0, le=600)
+
+
+class RecordingsSection(Section):
+    """Empty ``dir`` means ``<data_dir>/recordings``."""
+
+    dir: Path | None = None
+
+
+class Settings(BaseSettings):
+    """Everything a node needs, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOTLINE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    node: NodeSection = NodeSection()
+    sip: SipSection = SipSection()
+    workers: WorkersSection = WorkersSection()
+    mqtt: MqttSection = MqttSection()
+    prompts: PromptsSection = PromptsSection()
+    listen: ListenSection = ListenSection()
+    supervisor: SupervisorSection = SupervisorSection()
+    recordings: RecordingsSection = RecordingsSection()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.sip.listen == "0.0.0.0" and not self.sip.advertised_address:
+            raise ValueError(
+                "sip.listen is 0.0.0.0: set sip.advertised_address to the address "
+                "phones and carriers reach this node on"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Command-line overrides (init) beat the environment, which beats the file.
+        return (init_settings, env_settings)
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.recordings.dir or self.node.data_dir / "recordings"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.node.data_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.node.data_dir / "logs"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.node.data_dir / "prompts"
+
+    @property
+    def local_broker(self) -> bool:
+        return not self.mqtt.url

@@ -1,0 +1,1 @@
+"""Speech synthesis (espeak-ng) and the rendered prompt cache."""
