@@ -101,7 +101,7 @@ class MqttSection(Section):
     """The bus.  Empty ``url`` means: start a local Mosquitto on ``port``."""
 
     url: str = ""
-    port: int = Field(1883, ge=0, le=65535)
+    port: int = Field(0, ge=0, le=65535)  # local broker; 0: 1883 if free, else any free port
     username: str = ""
     password: str = ""
     tls: bool = False

@@ -1,0 +1,1 @@
+"""Media workers, the hub call flows, the supervisor and the hotline CLI."""

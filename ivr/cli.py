@@ -1,0 +1,243 @@
+"""The ``hotline`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sip_config import ConfigError, Settings, load_settings
+
+app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+events_app = typer.Typer(help="Watch the node's event bus.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(events_app, name="events")
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, {k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    sip_port: Annotated[int | None, typer.Option(help="SIP port (UDP and TCP).")] = None,
+    data_dir: DataDirOpt = None,
+    workers: Annotated[int | None, typer.Option(help="Number of media workers.")] = None,
+) -> None:
+    """Start the node: Kamailio, Mosquitto, media workers and the hub."""
+    from ivr.logs import configure
+    from ivr.supervisor import serve as run_serve
+
+    settings = _settings(config, **{"sip.port": sip_port, "node.data_dir": data_dir,
+                                    "workers.count": workers})
+    configure("supervisor", settings.node.log_level)
+    raise typer.Exit(asyncio.run(run_serve(settings)))
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the node's parts, their health and the calls in progress."""
+    settings = _settings(config, **{"node.data_dir": data_dir})
+    node = _node_file(settings)
+    retained = asyncio.run(_collect_retained(settings, node, seconds=0.7))
+    workers = {d["worker"]: d for t, d in retained.items() if "/workers/" in t}
+    hub = next((d for t, d in retained.items() if t.endswith("/hub/status")), {})
+    if as_json:
+        print(json.dumps({"node": node, "workers": workers, "hub": hub}, ensure_ascii=False))
+        return
+    console.print(f"node [bold]{node['node']}[/bold]: {node['state']}, SIP {node['sip']}, "
+                  f"numbers {', '.join(node['numbers'])}, broker {node['broker']}")
+    table = Table("part", "state", "pid", "restarts", "up", "calls")
+    now = time.time()
+    for part in node["parts"]:
+        calls = ""
+        if part["name"].startswith("worker-"):
+            info = workers.get(part["name"].removeprefix("worker-"), {})
+            calls = f"{len(info.get('calls', []))}/{info.get('capacity', '?')}"
+            if info.get("state") and info.get("state") != "up":
+                part["state"] = f"{part['state']} ({info['state']})"
+        elif part["name"] == "hub":
+            calls = str(hub.get("calls", ""))
+        up = f"{now - part['since']:.0f}s" if part["since"] and part["pid"] else "-"
+        table.add_row(part["name"], part["state"], str(part["pid"] or "-"),
+                      str(part["restarts"]), up, calls)
+    console.print(table)
+    active = [c for w in workers.values() for c in w.get("calls", [])]
+    if active:
+        calls_table = Table("call", "worker", "caller", "state", "for")
+        for w in workers.values():
+            for c in w.get("calls", []):
+                calls_table.add_row(c["call_id"], w["worker"], c.get("caller", ""),
+                                    c.get("state", ""), f"{now - c.get('since', now):.0f}s")
+        console.print(calls_table)
+    else:
+        console.print("no calls in progress")
+
+
+@events_app.command("tail")
+def events_tail(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    count: Annotated[int, typer.Option(help="Stop after this many messages (0: never).")] = 0,
+    seconds: Annotated[float, typer.Option(help="Stop after this long (0: never).")] = 0,
+) -> None:
+    """Print every command, event and status on the bus, one JSON line each."""
+    from events.messages import decode
+    from events.topics import ALL
+
+    settings = _settings(config, **{"node.data_dir": data_dir})
+    host, port = _broker(settings, _node_file(settings))
+
+    async def tail() -> None:
+        import aiomqtt
+
+        seen = 0
+        async with aiomqtt.Client(host, port, identifier=f"tail-{time.time_ns()}") as client:
+            await client.subscribe(ALL, qos=1)
+            async for message in client.messages:
+                try:
+                    decoded = decode(bytes(message.payload))  # type: ignore[arg-type]
+                except ValueError as exc:
+                    print(json.dumps({"topic": message.topic.value, "error": str(exc)}))
+                    continue
+                print(json.dumps({"topic": message.topic.value, "type": decoded.type,
+                                  "ts": decoded.ts, "id": decoded.id, "data": decoded.data},
+                                 ensure_ascii=False), flush=True)
+                seen += 1
+                if count and seen >= count:
+                    return
+
+    with contextlib.suppress(KeyboardInterrupt, TimeoutError):
+        asyncio.run(asyncio.wait_for(tail(), seconds) if seconds else tail())
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="TOML settings file.")]) -> None:
+    """Validate a settings file; every error names the key, the value and what is allowed."""
+    settings = _settings(file)
+    console.print(f"{file}: OK (node {settings.node.name}, SIP {settings.sip.listen}:"
+                  f"{settings.sip.port}, {settings.workers.count} workers)", highlight=False)
+
+
+@app.command()
+def phone(
+    uri: Annotated[str, typer.Argument(help="Who to call, e.g. sip:12345@127.0.0.1")] = "",
+    play: Annotated[Path | None, typer.Option(help="WAV to play into the call.")] = None,
+    play_at: Annotated[float, typer.Option(help="Seconds after answer to start --play.")] = 0.0,
+    record: Annotated[Path | None, typer.Option(help="Record what is heard to this WAV.")] = None,
+    dtmf: Annotated[list[str] | None, typer.Option(help="DIGIT@SECONDS, repeatable.")] = None,
+    dtmf_method: Annotated[str, typer.Option(help="rfc4733 or sip_info")] = "rfc4733",
+    hangup_after: Annotated[float | None, typer.Option(help="Hang up after N s.")] = None,
+    timeout: Annotated[float, typer.Option(help="Give up after N s.")] = 120.0,
+    auto_answer: Annotated[bool, typer.Option(help="Wait for calls and answer them.")] = False,
+    calls: Annotated[int, typer.Option(help="With --auto-answer: calls to take.")] = 1,
+    port: Annotated[int, typer.Option(help="Local SIP port (0: any).")] = 0,
+    bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
+    caller_id: Annotated[str, typer.Option("--from", help="Caller number.")] = "phone",
+) -> None:
+    """A softphone: place a call, play a WAV, record what is heard, send digits."""
+    from ivr.phone import DtmfAt, PhoneOptions, run_phone, summary_json
+
+    if not auto_answer and not uri.startswith(("sip:", "sips:")):
+        err.print("error: give a SIP URI to call, e.g. sip:12345@127.0.0.1, or --auto-answer")
+        raise typer.Exit(2)
+    if dtmf_method not in ("rfc4733", "sip_info"):
+        err.print("error: --dtmf-method must be rfc4733 or sip_info")
+        raise typer.Exit(2)
+    if play is not None and not play.is_file():
+        err.print(f"error: --play {play}: no such file")
+        raise typer.Exit(2)
+    try:
+        digits = [DtmfAt.parse(item) for item in dtmf or []]
+    except ValueError as exc:
+        err.print(f"error: --dtmf {exc}")
+        raise typer.Exit(2) from None
+    options = PhoneOptions(
+        uri=uri, play=play, play_at_s=play_at, record=record, dtmf=digits,
+        dtmf_method=dtmf_method, hangup_after_s=hangup_after, timeout_s=timeout,
+        auto_answer=auto_answer, calls=calls, bind=bind, port=port, caller_id=caller_id,
+    )
+    result = asyncio.run(run_phone(options))
+    print(summary_json(result), flush=True)
+    if result.ok:
+        raise typer.Exit(0)
+    raise typer.Exit(3 if result.error else 1)
+
+
+def _node_file(settings: Settings) -> dict[str, Any]:
+    path = settings.run_dir / "node.json"
+    try:
+        node = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        err.print(f"no node has run with data directory {settings.node.data_dir} "
+                  f"({path} not found); start one with `hotline serve`")
+        raise typer.Exit(1) from None
+    if node.get("state") == "stopped":
+        err.print(f"node {node.get('node')} is stopped")
+        raise typer.Exit(1)
+    return node
+
+
+def _broker(settings: Settings, node: dict[str, Any]) -> tuple[str, int]:
+    host, _, port = str(node.get("broker", "127.0.0.1:1883")).rpartition(":")
+    return host, int(port)
+
+
+async def _collect_retained(
+    settings: Settings, node: dict[str, Any], seconds: float
+) -> dict[str, dict[str, Any]]:
+    import aiomqtt
+
+    from events.messages import decode
+    from events.topics import ROOT
+
+    host, port = _broker(settings, node)
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        async with aiomqtt.Client(host, port, identifier=f"status-{time.time_ns()}") as client:
+            await client.subscribe(f"{ROOT}/+/+/status", qos=1)
+            await client.subscribe(f"{ROOT}/+/status", qos=1)
+
+            async def read() -> None:
+                async for message in client.messages:
+                    with contextlib.suppress(ValueError, TypeError):
+                        found[message.topic.value] = decode(bytes(message.payload)).data  # type: ignore[arg-type]
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(read(), seconds)
+    except aiomqtt.MqttError as exc:
+        err.print(f"cannot reach the node's broker at {host}:{port}: {exc}")
+        raise typer.Exit(1) from None
+    return found
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

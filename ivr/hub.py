@@ -1,0 +1,191 @@
+"""The hub: call logic for the whole node, driving media workers over the bus.
+
+It keeps one :class:`~ivr.flow.CallFlow` per call, turns worker events into
+commands, logs every event as one structured line, and after a restart adopts
+the calls that workers still hold (their retained status lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from events import messages as m
+from events import topics
+from events.bus import Bus
+from events.messages import Message
+from events.mqtt import MqttBus
+from ivr.bus_address import broker_address
+from ivr.flow import CallFlow, Command
+from ivr.logs import configure, fields
+from sip_config import Settings
+
+log = logging.getLogger("hub")
+
+
+class Hub:
+    def __init__(
+        self,
+        bus: Bus,
+        node: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bus = bus
+        self.node = node
+        self.clock = clock
+        self.flows: dict[str, CallFlow] = {}
+        self.finished: dict[str, CallFlow] = {}
+        self.workers: dict[str, dict] = {}
+        self._seen: dict[str, float] = {}
+
+    async def on_message(self, topic: str, message: Message) -> None:
+        if message.id in self._seen:
+            return  # QoS 1 may deliver twice
+        self._seen[message.id] = self.clock()
+        if len(self._seen) > 20000:
+            cutoff = self.clock() - 600
+            self._seen = {k: v for k, v in self._seen.items() if v > cutoff}
+        if message.type == m.WORKER_STATUS:
+            await self._on_worker_status(message)
+            return
+        if message.type == m.COMMAND_REPLY:
+            if not message.data.get("ok"):
+                log.warning("worker refused a command", extra=fields(**message.data))
+            return
+        if topic.startswith(f"{topics.ROOT}/calls/") and message.call_id:
+            await self._on_call_event(message)
+
+    async def _on_call_event(self, message: Message) -> None:
+        call_id, data = message.call_id, message.data
+        log.info(message.type, extra=fields(event=message.type, **data))
+        flow = self.flows.get(call_id)
+        if flow is None:
+            if message.type != m.CALL_OFFERED:
+                return
+            flow = CallFlow(call_id, worker=str(data.get("worker", "")))
+            self.flows[call_id] = flow
+        before = flow.agent_requested
+        commands = flow.on_event(message.type, data, self.clock())
+        if flow.agent_requested and not before:
+            await self._publish_call_event(flow, m.AGENT_REQUESTED, {"digit": "0"})
+        await self._send(flow, commands)
+        if message.type == m.CALL_ENDED:
+            self.finished[call_id] = self.flows.pop(call_id)
+            if len(self.finished) > 1000:
+                self.finished.pop(next(iter(self.finished)))
+
+    async def _on_worker_status(self, message: Message) -> None:
+        worker = str(message.data.get("worker", ""))
+        self.workers[worker] = message.data
+        if message.data.get("state") == "down":
+            # The worker is gone with its calls: nothing more will come from them.
+            for call_id, flow in list(self.flows.items()):
+                if flow.worker == worker:
+                    flow.on_event(m.CALL_ENDED, {"reason": "worker_lost"}, self.clock())
+                    log.warning("call lost with its worker",
+                                extra=fields(call_id=call_id, worker=worker))
+                    self.finished[call_id] = self.flows.pop(call_id)
+            return
+        for call in message.data.get("calls", []):
+            call_id = call.get("call_id", "")
+            if call.get("state") == "offered":
+                continue  # not answered yet: the worker refuses it if nobody answers
+            if call_id and call_id not in self.flows and call_id not in self.finished:
+                flow = CallFlow(call_id, worker=worker, caller=call.get("caller", ""))
+                self.flows[call_id] = flow
+                log.info("adopting a call from before the hub started",
+                         extra=fields(call_id=call_id, worker=worker))
+                await self._send(flow, flow.adopt(self.clock()))
+
+    async def tick(self) -> None:
+        now = self.clock()
+        for flow in list(self.flows.values()):
+            await self._send(flow, flow.on_tick(now))
+
+    async def _send(self, flow: CallFlow, commands: list[Command]) -> None:
+        for command in commands:
+            message = Message(
+                command.type, {"call_id": flow.call_id, **command.data}, node=self.node
+            )
+            log.debug("command", extra=fields(command=command.type, call_id=flow.call_id))
+            await self.bus.publish(topics.worker_commands(flow.worker), message)
+        if commands:
+            await self._publish_call_event(flow, m.FLOW_STEP, {"step": flow.step.value})
+
+    async def _publish_call_event(self, flow: CallFlow, event: str, data: dict) -> None:
+        await self.bus.publish(
+            topics.call_event(flow.call_id, event),
+            Message(event, {"call_id": flow.call_id, "worker": flow.worker, **data},
+                    node=self.node),
+        )
+
+    def status(self, state: str) -> Message:
+        return Message(
+            m.HUB_STATUS,
+            {"state": state, "pid": os.getpid(), "calls": len(self.flows),
+             "flows": {cid: f.step.value for cid, f in self.flows.items()}},
+            node=self.node,
+        )
+
+
+async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
+    hub: Hub | None = None
+
+    async def announce() -> None:
+        assert hub is not None
+        await bus.publish(topics.hub_status(), hub.status("up"), retain=True)
+
+    bus = MqttBus(
+        broker_address(settings),
+        client_id=f"{settings.node.name}-hub-{os.getpid()}",
+        will=(topics.hub_status(), Message(m.HUB_STATUS, {"state": "down"},
+                                           node=settings.node.name)),
+        on_connect=announce,
+    )
+    hub = Hub(bus, settings.node.name)
+    task = asyncio.create_task(
+        bus.run([topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],
+                hub.on_message)
+    )
+    log.info("hub up", extra=fields(node=settings.node.name))
+    last_status = 0.0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+        await hub.tick()
+        if time.monotonic() - last_status > 5:
+            last_status = time.monotonic()
+            await announce()
+    await bus.publish(topics.hub_status(), hub.status("down"), retain=True)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hotline hub (started by hotline serve)")
+    parser.add_argument("--settings", type=Path, required=True)
+    args = parser.parse_args()
+    settings = Settings.model_validate_json(args.settings.read_text(encoding="utf-8"))
+    configure("hub", settings.node.log_level)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_hub(settings, stop)
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

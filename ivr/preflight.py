@@ -1,0 +1,98 @@
+"""Checks before the node starts: each failure is one sentence with the fix."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import tempfile
+
+from sip_config import Settings
+from tts.espeak import SynthesisError, check_voice
+
+DEFAULT_BROKER_PORT = 1883
+
+
+class PreflightError(Exception):
+    """The node cannot start; the message says why and what to do."""
+
+    retryable = False
+
+
+def run_checks(settings: Settings) -> None:
+    _check_binaries(settings)
+    try:
+        check_voice(settings.prompts.voice)
+    except SynthesisError as exc:
+        raise PreflightError(str(exc)) from None
+    _check_writable(settings)
+    for transport in settings.sip.transports:
+        if not port_free(settings.sip.listen, settings.sip.port, transport):
+            raise PreflightError(
+                f"SIP port {settings.sip.listen}:{settings.sip.port}/{transport} is in use: "
+                "stop the program using it or start with --sip-port PORT"
+            )
+    if settings.local_broker and settings.mqtt.port and not port_free(
+        "127.0.0.1", settings.mqtt.port, "tcp"
+    ):
+        raise PreflightError(
+            f"MQTT port {settings.mqtt.port} is in use: set mqtt.port to a free port, "
+            "or to 0 to let the node choose one"
+        )
+
+
+def _check_binaries(settings: Settings) -> None:
+    needed = {"kamailio": "kamailio", "kamcmd": "kamailio", "espeak-ng": "espeak-ng"}
+    if settings.local_broker:
+        needed["mosquitto"] = "mosquitto"
+    for binary, package in needed.items():
+        if shutil.which(binary) is None:
+            raise PreflightError(
+                f"{binary} is not installed: run `apt-get install {package}` "
+                "(or `bash scripts/bootstrap.sh`, which installs everything)"
+            )
+
+
+def _check_writable(settings: Settings) -> None:
+    for directory in (settings.node.data_dir, settings.recordings_dir):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise PreflightError(
+                f"data directory {directory} is not writable ({exc.strerror}): "
+                "choose another with --data-dir DIR or fix its permissions"
+            ) from None
+
+
+def port_free(host: str, port: int, transport: str) -> bool:
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def choose_broker_port(settings: Settings) -> int:
+    """The configured port, or 1883 when free, or any free port (for a second node)."""
+    if settings.mqtt.port:
+        return settings.mqtt.port
+    if port_free("127.0.0.1", DEFAULT_BROKER_PORT, "tcp"):
+        return DEFAULT_BROKER_PORT
+    return free_port()
+
+
+

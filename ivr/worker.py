@@ -1,0 +1,385 @@
+"""A media worker: one pjsua2 process, at most four call legs, no call logic.
+
+It answers, plays, records, listens, detects DTMF and hangs up when the hub
+tells it to (commands on ``hotline/v1/workers/{id}/commands``), and reports
+every event on ``hotline/v1/calls/{call_id}/{event}``.  Every answered leg is
+recorded (``caller.wav``: what the caller sent; ``played.wav``: what the node
+played) with a manifest.  On start it repairs what a previous run of the same
+worker left unfinished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from events import messages as m
+from events import topics
+from events.messages import Message
+from events.mqtt import MqttBus
+from ivr import engine_events as ev
+from ivr.bus_address import broker_address
+from ivr.engine import EngineConfig, EngineError, ListenParams, SipEngine
+from ivr.logs import configure, fields
+from recordings import manifest as mf
+from recordings.layout import call_dir
+from sip_config import Settings
+from tts.prompts import prompt_path
+
+log = logging.getLogger("worker")
+
+
+@dataclass
+class WorkerCall:
+    call_id: str
+    leg: str
+    sip_call_id: str
+    caller: str
+    called: str
+    started: datetime
+    state: str = "offered"
+    directory: Path | None = None
+    manifest: mf.Manifest | None = None
+    codec: str = ""
+    codec_rate: int = 0
+    plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
+    answer_timer: asyncio.TimerHandle | None = None
+
+
+class MediaWorker:
+    def __init__(self, settings: Settings, worker_id: str) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.loop = asyncio.get_running_loop()
+        self.calls: dict[str, WorkerCall] = {}  # by call id
+        self.by_leg: dict[str, str] = {}  # leg id -> call id
+        self.draining = False
+        self.hub_up = True
+        self._hub_lost_timer: asyncio.TimerHandle | None = None
+        self.started_at = time.time()
+        self.engine = SipEngine(
+            EngineConfig(
+                bind=settings.workers.bind,
+                port=0,
+                transports=tuple(settings.sip.transports),
+                public_address=settings.sip.advertised_address,
+                codecs=tuple(settings.sip.codecs),
+                clock_rate=settings.workers.clock_rate,
+                max_calls=settings.workers.max_calls,
+                session_expires_s=settings.sip.session_expires_s,
+                rtp_timeout_s=settings.workers.rtp_timeout_s,
+                max_call_s=settings.workers.max_call_s,
+                user_agent=f"hotline-node worker {worker_id}",
+                identity=f"worker-{worker_id}",
+            ),
+            on_event=lambda event: self.loop.call_soon_threadsafe(self._on_engine_event, event),
+        )
+        self.bus = MqttBus(
+            broker_address(settings),
+            client_id=f"{settings.node.name}-worker-{worker_id}-{os.getpid()}",
+            will=(topics.worker_status(worker_id), self._status_message("down")),
+            on_connect=self.publish_status,
+        )
+
+    # ---- status -------------------------------------------------------------------
+    def _status_message(self, state: str) -> Message:
+        return Message(
+            m.WORKER_STATUS,
+            {
+                "worker": self.worker_id,
+                "state": state,
+                "pid": os.getpid(),
+                "sip": f"{self.settings.workers.bind}:{self.engine.port}",
+                "capacity": self.settings.workers.max_calls,
+                "started_at": self.started_at,
+                "calls": [
+                    {"call_id": c.call_id, "state": c.state, "caller": c.caller,
+                     "since": c.started.timestamp()}
+                    for c in self.calls.values()
+                ],
+            },
+            node=self.settings.node.name,
+        )
+
+    async def publish_status(self) -> None:
+        state = "draining" if self.draining else "up"
+        await self.bus.publish(
+            topics.worker_status(self.worker_id), self._status_message(state), retain=True
+        )
+
+    def _publish_status_soon(self) -> None:
+        self.loop.create_task(self.publish_status())
+
+    async def _emit(self, call: WorkerCall, event: str, **data: Any) -> None:
+        payload = {"call_id": call.call_id, "worker": self.worker_id, **data}
+        await self.bus.publish(
+            topics.call_event(call.call_id, event),
+            Message(event, payload, node=self.settings.node.name),
+        )
+
+    def _emit_soon(self, call: WorkerCall, event: str, **data: Any) -> None:
+        self.loop.create_task(self._emit(call, event, **data))
+
+    # ---- engine events (asyncio thread) -------------------------------------------
+    def _on_engine_event(self, event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.LegOffered):
+            self._offered(event)
+            return
+        call_id = self.by_leg.get(event.leg)
+        call = self.calls.get(call_id or "")
+        if call is None:
+            return
+        match event:
+            case ev.LegMedia(codec=codec, codec_rate=rate, hold=hold):
+                call.codec, call.codec_rate = codec, rate
+                if call.directory is None:
+                    self._start_recording(call)
+                self._emit_soon(call, m.CALL_MEDIA, codec=codec, codec_rate=rate, hold=hold)
+            case ev.LegAnswered():
+                call.state = "answered"
+                if call.manifest is not None:
+                    call.manifest.answered_at = mf.now_iso()
+                self._emit_soon(call, m.CALL_ANSWERED)
+                self._publish_status_soon()
+            case ev.PlaybackFinished(play_id=play_id, interrupted=interrupted):
+                prompt = call.plays.pop(play_id, "")
+                self._emit_soon(
+                    call, m.PROMPT_FINISHED, play_id=play_id, prompt=prompt, interrupted=interrupted
+                )
+            case ev.PlaybackFailed(play_id=play_id, error=error):
+                prompt = call.plays.pop(play_id, "")
+                self._emit_soon(call, m.PROMPT_FAILED, play_id=play_id, prompt=prompt, error=error)
+            case ev.DtmfReceived(digit=digit, method=method):
+                self._emit_soon(call, m.DTMF, digit=digit, method=method)
+            case ev.SpeechStarted(listen_id=listen_id):
+                self._emit_soon(call, m.SPEECH_STARTED, listen_id=listen_id)
+            case ev.SpeechEnded(listen_id=listen_id, speech_ms=speech_ms, reason=reason):
+                self._emit_soon(
+                    call, m.SPEECH_ENDED, listen_id=listen_id, speech_ms=speech_ms, reason=reason
+                )
+            case ev.ListenTimedOut(listen_id=listen_id):
+                self._emit_soon(call, m.LISTEN_TIMEOUT, listen_id=listen_id)
+            case ev.LegEnded():
+                self.loop.create_task(self._ended(call, event))
+            case _:
+                pass
+
+    def _offered(self, event: ev.LegOffered) -> None:
+        started = datetime.now(UTC)
+        call_id = f"{started:%Y%m%d-%H%M%S}-{self.worker_id}-{secrets.token_hex(3)}"
+        call = WorkerCall(call_id, event.leg, event.sip_call_id, event.caller, event.called, started)
+        self.calls[call_id] = call
+        self.by_leg[event.leg] = call_id
+        call.answer_timer = self.loop.call_later(
+            self.settings.workers.hub_answer_timeout_s, self._hub_did_not_answer, call_id
+        )
+        log.info(
+            "call offered",
+            extra=fields(call_id=call_id, caller=event.caller, called=event.called,
+                         sip_call_id=event.sip_call_id),
+        )
+        self._emit_soon(
+            call, m.CALL_OFFERED, sip_call_id=event.sip_call_id, caller=event.caller,
+            called=event.called, remote_uri=event.remote_uri,
+        )
+        self._publish_status_soon()
+
+    def _hub_did_not_answer(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None and call.state == "offered":
+            log.warning("hub did not answer the call in time; refusing it",
+                        extra=fields(call_id=call_id))
+            self.engine.answer(call.leg, 503)
+
+    def _start_recording(self, call: WorkerCall) -> None:
+        root = self.settings.recordings_dir
+        call.directory = call_dir(root, call.call_id, call.started)
+        rate = self.settings.workers.clock_rate
+        call.manifest = mf.Manifest(
+            call_id=call.call_id, sip_call_id=call.sip_call_id, node=self.settings.node.name,
+            worker=self.worker_id, caller=call.caller, called=call.called,
+            started_at=call.started.isoformat(timespec="milliseconds"), sample_rate=rate,
+            codec=call.codec, codec_rate=call.codec_rate,
+            legs=[mf.LegRecording("caller", "caller.wav"), mf.LegRecording("played", "played.wav")],
+        )
+        mf.write(call.directory, call.manifest)
+        self.engine.record(
+            call.leg,
+            {"caller": call.directory / "caller.wav", "played": call.directory / "played.wav"},
+        )
+
+    async def _ended(self, call: WorkerCall, event: ev.LegEnded) -> None:
+        if call.answer_timer is not None:
+            call.answer_timer.cancel()
+        self.calls.pop(call.call_id, None)
+        self.by_leg.pop(call.leg, None)
+        log.info("call ended", extra=fields(call_id=call.call_id, reason=event.reason,
+                                            duration_s=event.duration_s))
+        await self._emit(
+            call, m.CALL_ENDED, reason=event.reason, status_code=event.status_code,
+            answered=event.answered, duration_s=event.duration_s,
+        )
+        await self.publish_status()
+        if call.manifest is not None and call.directory is not None:
+            call.manifest.end_reason = event.reason
+            call.manifest.ended_at = mf.now_iso()
+            manifest = await asyncio.to_thread(
+                mf.finalise, call.directory, call.manifest, mf.COMPLETE, self.settings.recordings_dir
+            )
+            await self._emit(
+                call, m.RECORDING_SAVED, directory=str(call.directory), status=manifest.status,
+                legs={leg.leg: {"file": leg.file, "duration_s": leg.duration_s,
+                                "sha256": leg.sha256} for leg in manifest.legs},
+            )
+
+    # ---- commands (from the hub) --------------------------------------------------
+    async def on_message(self, topic: str, message: Message) -> None:
+        if topic == topics.hub_status():
+            self._on_hub_status(message)
+            return
+        try:
+            await self._command(message)
+            ok, error = True, ""
+        except (EngineError, KeyError, ValueError) as exc:
+            ok, error = False, str(exc)
+            log.warning("command failed", extra=fields(command=message.type, error=error,
+                                                       call_id=message.call_id))
+        await self.bus.publish(
+            topics.worker_replies(self.worker_id),
+            Message(m.COMMAND_REPLY, {"command_id": message.id, "command": message.type,
+                                      "call_id": message.call_id, "ok": ok, "error": error},
+                    node=self.settings.node.name),
+        )
+
+    async def _command(self, message: Message) -> None:
+        data = message.data
+        if message.type == m.DRAIN:
+            self.draining = True
+            self.engine.accepting = False
+            await self.publish_status()
+            return
+        call = self.calls.get(message.call_id)
+        if call is None:
+            raise KeyError(f"no call {message.call_id!r} on worker {self.worker_id}")
+        match message.type:
+            case m.ANSWER:
+                if call.answer_timer is not None:
+                    call.answer_timer.cancel()
+                call.state = "answering"
+                await asyncio.wrap_future(self.engine.answer(call.leg, 200))
+            case m.REJECT:
+                if call.answer_timer is not None:
+                    call.answer_timer.cancel()
+                await asyncio.wrap_future(self.engine.answer(call.leg, int(data.get("code", 486))))
+            case m.PLAY:
+                prompt = str(data["prompt"])
+                path = prompt_path(self.settings.prompts_dir, self.settings.workers.clock_rate,
+                                   prompt)
+                if not path.exists():
+                    raise ValueError(f"no rendered prompt {prompt!r} at {path}")
+                call.plays[message.id] = prompt
+                await asyncio.wrap_future(self.engine.play(call.leg, path, message.id))
+                await self._emit(call, m.PROMPT_STARTED, play_id=message.id, prompt=prompt)
+            case m.STOP_PLAYBACK:
+                await asyncio.wrap_future(self.engine.stop_playback(call.leg))
+            case m.LISTEN:
+                listen = self.settings.listen
+                params = ListenParams(
+                    listen_id=message.id,
+                    speech_level=int(data.get("speech_level", listen.speech_level)),
+                    no_input_s=float(data.get("no_input_s", listen.no_input_s)),
+                    end_silence_ms=int(data.get("end_silence_ms", listen.end_silence_ms)),
+                    min_speech_ms=int(data.get("min_speech_ms", listen.min_speech_ms)),
+                    max_speech_s=float(data.get("max_speech_s", listen.max_speech_s)),
+                )
+                await asyncio.wrap_future(self.engine.listen(call.leg, params))
+            case m.STOP_LISTENING:
+                await asyncio.wrap_future(self.engine.stop_listening(call.leg))
+            case m.HANGUP:
+                await asyncio.wrap_future(
+                    self.engine.hangup(call.leg, str(data.get("reason", "local_hangup")))
+                )
+            case _:
+                raise ValueError(f"unknown command {message.type!r}")
+
+    def _on_hub_status(self, message: Message) -> None:
+        up = message.data.get("state") == "up"
+        if up and self._hub_lost_timer is not None:
+            self._hub_lost_timer.cancel()
+            self._hub_lost_timer = None
+        if not up and self.hub_up:
+            grace = self.settings.workers.hub_lost_grace_s
+            log.warning("hub is down; calls end if it is not back in time",
+                        extra=fields(grace_s=grace))
+            self._hub_lost_timer = self.loop.call_later(grace, self._hub_lost)
+        self.hub_up = up
+
+    def _hub_lost(self) -> None:
+        self._hub_lost_timer = None
+        if self.calls:
+            log.warning("hub did not come back; ending calls", extra=fields(calls=len(self.calls)))
+            self.engine.hangup_all("hub_lost")
+
+    # ---- life cycle ---------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        repaired = await asyncio.to_thread(
+            mf.repair_unfinished, self.settings.recordings_dir, self.worker_id
+        )
+        for manifest in repaired:
+            log.warning("repaired a recording cut short by a crash",
+                        extra=fields(call_id=manifest.call_id, notes=manifest.notes))
+        await asyncio.to_thread(self.engine.start)
+        log.info("worker up", extra=fields(worker=self.worker_id, port=self.engine.port))
+        bus_task = asyncio.create_task(
+            self.bus.run([topics.worker_commands(self.worker_id), topics.hub_status()],
+                         self.on_message)
+        )
+        await stop.wait()
+        log.info("worker stopping", extra=fields(calls=len(self.calls)))
+        self.draining = True
+        self.engine.accepting = False
+        if self.calls:
+            self.engine.hangup_all("shutdown")
+            deadline = time.monotonic() + 5
+            while self.calls and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        await self.bus.publish(
+            topics.worker_status(self.worker_id), self._status_message("down"), retain=True
+        )
+        await asyncio.sleep(0.2)
+        bus_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bus_task
+        await asyncio.to_thread(self.engine.stop)
+
+
+async def _main(settings_file: Path, worker_id: str) -> None:
+    settings = Settings.model_validate_json(settings_file.read_text(encoding="utf-8"))
+    configure(f"worker-{worker_id}", settings.node.log_level)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await MediaWorker(settings, worker_id).run(stop)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hotline media worker (started by hotline serve)")
+    parser.add_argument("--settings", type=Path, required=True)
+    parser.add_argument("--id", required=True)
+    args = parser.parse_args()
+    asyncio.run(_main(args.settings, args.id))
+
+
+if __name__ == "__main__":
+    main()
