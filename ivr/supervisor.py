@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -166,7 +167,7 @@ class Supervisor:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         part.process = await asyncio.create_subprocess_exec(
             *part.argv, stdin=asyncio.subprocess.DEVNULL, stdout=handle, stderr=handle, env=env,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         handle.close()
         part.started_at = time.time()
@@ -304,7 +305,7 @@ class Supervisor:
         log.info("stopping: no new calls", extra=fields(grace_s=grace))
         if self.bus is not None and self.bus.connected.is_set():
             await self._publish_node_status()
-            for worker in self.worker_targets:
+            for worker in [n.removeprefix("worker-") for n in self.parts if n.startswith("worker-")]:
                 await self.bus.publish(topics.worker_commands(worker),
                                        Message(m.DRAIN, {}, node=self.settings.node.name))
             deadline = time.monotonic() + grace
@@ -333,6 +334,15 @@ class Supervisor:
 
     def _calls_in_progress(self) -> int:
         return sum(len(s.get("calls", [])) for s in self.worker_status.values())
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if the supervisor dies, so no part is orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 async def _terminate(part: Part, timeout: float) -> None:

@@ -1,0 +1,189 @@
+"""SIPp (Debian ``sip-tester``) as a real SIP/RTP peer for tests and benchmarks.
+
+Pure wire-format builders (G.711 A-law, RTP, RFC 4733 events, pcap files) and
+a runner that starts SIPp with a scenario from ``tests/sipp/`` and collects
+its statistics.  Only loopback or addresses the caller chooses are used.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+import struct
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "tests" / "sipp"
+PCMA = 8
+TELEPHONE_EVENT = 101
+FRAME_SAMPLES = 160  # 20 ms at 8 kHz
+
+
+def alaw_encode(samples: np.ndarray) -> bytes:
+    """ITU-T G.711 A-law encoding of 16-bit linear PCM."""
+    pcm = samples.astype(np.int32) >> 3  # 13-bit magnitude domain
+    sign = np.where(pcm >= 0, 0x80, 0x00)
+    magnitude = np.minimum(np.where(pcm >= 0, pcm, -pcm - 1), 0xFFF)
+    exponent = np.zeros_like(magnitude)
+    for step in range(1, 8):
+        exponent = np.where(magnitude >= (0x20 << (step - 1)), step, exponent)
+    mantissa = np.where(exponent == 0, magnitude >> 1, magnitude >> exponent) & 0x0F
+    code = (sign | (exponent << 4) | mantissa) ^ 0x55
+    return code.astype(np.uint8).tobytes()
+
+
+def alaw_decode(data: bytes) -> np.ndarray:
+    code = np.frombuffer(data, dtype=np.uint8).astype(np.int32) ^ 0x55
+    exponent = (code >> 4) & 0x07
+    mantissa = code & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
+    )
+    return np.where(code & 0x80, magnitude, -magnitude).astype(np.int16)
+
+
+def read_wav_8k(path: Path) -> np.ndarray:
+    """Mono 16-bit samples at 8 kHz (resampled if needed)."""
+    with wave.open(str(path)) as source:
+        if source.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM WAV is supported")
+        rate, channels = source.getframerate(), source.getnchannels()
+        samples = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+    if channels > 1:
+        samples = samples.reshape(-1, channels)[:, 0]
+    if rate != 8000:
+        samples = np.clip(soxr.resample(samples.astype(np.float32), rate, 8000), -32768, 32767)
+    return samples.astype(np.int16)
+
+
+def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes,
+               marker: bool = False) -> bytes:
+    first, second = 0x80, (0x80 if marker else 0) | payload_type
+    return struct.pack("!BBHII", first, second, seq & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc) + payload
+
+
+def dtmf_event_packets(digit: str, seq: int, timestamp: int, ssrc: int,
+                       frames: int = 8) -> list[bytes]:
+    """RFC 4733 packets for one key press: ``frames`` updates then three end packets."""
+    events = "0123456789*#ABCD"
+    if len(digit) != 1 or digit not in events:
+        raise ValueError(f"not a DTMF digit: {digit!r}")
+    code, packets = events.index(digit), []
+    for index in range(frames + 3):
+        end = index >= frames
+        duration = FRAME_SAMPLES * min(index + 1, frames)
+        payload = struct.pack("!BBH", code, (0x80 if end else 0) | 10, duration)
+        packets.append(rtp_packet(TELEPHONE_EVENT, seq + index, timestamp, ssrc, payload,
+                                  marker=index == 0))
+    return packets
+
+
+def pcap_file(packets: list[bytes], interval_s: float = 0.02) -> bytes:
+    """A pcap (Ethernet/IPv4/UDP) holding RTP packets ``interval_s`` apart, as SIPp plays them."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for index, rtp in enumerate(packets):
+        udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index & 0xFFFF, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
+        moment = index * interval_s
+        seconds, micros = int(moment), int(round((moment % 1) * 1e6))
+        out.append(struct.pack("<IIII", seconds, micros, len(frame), len(frame)) + frame)
+    return b"".join(out)
+
+
+def speech_pcap(wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234) -> bytes:
+    """A-law RTP for ``wav`` (after ``lead_silence_s`` of silence), 20 ms per packet."""
+    samples = np.concatenate([np.zeros(int(lead_silence_s * 8000), np.int16), read_wav_8k(wav)])
+    samples = np.pad(samples, (0, -len(samples) % FRAME_SAMPLES))
+    payload = alaw_encode(samples)
+    packets = [
+        rtp_packet(PCMA, index, index * FRAME_SAMPLES, ssrc,
+                   payload[index * FRAME_SAMPLES:(index + 1) * FRAME_SAMPLES], marker=index == 0)
+        for index in range(len(samples) // FRAME_SAMPLES)
+    ]
+    return pcap_file(packets)
+
+
+def dtmf_pcap(digit: str, ssrc: int = 0x4321) -> bytes:
+    return pcap_file(dtmf_event_packets(digit, 1, 8000, ssrc))
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    stats: dict[str, str]
+    messages: str
+    stderr: str
+
+    def count_responses(self, code: int) -> int:
+        return self.messages.count(f"SIP/2.0 {code} ")
+
+
+def run_sipp(
+    scenario: str | Path,
+    target: str,
+    workdir: Path,
+    *,
+    service: str = "12345",
+    calls: int = 1,
+    limit: int = 1,
+    rate: float = 10.0,
+    timeout_s: float = 120.0,
+    variables: dict[str, str] | None = None,
+    transport: str = "u1",
+    extra_args: list[str] | None = None,
+) -> SippResult:
+    """Run one SIPp scenario to completion against ``target`` (host:port)."""
+    binary = shutil.which("sipp")
+    if binary is None:
+        raise FileNotFoundError("SIPp is not installed: apt-get install sip-tester")
+    scenario_path = Path(scenario) if Path(scenario).is_absolute() else SCENARIOS / scenario
+    workdir.mkdir(parents=True, exist_ok=True)
+    stats_file = workdir / "stats.csv"
+    messages_file = workdir / "messages.log"
+    argv = [
+        binary, target, "-sf", str(scenario_path), "-s", service, "-i", "127.0.0.1",
+        "-mi", "127.0.0.1", "-mp", str(_free_udp_port()), "-m", str(calls), "-l", str(limit), "-r", str(rate),
+        "-t", transport, "-timeout", f"{int(timeout_s)}s", "-timeout_error",
+        "-recv_timeout", str(int(timeout_s * 1000)),
+        "-max_socket", "1024", "-nostdin", "-trace_stat", "-fd", "1",
+        "-stf", str(stats_file), "-trace_msg", "-message_file", str(messages_file),
+        "-trace_err", "-error_file", str(workdir / "errors.log"),
+    ]
+    for key, value in (variables or {}).items():
+        argv += ["-key", key, value]
+    argv += extra_args or []
+    process = subprocess.run(argv, cwd=workdir, capture_output=True, text=True,
+                             timeout=timeout_s + 30, check=False)
+    stats = _last_stats(stats_file)
+    messages = messages_file.read_text(errors="replace") if messages_file.exists() else ""
+    return SippResult(
+        process.returncode,
+        int(stats.get("SuccessfulCall(C)", 0) or 0),
+        int(stats.get("FailedCall(C)", 0) or 0),
+        stats, messages, process.stderr,
+    )
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1]) & ~1  # SIPp wants an even RTP port
+
+
+def _last_stats(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    rows = list(csv.reader(path.read_text(errors="replace").splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    return dict(zip(rows[0], rows[-1], strict=False))

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Set up everything the hotline node needs, then run it or its tests.
+#
+#   bash scripts/bootstrap.sh serve [hotline serve options]   # install, then run the node
+#   bash scripts/bootstrap.sh test  [pytest options]          # install, then run all tests
+#
+# Installs Debian packages with apt-get (as root, or through sudo), creates the
+# virtual environment .venv and installs the project into it.  Safe to re-run:
+# what is already installed is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  kamailio        # SIP front: dispatcher, registrar (kamcmd comes with it)
+  mosquitto       # local MQTT broker
+  espeak-ng       # offline speech synthesis for prompts
+  sip-tester      # SIPp: SIP/RTP peer for tests and benchmarks
+  sox             # audio inspection in tests and benchmarks
+)
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "not root and no sudo: cannot install Debian packages" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The node runs its own Kamailio on the configured port; the packaged system
+# service would hold 5060, so it is stopped when systemd runs one.
+if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then
+  say "stopping the packaged kamailio service (the node starts its own)"
+  $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating the virtual environment .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[test]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+what="${1:-serve}"
+shift || true
+case "$what" in
+  serve)
+    say "starting the hotline node (Ctrl-C stops it)"
+    exec .venv/bin/hotline serve "$@"
+    ;;
+  test)
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  setup)
+    say "set up; run the node with: .venv/bin/hotline serve"
+    ;;
+  *)
+    echo "usage: bash scripts/bootstrap.sh serve|test|setup [options]" >&2
+    exit 2
+    ;;
+esac

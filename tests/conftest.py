@@ -1,0 +1,33 @@
+"""Shared fixtures: one real node for the call tests, and a factory for nodes
+that tests break on purpose (kill -9, SIGTERM, overload)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.nodes import Node, start_node
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """A node with enough workers (14 × 4 legs) for 50 concurrent calls."""
+    started = start_node(tmp_path_factory.mktemp("shared-node"), workers=14)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def node_factory(tmp_path: Path) -> Iterator:
+    nodes: list[Node] = []
+
+    def make(name: str = "node", **options) -> Node:
+        made = start_node(tmp_path / name, **options)
+        nodes.append(made)
+        return made
+
+    yield make
+    for made in nodes:
+        made.stop()

@@ -1,0 +1,168 @@
+"""Calls into a real node: Kamailio in front, pjsua2 workers, the hub, Mosquitto.
+
+Peers are SIPp (through Kamailio, honouring Record-Route) and `hotline phone`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import wave
+
+import numpy as np
+import pytest
+
+from ivr.sipp import alaw_decode, alaw_encode, read_wav_8k
+from recordings.manifest import verify
+from tests.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for
+
+pytestmark = pytest.mark.node
+CLIP = "aishell1_BAC009S0764W0121.wav"
+
+
+def _new_manifests(node: Node, before: set[str], count: int = 1) -> list[dict]:
+    """Wait until ``count`` new manifests are final (the worker hashes after the BYE)."""
+
+    def final() -> list[dict]:
+        new = [m for m in node.manifests() if m["call_id"] not in before]
+        done = len(new) >= count and all(m["status"] != "recording" for m in new)
+        return new if done else []
+
+    return wait_for(final, 30, f"{count} finalised manifests")
+
+
+def _ids(node: Node) -> set[str]:
+    return {m["call_id"] for m in node.manifests()}
+
+
+def _wav(path: str) -> np.ndarray:
+    with wave.open(path) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
+
+
+def test_phone_hears_the_greeting(node: Node, tmp_path) -> None:
+    heard = tmp_path / "heard.wav"
+    code, summary = node.phone("--record", str(heard), "--from", "13912345678")
+    assert code == 0, summary
+    assert summary["reason"] == "remote_hangup" and summary["codec"] == "PCMA"
+    start, end = first_voiced_span(heard)
+    prompt_start, prompt_end = first_voiced_span(node.data_dir / "prompts/8000/greeting.wav")
+    assert start < 1.0, "the greeting should start right after the answer"
+    assert abs((end - start) - (prompt_end - prompt_start)) <= 0.5
+    # The caller said nothing: after the listening window the node says goodbye and hangs up.
+    offered = [e for e in node.hub_events("call.offered") if e["caller"] == "13912345678"]
+    assert offered, "the hub logged the call with the caller's number"
+    call_id = offered[-1]["call_id"]
+    assert any(e["call_id"] == call_id for e in node.hub_events("listen.timeout"))
+
+
+def test_sipp_caller_is_recorded(node: Node) -> None:
+    before = _ids(node)
+    lead = node.prompt_seconds("greeting") + 0.5
+    result = node.sipp("caller_speech.xml", clip=CLIP, lead_silence_s=lead)
+    assert result.successful == 1 and result.failed == 0, result.stderr
+    (manifest,) = _new_manifests(node, before)
+    assert manifest["status"] == "complete"
+    assert manifest["caller"] == "13800138000" and manifest["called"] == "12345"
+    assert manifest["codec"] == "PCMA" and manifest["sample_rate"] == 8000
+    assert manifest["end_reason"] == "flow_complete"
+    legs = {leg["leg"]: leg for leg in manifest["legs"]}
+    clip_seconds = len(read_wav_8k(SPEECH / CLIP)) / 8000
+    assert legs["caller"]["duration_s"] >= clip_seconds
+    assert verify(__import__("pathlib").Path(manifest["_dir"])) == []
+    # The caller leg holds the caller's words: it correlates with the clip sent as A-law.
+    caller = _wav(f"{manifest['_dir']}/caller.wav")
+    sent = alaw_decode(alaw_encode(read_wav_8k(SPEECH / CLIP))).astype(np.float64)
+    window = caller[int(lead * 8000) - 4000:]
+    correlation = np.correlate(window, sent, mode="valid")
+    energy = np.sqrt(np.convolve(window**2, np.ones(len(sent)), mode="valid") * (sent**2).sum())
+    assert (correlation / np.maximum(energy, 1)).max() > 0.9
+    # The node's leg holds the greeting and the closing prompt, aligned in time.
+    played, _ = voiced_frames(__import__("pathlib").Path(manifest["_dir"]) / "played.wav")
+    assert played[: int(node.prompt_seconds("greeting") * 50)].mean() > 0.3
+    assert abs(legs["played"]["duration_s"] - legs["caller"]["duration_s"]) < 0.2
+    # The hub heard the caller start and stop talking.
+    call_id = manifest["call_id"]
+    ended = [e for e in node.hub_events("speech.ended") if e["call_id"] == call_id]
+    assert ended and ended[0]["speech_ms"] >= 2000
+
+
+def test_cancel_before_answer_leaves_nothing_behind(node: Node) -> None:
+    result = node.sipp("caller_cancels.xml")
+    assert result.successful == 1, result.stderr
+    assert result.count_responses(487) == 1
+    wait_for(lambda: any(e["reason"] == "cancelled" for e in node.hub_events("call.ended")), 10,
+             "a cancelled call.ended event")
+    wait_for(lambda: node.calls_in_progress() == 0, 10, "no calls left in progress")
+
+
+def test_unknown_number_gets_404(node: Node) -> None:
+    result = node.sipp("caller_unknown_number.xml", service="99999")
+    assert result.successful == 1, result.stderr
+    assert result.count_responses(404) == 1
+
+
+@pytest.mark.parametrize(("scenario", "method"), [("caller_dtmf.xml", "rfc4733"),
+                                                  ("caller_dtmf_info.xml", "sip_info")])
+def test_key_zero_is_reported(node: Node, scenario: str, method: str) -> None:
+    before = {e["call_id"] for e in node.hub_events("dtmf")}
+    result = node.sipp(scenario)
+    assert result.successful == 1, result.stderr
+    new = [e for e in node.hub_events("dtmf") if e["call_id"] not in before]
+    assert [(e["digit"], e["method"]) for e in new] == [("0", method)]
+    call_id = new[0]["call_id"]
+    prompts = [e["prompt"] for e in node.hub_events("prompt.started") if e["call_id"] == call_id]
+    assert "agent_unavailable" in prompts
+
+
+def test_events_tail_and_status(node: Node) -> None:
+    tail = subprocess.Popen(
+        [str(HOTLINE), "events", "tail", "--data-dir", str(node.data_dir), "--seconds", "40"],
+        stdout=subprocess.PIPE, text=True)
+    lines: list[dict] = []
+    reader = threading.Thread(target=lambda: lines.extend(json.loads(x) for x in tail.stdout))
+    reader.start()
+    try:
+        wait_for(lambda: any(line["type"] == "node.status" for line in lines), 10,
+                 "retained statuses")
+        code, _ = node.phone("--hangup-after", "2")
+        assert code == 0
+        wait_for(lambda: any(line["type"] == "recording.saved" for line in lines), 15,
+                 "recording.saved on the bus")
+    finally:
+        tail.terminate()
+        reader.join(10)
+    types = [line["type"] for line in lines]
+    for expected in ("call.offered", "answer", "call.answered", "play", "prompt.started",
+                     "call.ended", "recording.saved"):
+        assert expected in types
+    status = json.loads(subprocess.run(
+        [str(HOTLINE), "status", "--data-dir", str(node.data_dir), "--json"],
+        capture_output=True, text=True, check=True).stdout)
+    parts = {p["name"]: p for p in status["node"]["parts"]}
+    assert {"mosquitto", "hub", "kamailio", "worker-w1", "worker-w14"} <= set(parts)
+    assert all(p["state"] == "running" and p["pid"] for p in parts.values())
+    assert len(status["workers"]) == 14
+    assert all(w["state"] == "up" and w["capacity"] == 4 for w in status["workers"].values())
+
+
+def test_fifty_concurrent_calls(node: Node) -> None:
+    before = _ids(node)
+    result = node.sipp("caller_hangs_up.xml", calls=100, limit=50, rate=50, pause_ms=5000,
+                       timeout_s=240)
+    assert result.successful == 100 and result.failed == 0, (result.stats, result.stderr[-2000:])
+    assert result.count_responses(503) == 0
+    manifests = _new_manifests(node, before, 100)
+    assert len(manifests) == 100
+    for manifest in manifests:
+        assert manifest["status"] == "complete", manifest
+        for leg in manifest["legs"]:
+            path = f"{manifest['_dir']}/{leg['file']}"
+            with wave.open(path) as w:
+                assert w.getframerate() == 8000 and w.getnchannels() == 1
+                assert w.getnframes() / 8000 >= 4.5
+    assert len({m["worker"] for m in manifests}) >= 13, "calls were spread over the workers"
+    wait_for(lambda: node.calls_in_progress() == 0, 20, "no leaked calls")
+    code, summary = node.phone("--hangup-after", "1")
+    assert code == 0 and summary["answered"], "the node still answers afterwards"
