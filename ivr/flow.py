@@ -99,7 +99,9 @@ class CallFlow:
         if self.deadline is None or now < self.deadline:
             return []
         if self.step is Step.HANGING_UP:
-            self.deadline = None
+            # The worker never confirmed the hang-up: the call is gone for the flow.
+            self.end_reason = "hangup_unconfirmed"
+            self._go(Step.ENDED, now, None)
             return []
         return self._hang_up(now, f"timeout_in_{self.step.value}")
 

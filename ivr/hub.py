@@ -23,7 +23,7 @@ from events.bus import Bus
 from events.messages import Message
 from events.mqtt import MqttBus
 from ivr.bus_address import broker_address
-from ivr.flow import CallFlow, Command
+from ivr.flow import CallFlow, Command, Step
 from ivr.logs import configure, fields
 from sip_config import Settings
 
@@ -106,8 +106,12 @@ class Hub:
 
     async def tick(self) -> None:
         now = self.clock()
-        for flow in list(self.flows.values()):
+        for call_id, flow in list(self.flows.items()):
             await self._send(flow, flow.on_tick(now))
+            if flow.step is Step.ENDED:
+                log.warning("call dropped: its worker never confirmed the end",
+                            extra=fields(call_id=call_id, worker=flow.worker))
+                self.finished[call_id] = self.flows.pop(call_id)
 
     async def _send(self, flow: CallFlow, commands: list[Command]) -> None:
         for command in commands:

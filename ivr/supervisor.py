@@ -301,25 +301,40 @@ class Supervisor:
         if self.stopping:
             return
         self.stopping = True
+        try:
+            await self._drain()
+        except Exception:
+            log.exception("draining failed; stopping anyway")
+        finally:
+            await self._stop_parts()
+
+    async def _drain(self) -> None:
+        """Stop taking calls; let calls in progress finish for ``grace_s``."""
         grace = self.settings.supervisor.grace_s
         log.info("stopping: no new calls", extra=fields(grace_s=grace))
-        if self.bus is not None and self.bus.connected.is_set():
-            await self._publish_node_status()
-            for worker in [n.removeprefix("worker-") for n in self.parts if n.startswith("worker-")]:
-                await self.bus.publish(topics.worker_commands(worker),
-                                       Message(m.DRAIN, {}, node=self.settings.node.name))
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and self._calls_in_progress():
-                await asyncio.sleep(0.2)
-            left = self._calls_in_progress()
-            if left:
-                log.warning("grace period over; ending calls", extra=fields(calls=left))
+        if self.bus is None or not self.bus.connected.is_set():
+            return
+        await self._publish_node_status()
+        workers = [name.removeprefix("worker-") for name in self.parts if name.startswith("worker-")]
+        for worker in workers:
+            await self.bus.publish(topics.worker_commands(worker),
+                                   Message(m.DRAIN, {}, node=self.settings.node.name))
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self._calls_in_progress():
+            await asyncio.sleep(0.2)
+        left = self._calls_in_progress()
+        if left:
+            log.warning("grace period over; ending calls", extra=fields(calls=left))
+
+    async def _stop_parts(self) -> None:
+        """Workers first (they close their recordings), then hub, Kamailio, broker."""
         workers = [p for name, p in self.parts.items() if name.startswith("worker-")]
         await asyncio.gather(*(_terminate(p, 15) for p in workers))
         for name in ("hub", "kamailio"):
             if name in self.parts:
                 await _terminate(self.parts[name], 10)
-        await self._publish_node_status()
+        with contextlib.suppress(Exception):
+            await self._publish_node_status()
         if self.bus is not None:
             await asyncio.sleep(0.1)
             self._bus_task.cancel()

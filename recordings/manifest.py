@@ -108,9 +108,9 @@ def finalise(directory: Path, manifest: Manifest, status: str, root: Path) -> Ma
             manifest.notes.append(f"{leg.file} is missing")
             status = INCOMPLETE
             continue
-        if repair_file(path):
-            manifest.notes.append(f"{leg.file}: WAV header repaired")
         try:
+            if repair_file(path):
+                manifest.notes.append(f"{leg.file}: WAV header repaired")
             summary = read_summary(path)
             leg.sample_rate = summary.sample_rate
             leg.duration_s = round(summary.duration_s, 3)

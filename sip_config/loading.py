@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import EnvSettingsSource
 
 from sip_config.settings import Settings
+
+ENV_PREFIX = "HOTLINE_"
 
 
 class ConfigError(Exception):
@@ -33,6 +36,7 @@ def load_settings(
     file_data: dict[str, Any] = {}
     if path is not None:
         file_data = read_toml(path)
+    _refuse_unknown_env_sections()
     env_data = EnvSettingsSource(Settings)()
     merged = _deep_merge(file_data, env_data)
     for dotted, value in (overrides or {}).items():
@@ -41,6 +45,23 @@ def load_settings(
         return Settings(**merged)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, where=str(path) if path else "settings")) from None
+
+
+def _refuse_unknown_env_sections() -> None:
+    """``HOTLINE_SIPP__PORT`` is a typo, not something to ignore silently."""
+    sections = set(Settings.model_fields)
+    problems = []
+    for name in os.environ:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section = name[len(ENV_PREFIX):].split("__", 1)[0].lower()
+        if section not in sections:
+            problems.append(
+                f"environment: {name} names no settings section; sections are: "
+                f"{', '.join(sorted(sections))} (e.g. HOTLINE_SIP__PORT=5070)"
+            )
+    if problems:
+        raise ConfigError(problems)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

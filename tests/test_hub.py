@@ -1,0 +1,597 @@
+"""ivr.hub: the hub's call logic over an in-memory bus, with a fake clock and a fake worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from events import messages as m
+from events import topics
+from events.memory import MemoryBus
+from events.messages import Message
+from ivr.flow import Step
+from ivr.hub import Hub
+
+NODE = "node1"
+
+
+class FakeClock:
+    """Virtual monotonic time: tests move it on by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def event(call_id: str, kind: str, worker: str = "w1", **data: Any) -> tuple[str, Message]:
+    """A call event as a media worker publishes it."""
+    return (
+        topics.call_event(call_id, kind),
+        Message(kind, {"call_id": call_id, "worker": worker, **data}, node=NODE),
+    )
+
+
+def worker_status(
+    worker: str, state: str = "up", calls: list[dict] | None = None
+) -> tuple[str, Message]:
+    return (
+        topics.worker_status(worker),
+        Message(
+            m.WORKER_STATUS,
+            {"worker": worker, "state": state, "capacity": 4, "calls": calls or []},
+            node=NODE,
+        ),
+    )
+
+
+def commands_to(bus: MemoryBus, worker: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(type, data)`` of every command the hub published for ``worker``."""
+    topic = topics.worker_commands(worker)
+    return [(msg.type, msg.data) for t, msg in bus.published if t == topic]
+
+
+def call_events(bus: MemoryBus, call_id: str, kind: str) -> list[Message]:
+    topic = topics.call_event(call_id, kind)
+    return [msg for t, msg in bus.published if t == topic]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def bus() -> MemoryBus:
+    return MemoryBus()
+
+
+@pytest.fixture
+def hub(bus: MemoryBus, clock: FakeClock) -> Hub:
+    return Hub(bus, NODE, clock=clock)
+
+
+async def feed(hub: Hub, *items: tuple[str, Message]) -> None:
+    for topic, message in items:
+        await hub.on_message(topic, message)
+
+
+async def offered(hub: Hub, call_id: str = "c1", worker: str = "w1") -> None:
+    await feed(hub, event(call_id, m.CALL_OFFERED, worker, caller="13800138000", called="12345"))
+
+
+# ---- single messages in, commands out ---------------------------------------------------
+
+
+async def test_offered_call_is_answered_on_the_workers_command_topic(
+    hub: Hub, bus: MemoryBus
+) -> None:
+    await offered(hub, "c1", "w1")
+
+    assert commands_to(bus, "w1") == [(m.ANSWER, {"call_id": "c1"})]
+    (topic, command) = next((t, msg) for t, msg in bus.published if msg.type == m.ANSWER)
+    assert command.node == NODE
+    steps = call_events(bus, "c1", m.FLOW_STEP)
+    assert [s.data for s in steps] == [{"call_id": "c1", "worker": "w1", "step": "answering"}]
+    assert hub.flows["c1"].caller == "13800138000"
+
+
+async def test_commands_follow_the_call_through_its_steps(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_STARTED, prompt="greeting"),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.SPEECH_ENDED, speech_ms=2500),
+        event("c1", m.PROMPT_FINISHED, prompt="closing", interrupted=False),
+        event("c1", m.CALL_ENDED, reason="local_hangup"),
+    )
+
+    assert [c for c, _ in commands_to(bus, "w1")] == [m.ANSWER, m.PLAY, m.LISTEN, m.PLAY, m.HANGUP]
+    plays = [d["prompt"] for c, d in commands_to(bus, "w1") if c == m.PLAY]
+    assert plays == ["greeting", "closing"]
+    assert commands_to(bus, "w1")[-1][1] == {"call_id": "c1", "reason": "flow_complete"}
+    assert "c1" not in hub.flows
+    assert hub.finished["c1"].step is Step.ENDED
+    assert hub.finished["c1"].speech_ms == 2500
+
+
+async def test_commands_go_to_the_worker_holding_the_call(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub, "c1", "w1")
+    await offered(hub, "c2", "w2")
+    await feed(hub, event("c2", m.CALL_ANSWERED, "w2"))
+
+    assert commands_to(bus, "w1") == [(m.ANSWER, {"call_id": "c1"})]
+    assert commands_to(bus, "w2") == [
+        (m.ANSWER, {"call_id": "c2"}),
+        (m.PLAY, {"call_id": "c2", "prompt": "greeting"}),
+    ]
+
+
+async def test_duplicate_message_ids_are_ignored(hub: Hub, bus: MemoryBus) -> None:
+    topic, message = event("c1", m.CALL_OFFERED)
+    await feed(hub, (topic, message), (topic, message))
+    answered = event("c1", m.CALL_ANSWERED)
+    await feed(hub, answered, answered)
+
+    assert [c for c, _ in commands_to(bus, "w1")] == [m.ANSWER, m.PLAY]
+
+
+async def test_same_event_with_a_new_id_is_handled(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub)
+    await feed(hub, event("c1", m.CALL_ANSWERED))
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="greeting"))
+    await feed(hub, event("c1", m.DTMF, digit="0"))
+    await feed(hub, event("c1", m.DTMF, digit="0"))  # pressed again: a different message
+
+    assert len(call_events(bus, "c1", m.AGENT_REQUESTED)) == 1
+
+
+async def test_events_for_unknown_calls_are_ignored(hub: Hub, bus: MemoryBus) -> None:
+    await feed(
+        hub,
+        event("ghost", m.CALL_ANSWERED),
+        event("ghost", m.PROMPT_FINISHED),
+        event("ghost", m.CALL_ENDED, reason="caller_hangup"),
+    )
+
+    assert bus.published == []
+    assert hub.flows == {}
+
+
+async def test_events_on_other_topics_are_not_call_events(hub: Hub, bus: MemoryBus) -> None:
+    _, message = event("c1", m.CALL_OFFERED)
+
+    await hub.on_message(topics.worker_replies("w1"), message)
+
+    assert bus.published == []
+
+
+async def test_key_0_publishes_agent_requested(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting"),
+        event("c1", m.DTMF, digit="0", method="rfc2833"),
+    )
+
+    (request,) = call_events(bus, "c1", m.AGENT_REQUESTED)
+    assert request.data == {"call_id": "c1", "worker": "w1", "digit": "0"}
+    assert commands_to(bus, "w1")[-2:] == [
+        (m.STOP_LISTENING, {"call_id": "c1"}),
+        (m.PLAY, {"call_id": "c1", "prompt": "agent_unavailable"}),
+    ]
+
+
+async def test_refused_command_is_logged(
+    hub: Hub, bus: MemoryBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    reply = Message(
+        m.COMMAND_REPLY,
+        {"command_id": "x", "command": m.PLAY, "call_id": "c1", "ok": False, "error": "no file"},
+    )
+    with caplog.at_level(logging.WARNING, logger="hub"):
+        await hub.on_message(topics.worker_replies("w1"), reply)
+        await hub.on_message(
+            topics.worker_replies("w1"),
+            Message(m.COMMAND_REPLY, {"command_id": "y", "command": m.ANSWER, "ok": True}),
+        )
+
+    assert [r.getMessage() for r in caplog.records] == ["worker refused a command"]
+    assert bus.published == []
+
+
+# ---- worker status ------------------------------------------------------------------------
+
+
+async def test_worker_down_ends_only_that_workers_calls(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub, "c1", "w1")
+    await offered(hub, "c2", "w1")
+    await offered(hub, "c3", "w2")
+    published_before = len(bus.published)
+
+    await feed(hub, worker_status("w1", "down"))
+
+    assert set(hub.flows) == {"c3"}
+    for call_id in ("c1", "c2"):
+        assert hub.finished[call_id].step is Step.ENDED
+        assert hub.finished[call_id].end_reason == "worker_lost"
+    assert len(bus.published) == published_before  # nobody left to command
+    assert hub.workers["w1"]["state"] == "down"
+
+    # Late events for the lost calls change nothing.
+    await feed(hub, event("c1", m.CALL_ANSWERED))
+    assert len(bus.published) == published_before
+
+
+async def test_answered_call_unknown_to_the_hub_is_adopted(hub: Hub, bus: MemoryBus) -> None:
+    await feed(
+        hub,
+        worker_status(
+            "w1",
+            calls=[
+                {"call_id": "old", "state": "answered", "caller": "13900139000", "since": 1.0},
+                {"call_id": "new", "state": "offered", "caller": "13700137000", "since": 2.0},
+            ],
+        ),
+    )
+
+    assert commands_to(bus, "w1") == [
+        (m.STOP_LISTENING, {"call_id": "old"}),
+        (m.PLAY, {"call_id": "old", "prompt": "closing"}),
+    ]
+    assert set(hub.flows) == {"old"}
+    assert hub.flows["old"].caller == "13900139000"
+    assert hub.flows["old"].step is Step.CLOSING
+    assert hub.workers["w1"]["capacity"] == 4
+
+    # The adopted call then ends like any other.
+    await feed(hub, event("old", m.PROMPT_FINISHED, prompt="closing"))
+    assert commands_to(bus, "w1")[-1] == (m.HANGUP, {"call_id": "old", "reason": "flow_complete"})
+
+
+async def test_calls_the_hub_knows_are_not_adopted_again(hub: Hub, bus: MemoryBus) -> None:
+    await offered(hub, "c1", "w1")
+    await offered(hub, "c2", "w1")
+    await feed(hub, event("c2", m.CALL_ENDED, reason="caller_hangup"))
+    published_before = len(bus.published)
+
+    await feed(
+        hub,
+        worker_status(
+            "w1",
+            calls=[{"call_id": "c1", "state": "answered"}, {"call_id": "c2", "state": "answered"}],
+        ),
+    )
+
+    assert len(bus.published) == published_before
+    assert hub.flows["c1"].step is Step.ANSWERING
+
+
+# ---- timers --------------------------------------------------------------------------------
+
+
+async def test_tick_before_the_deadline_sends_nothing(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await offered(hub)
+    published_before = len(bus.published)
+
+    clock.advance(9.9)
+    await hub.tick()
+
+    assert len(bus.published) == published_before
+
+
+async def test_tick_after_the_deadline_hangs_up(hub: Hub, bus: MemoryBus, clock: FakeClock) -> None:
+    await offered(hub, "slow", "w1")
+    clock.advance(5)
+    await offered(hub, "fresh", "w2")
+    clock.advance(5)  # "slow" waited 10 s for its answer, "fresh" only 5
+
+    await hub.tick()
+
+    assert commands_to(bus, "w1")[-1] == (
+        m.HANGUP,
+        {"call_id": "slow", "reason": "timeout_in_answering"},
+    )
+    assert commands_to(bus, "w2") == [(m.ANSWER, {"call_id": "fresh"})]
+    assert call_events(bus, "slow", m.FLOW_STEP)[-1].data["step"] == "hanging_up"
+
+    await hub.tick()  # once is enough
+    assert len(commands_to(bus, "w1")) == 2
+
+
+def test_status_lists_the_flows(hub: Hub) -> None:
+    message = hub.status("up")
+
+    assert message.type == m.HUB_STATUS
+    assert message.data["state"] == "up"
+    assert message.data["calls"] == 0
+    assert message.node == NODE
+
+
+async def test_status_lists_active_flows(hub: Hub) -> None:
+    await offered(hub, "c1")
+
+    assert hub.status("up").data["flows"] == {"c1": "answering"}
+
+
+# ---- a whole call through the bus, against a fake worker ---------------------------------
+
+
+class FakeWorker:
+    """Answers the hub's commands with the events a real media worker would send.
+
+    Prompts play in no time; ``caller`` scripts what the person on the line does:
+    ``"speaks"``, ``"silent"``, ``"presses_0_in_greeting"`` or
+    ``"presses_0_while_listening"``.  A ``stuck`` worker acknowledges every
+    command but carries out only hang-ups (its media thread is wedged).
+    """
+
+    def __init__(
+        self, bus: MemoryBus, worker_id: str, caller: str = "speaks", stuck: bool = False
+    ) -> None:
+        self.bus = bus
+        self.worker_id = worker_id
+        self.caller = caller
+        self.stuck = stuck
+        self.calls: dict[str, str] = {}  # call id -> state
+        self.playing: dict[str, str] = {}  # call id -> prompt still playing
+        self.received: list[Message] = []
+        self.ended: dict[str, str] = {}  # call id -> end reason
+
+    async def offer(self, call_id: str) -> None:
+        self.calls[call_id] = "offered"
+        await self.emit(
+            call_id,
+            m.CALL_OFFERED,
+            sip_call_id=f"{call_id}@sbc",
+            caller="13800138000",
+            called="12345",
+            remote_uri="sip:13800138000@sbc",
+        )
+
+    async def emit(self, call_id: str, kind: str, **data: Any) -> None:
+        await self.bus.publish(
+            topics.call_event(call_id, kind),
+            Message(kind, {"call_id": call_id, "worker": self.worker_id, **data}, node=NODE),
+        )
+
+    async def on_command(self, topic: str, message: Message) -> None:
+        self.received.append(message)
+        call_id = message.call_id
+        ok = call_id in self.calls
+        if ok and (message.type == m.HANGUP or not self.stuck):
+            await self._carry_out(call_id, message)
+        await self.bus.publish(
+            topics.worker_replies(self.worker_id),
+            Message(
+                m.COMMAND_REPLY,
+                {
+                    "command_id": message.id,
+                    "command": message.type,
+                    "call_id": call_id,
+                    "ok": ok,
+                    "error": "" if ok else "no such call",
+                },
+                node=NODE,
+            ),
+        )
+
+    async def _carry_out(self, call_id: str, message: Message) -> None:
+        match message.type:
+            case m.ANSWER:
+                self.calls[call_id] = "answered"
+                await self.emit(call_id, m.CALL_MEDIA, codec="PCMA", codec_rate=8000, hold=False)
+                await self.emit(call_id, m.CALL_ANSWERED)
+            case m.PLAY:
+                prompt = message.data["prompt"]
+                if call_id in self.playing:  # a new prompt replaces the one playing
+                    old = self.playing.pop(call_id)
+                    await self.emit(
+                        call_id, m.PROMPT_FINISHED, play_id="old", prompt=old, interrupted=True
+                    )
+                await self.emit(call_id, m.PROMPT_STARTED, play_id=message.id, prompt=prompt)
+                if prompt == "greeting" and self.caller == "presses_0_in_greeting":
+                    self.playing[call_id] = prompt
+                    await self.emit(call_id, m.DTMF, digit="0", method="rfc2833")
+                else:
+                    await self.emit(
+                        call_id,
+                        m.PROMPT_FINISHED,
+                        play_id=message.id,
+                        prompt=prompt,
+                        interrupted=False,
+                    )
+            case m.LISTEN:
+                if self.caller == "speaks":
+                    await self.emit(call_id, m.SPEECH_STARTED, listen_id=message.id)
+                    await self.emit(
+                        call_id,
+                        m.SPEECH_ENDED,
+                        listen_id=message.id,
+                        speech_ms=3200,
+                        reason="silence",
+                    )
+                elif self.caller == "silent":
+                    await self.emit(call_id, m.LISTEN_TIMEOUT, listen_id=message.id)
+                elif self.caller == "presses_0_while_listening":
+                    await self.emit(call_id, m.DTMF, digit="0", method="rfc2833")
+            case m.STOP_LISTENING | m.STOP_PLAYBACK:
+                pass
+            case m.HANGUP:
+                reason = message.data.get("reason", "local_hangup")
+                del self.calls[call_id]
+                self.playing.pop(call_id, None)
+                self.ended[call_id] = reason
+                await self.emit(
+                    call_id,
+                    m.CALL_ENDED,
+                    reason=reason,
+                    status_code=200,
+                    answered=True,
+                    duration_s=1.0,
+                )
+            case _:
+                raise AssertionError(f"the hub sent an unknown command {message.type!r}")
+
+    def commands(self) -> list[str]:
+        return [
+            f"{c.type}:{c.data['prompt']}" if c.type == m.PLAY else c.type for c in self.received
+        ]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 1.0) -> None:
+    async def wait() -> None:
+        while not condition():
+            await asyncio.sleep(0.001)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def running(bus: MemoryBus, hub: Hub, *workers: FakeWorker) -> AsyncIterator[None]:
+    # Workers subscribe first, as on a live node: a retained status may make the
+    # hub send commands at once, and nobody keeps commands for late subscribers.
+    tasks = [
+        asyncio.create_task(bus.run([topics.worker_commands(worker.worker_id)], worker.on_command))
+        for worker in workers
+    ]
+    await asyncio.sleep(0)
+    tasks.append(
+        asyncio.create_task(
+            bus.run(
+                [topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],
+                hub.on_message,
+            )
+        )
+    )
+    await asyncio.sleep(0)  # let every subscriber subscribe
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@pytest.mark.parametrize(
+    ("caller", "expected", "end"),
+    [
+        (
+            "speaks",
+            ["answer", "play:greeting", "listen", "play:closing", "hangup"],
+            "flow_complete",
+        ),
+        (
+            "silent",
+            ["answer", "play:greeting", "listen", "play:no_input", "hangup"],
+            "flow_complete",
+        ),
+        (
+            "presses_0_in_greeting",
+            ["answer", "play:greeting", "play:agent_unavailable", "hangup"],
+            "flow_complete",
+        ),
+        (
+            "presses_0_while_listening",
+            [
+                "answer",
+                "play:greeting",
+                "listen",
+                "stop_listening",
+                "play:agent_unavailable",
+                "hangup",
+            ],
+            "flow_complete",
+        ),
+    ],
+)
+async def test_whole_call_against_a_fake_worker(
+    bus: MemoryBus, hub: Hub, caller: str, expected: list[str], end: str
+) -> None:
+    worker = FakeWorker(bus, "w1", caller=caller)
+
+    async with running(bus, hub, worker):
+        await worker.offer("c1")
+        await until(lambda: "c1" in hub.finished)
+
+    assert worker.commands() == expected
+    assert worker.ended == {"c1": end}
+    assert hub.flows == {}
+    assert hub.finished["c1"].end_reason == end
+    assert hub.finished["c1"].agent_requested is caller.startswith("presses_0")
+    # Every command the worker carried out, it acknowledged.
+    replies = [msg for t, msg in bus.published if t == topics.worker_replies("w1")]
+    assert [r.data["ok"] for r in replies] == [True] * len(expected)
+
+
+async def test_two_workers_two_calls_at_once(bus: MemoryBus, hub: Hub) -> None:
+    w1 = FakeWorker(bus, "w1", caller="speaks")
+    w2 = FakeWorker(bus, "w2", caller="silent")
+
+    async with running(bus, hub, w1, w2):
+        await w1.offer("a")
+        await w2.offer("b")
+        await w1.offer("c")
+        await until(lambda: {"a", "b", "c"} <= set(hub.finished))
+
+    assert {msg.call_id for msg in w1.received} == {"a", "c"}
+    assert {msg.call_id for msg in w2.received} == {"b"}
+    assert "play:no_input" in w2.commands()
+    assert "play:no_input" not in w1.commands()
+
+
+async def test_hub_restart_adopts_the_call_from_the_retained_status(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    """The worker's retained status reaches a new hub, which closes the call politely."""
+    worker = FakeWorker(bus, "w1")
+    worker.calls["c-before"] = "answered"
+    await bus.publish(
+        *worker_status(
+            "w1", calls=[{"call_id": "c-before", "state": "answered", "caller": "13800138000"}]
+        ),
+        retain=True,
+    )
+    hub = Hub(bus, NODE, clock=clock)
+
+    async with running(bus, hub, worker):
+        await until(lambda: "c-before" in hub.finished)
+
+    assert worker.commands() == ["stop_listening", "play:closing", "hangup"]
+    assert worker.ended == {"c-before": "flow_complete"}
+
+
+async def test_worker_that_never_answers_is_hung_up_on_tick(
+    bus: MemoryBus, hub: Hub, clock: FakeClock
+) -> None:
+    """A worker that stops replying mid-call: the hub's timers end the call."""
+    worker = FakeWorker(bus, "w1", stuck=True)
+
+    async with running(bus, hub, worker):
+        await worker.offer("c1")
+        await until(lambda: worker.commands() == ["answer"])
+        await hub.tick()
+        assert worker.commands() == ["answer"]
+
+        clock.advance(10.0)
+        await hub.tick()
+        await until(lambda: "c1" in hub.finished)
+
+    assert worker.commands() == ["answer", "hangup"]
+    assert worker.ended == {"c1": "timeout_in_answering"}
