@@ -35,7 +35,7 @@ no_input = "没有听到声音，再见。"
 agent_unavailable = "暂时无法转接人工，再见。"
 
 [listen]
-no_input_s = 3
+no_input_s = {no_input_s}
 
 [supervisor]
 grace_s = {grace_s}
@@ -171,12 +171,14 @@ class Node:
 
 
 def start_node(root: Path, *, workers: int = 2, grace_s: float = 20, hub_lost_grace_s: float = 15,
-               rtp_timeout_s: int = 30, extra_toml: str = "", wait: bool = True) -> Node:
+               rtp_timeout_s: int = 30, no_input_s: float = 3, extra_toml: str = "",
+               wait: bool = True) -> Node:
     root.mkdir(parents=True, exist_ok=True)
     config = root / "node.toml"
     config.write_text(TEST_CONFIG.format(
         name=root.name.replace("_", "-")[:40] or "test", workers=workers, grace_s=grace_s,
-        hub_lost_grace_s=hub_lost_grace_s, rtp_timeout_s=rtp_timeout_s) + extra_toml)
+        hub_lost_grace_s=hub_lost_grace_s, rtp_timeout_s=rtp_timeout_s,
+        no_input_s=no_input_s) + extra_toml)
     port = free_sip_port()
     log = root / "serve.log"
     with log.open("wb") as out:

@@ -1,0 +1,138 @@
+"""Faults and limits on a real node: overload, killed workers and hub, SIGTERM,
+dead media, hold."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import wave
+
+import pytest
+
+from tests.nodes import HOTLINE, SPEECH, Node, wait_for
+
+pytestmark = pytest.mark.node
+
+
+def _phone_in_background(node: Node, *args: str) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def run() -> None:
+        outcome["code"], outcome["summary"] = node.phone(*args)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _by_worker(node: Node, worker: str) -> list[dict]:
+    return [m for m in node.manifests() if m["worker"] == worker]
+
+
+def test_excess_calls_get_503_quickly(node_factory) -> None:
+    node: Node = node_factory("overload", workers=1)
+    started = time.monotonic()
+    result = node.sipp("caller_hangs_up.xml", calls=10, limit=10, rate=100, pause_ms=4000,
+                       timeout_s=60)
+    elapsed = time.monotonic() - started
+    assert result.successful == 10 and result.failed == 0, result.stderr[-2000:]
+    assert result.count_responses(503) == 6, "one worker holds 4 calls; 6 are refused"
+    assert "Retry-After: 30" in result.messages
+    assert elapsed < 30, "refusals come at once, never after a hang"
+    wait_for(lambda: len([m for m in node.manifests() if m["status"] == "complete"]) == 4, 20,
+             "4 complete recordings")
+
+
+def test_killed_worker_costs_only_its_own_calls(node_factory) -> None:
+    node: Node = node_factory("kill-worker", workers=3, no_input_s=30)
+    outcome: dict = {}
+    sipp = threading.Thread(target=lambda: outcome.setdefault("r", node.sipp(
+        "caller_hangs_up.xml", calls=6, limit=6, rate=50, pause_ms=8000, timeout_s=90)))
+    sipp.start()
+    wait_for(lambda: node.calls_in_progress() == 6, 20, "six calls in progress")
+    victim = node.part("worker-w1")["pid"]
+    on_victim = len([m for m in node.manifests() if m["worker"] == "w1"])
+    assert on_victim >= 1, "the call-load dispatcher spreads calls over all workers"
+    time.sleep(2.5)  # let the victim's recordings grow
+    os.kill(victim, signal.SIGKILL)
+    sipp.join(120)
+    result = outcome["r"]
+    assert result.successful == 6 - on_victim, result.stderr[-2000:]
+    assert result.failed == on_victim
+    # Restarted, recordings repaired, the others untouched.
+    wait_for(lambda: node.part("worker-w1")["restarts"] == 1 and node.part("worker-w1")["pid"],
+             30, "worker w1 restarted")
+    repaired = wait_for(lambda: [m for m in _by_worker(node, "w1")
+                                 if m["status"] == "incomplete"], 30, "repaired recordings")
+    assert len(repaired) == on_victim
+    for manifest in repaired:
+        assert manifest["end_reason"] == "worker_lost"
+        for leg in manifest["legs"]:
+            with wave.open(f"{manifest['_dir']}/{leg['file']}") as w:
+                assert w.getnframes() / w.getframerate() > 2.0, "recorded audio was kept"
+            assert leg["sha256"]
+    others = [m for m in node.manifests() if m["worker"] != "w1"]
+    assert len(others) == 6 - on_victim
+    assert all(m["status"] == "complete" for m in others)
+    # New calls are answered, also by the restarted worker.
+    for _ in range(4):
+        code, summary = node.phone("--hangup-after", "1")
+        assert code == 0 and summary["answered"]
+
+
+def test_killed_hub_recovers_and_calls_end_cleanly(node_factory) -> None:
+    node: Node = node_factory("kill-hub", workers=2, no_input_s=20)
+    thread, outcome = _phone_in_background(node, "--timeout", "60")
+    wait_for(lambda: node.calls_in_progress() == 1 and node.hub_events("call.answered"), 20,
+             "a call in progress")
+    os.kill(node.part("hub")["pid"], signal.SIGKILL)
+    thread.join(90)
+    assert outcome["code"] == 0, outcome
+    assert outcome["summary"]["reason"] == "remote_hangup"
+    assert node.part("hub")["restarts"] == 1
+    log = (node.data_dir / "logs" / "hub.log").read_text()
+    assert "adopting a call" in log
+    code, summary = node.phone("--hangup-after", "1")
+    assert code == 0 and summary["answered"], "the restarted hub answers new calls"
+
+
+def test_sigterm_lets_calls_finish_and_refuses_new_ones(node_factory) -> None:
+    node: Node = node_factory("sigterm", workers=2, grace_s=30, no_input_s=20)
+    thread, outcome = _phone_in_background(
+        node, "--play", str(SPEECH / "aishell1_BAC009S0764W0121.wav"), "--hangup-after", "8")
+    wait_for(lambda: node.calls_in_progress() == 1, 20, "a call in progress")
+    node.process.send_signal(signal.SIGTERM)
+    time.sleep(1.0)
+    code, refused = node.phone("--timeout", "20")
+    assert code != 0 and refused["status_code"] == 503 and not refused["answered"]
+    thread.join(60)
+    assert outcome["code"] == 0 and outcome["summary"]["reason"] == "local_hangup"
+    assert node.process.wait(60) == 0
+    (manifest,) = node.manifests()
+    assert manifest["status"] == "complete"
+    assert node.status()["state"] == "stopped"
+    leftovers = subprocess.run(["pgrep", "-f", str(node.data_dir)], capture_output=True,
+                               text=True, check=False).stdout.split()
+    assert leftovers == [], "every part of the node stopped"
+
+
+def test_dead_media_ends_the_call(node_factory) -> None:
+    node: Node = node_factory("rtp-timeout", workers=1, rtp_timeout_s=3, no_input_s=30)
+    result = node.sipp("caller_sends_no_media.xml", timeout_s=60)
+    assert result.successful == 1, result.stderr[-2000:]
+    ended = wait_for(lambda: node.hub_events("call.ended"), 10, "call.ended")
+    assert ended[-1]["reason"] == "rtp_timeout"
+    assert 3 <= ended[-1]["duration_s"] < 10
+
+
+def test_hold_and_resume_keep_the_call(node: Node) -> None:
+    before = {m["call_id"] for m in node.manifests()}
+    result = node.sipp("caller_holds.xml", lead_silence_s=0.2)
+    assert result.successful == 1 and result.failed == 0, result.stderr[-2000:]
+    manifest = wait_for(lambda: [m for m in node.manifests() if m["call_id"] not in before
+                                 and m["status"] != "recording"], 20, "the manifest")[0]
+    assert manifest["end_reason"] == "remote_hangup"
+    assert manifest["status"] == "complete"
