@@ -49,10 +49,17 @@ def serve(
     from ivr.logs import configure
     from ivr.supervisor import serve as run_serve
 
+    from ivr.preflight import PreflightError
+
     settings = _settings(config, **{"sip.port": sip_port, "node.data_dir": data_dir,
                                     "workers.count": workers})
     configure("supervisor", settings.node.log_level)
-    raise typer.Exit(asyncio.run(run_serve(settings)))
+    try:
+        code = asyncio.run(run_serve(settings))
+    except PreflightError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -342,10 +342,11 @@ class Supervisor:
                 await self._bus_task
         if "mosquitto" in self.parts:
             await _terminate(self.parts["mosquitto"], 5)
-        status = self.node_status()
-        status["state"] = "stopped"
-        (self.run_dir / NODE_FILE).write_text(json.dumps(status, indent=2), encoding="utf-8")
-        log.info("node stopped")
+        if self.parts:
+            status = self.node_status()
+            status["state"] = "stopped"
+            (self.run_dir / NODE_FILE).write_text(json.dumps(status, indent=2), encoding="utf-8")
+            log.info("node stopped")
 
     def _calls_in_progress(self) -> int:
         return sum(len(s.get("calls", [])) for s in self.worker_status.values())
@@ -432,10 +433,9 @@ async def serve(settings: Settings) -> int:
             start.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await start
-    except PreflightError as exc:
-        log.error(str(exc))
+    except PreflightError:
         await supervisor.stop()
-        return 2
+        raise
     finally:
         if not supervisor.stopping:
             await supervisor.stop()

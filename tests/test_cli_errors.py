@@ -1,0 +1,87 @@
+"""Start-up and configuration errors: one clear sentence and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.nodes import HOTLINE, free_sip_port
+
+
+def hotline(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    return subprocess.run([str(HOTLINE), *args], capture_output=True, text=True,
+                          timeout=timeout, env=base | (env or {}), check=False)
+
+
+def assert_clear_error(result, *fragments: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output, output
+    for fragment in fragments:
+        assert fragment in " ".join(output.split()), output
+
+
+def test_config_check_reports_every_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[sip]\nport = 70000\ncodecs = ["OPUS"]\n[workers]\ncount = 0\n'
+                      "[recording]\ndir = '/x'\n")
+    result = hotline("config", "check", str(config))
+    assert_clear_error(result, "sip.port = 70000", "less than or equal to 65535",
+                       "sip.codecs = 'OPUS'", "'PCMA', 'PCMU' or 'G722'",
+                       "workers.count = 0", "unknown key 'recording'", "recordings")
+
+
+def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
+    config = tmp_path / "good.toml"
+    config.write_text('[sip]\nport = 5070\n[workers]\ncount = 3\n')
+    result = hotline("config", "check", str(config))
+    assert result.returncode == 0 and "OK" in result.stdout
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("[sip\nport = 1\n")
+    assert_clear_error(hotline("config", "check", str(config)), "is not valid TOML", "line 1")
+
+
+def test_sip_port_in_use(tmp_path: Path) -> None:
+    port = free_sip_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", port))
+        result = hotline("serve", "--data-dir", str(tmp_path / "d"), "--sip-port", str(port))
+    assert_clear_error(result, f"SIP port 127.0.0.1:{port}/udp is in use", "--sip-port")
+
+
+def test_unwritable_data_directory(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = hotline("serve", "--data-dir", str(not_a_dir), "--sip-port", str(free_sip_port()))
+    assert_clear_error(result, f"data directory {not_a_dir} is not writable", "--data-dir")
+
+
+def test_missing_debian_package(tmp_path: Path) -> None:
+    bare_path = str(Path(sys.executable).parent)  # the venv only: no kamailio, no espeak-ng
+    result = hotline("serve", "--data-dir", str(tmp_path / "d"), "--sip-port",
+                     str(free_sip_port()), env={"PATH": bare_path})
+    assert_clear_error(result, "kamailio is not installed", "apt-get install kamailio")
+
+
+def test_missing_espeak_voice(tmp_path: Path) -> None:
+    result = hotline("serve", "--data-dir", str(tmp_path / "d"), "--sip-port",
+                     str(free_sip_port()), env={"HOTLINE_PROMPTS__VOICE": "cmn-nonexistent"})
+    assert_clear_error(result, "espeak-ng has no voice 'cmn-nonexistent'", "cmn-latn-pinyin")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dtmf", "0@soon"], "is not a number of seconds"),
+    (["--dtmf", "x@1"], "expected DIGIT@SECONDS"),
+    (["--play", "/nonexistent.wav"], "no such file"),
+])
+def test_phone_rejects_bad_options(args: list[str], message: str) -> None:
+    assert_clear_error(hotline("phone", "sip:12345@127.0.0.1", *args), message)
