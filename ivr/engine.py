@@ -111,6 +111,7 @@ class _Leg:
     listen: _Listen | None = None
     rx_packets: int = -1
     rx_changed: float = 0.0
+    media_stats: dict[str, int] = field(default_factory=dict)
     local_hangup: str = ""
     ended: bool = False
 
@@ -390,6 +391,7 @@ class SipEngine:
                     status_code=code,
                     answered=leg.answered_at is not None,
                     duration_s=round(duration, 3),
+                    media=dict(leg.media_stats),
                 )
             )
             # The Call object is deleted on the next loop turn, not inside its callback.
@@ -486,9 +488,19 @@ class SipEngine:
                 leg.rx_changed = now
                 continue
             try:
-                packets = leg.call.getStreamStat(0).rtcp.rxStat.pkt
+                stat = leg.call.getStreamStat(0)
             except pj.Error:
                 continue
+            packets = stat.rtcp.rxStat.pkt
+            leg.media_stats = {
+                "rx_packets": packets,
+                "rx_lost": stat.rtcp.rxStat.loss,
+                "rx_discarded": stat.rtcp.rxStat.discard,
+                "jitter_buffer_lost": stat.jbuf.lost,
+                "jitter_buffer_discarded": stat.jbuf.discard,
+                "jitter_buffer_empty": stat.jbuf.empty,
+                "tx_packets": stat.rtcp.txStat.pkt,
+            }
             if packets != leg.rx_packets:
                 leg.rx_packets, leg.rx_changed = packets, now
             elif now - leg.rx_changed > self.config.rtp_timeout_s:

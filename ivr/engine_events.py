@@ -47,6 +47,7 @@ class LegEnded(EngineEvent):
     status_code: int
     answered: bool
     duration_s: float
+    media: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

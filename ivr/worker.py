@@ -227,11 +227,12 @@ class MediaWorker:
                                             duration_s=event.duration_s))
         await self._emit(
             call, m.CALL_ENDED, reason=event.reason, status_code=event.status_code,
-            answered=event.answered, duration_s=event.duration_s,
+            answered=event.answered, duration_s=event.duration_s, media=event.media,
         )
         await self.publish_status()
         if call.manifest is not None and call.directory is not None:
             call.manifest.end_reason = event.reason
+            call.manifest.media = event.media
             call.manifest.ended_at = mf.now_iso()
             manifest = await asyncio.to_thread(
                 mf.finalise, call.directory, call.manifest, mf.COMPLETE, self.settings.recordings_dir

@@ -60,6 +60,7 @@ class Manifest:
     end_reason: str = ""
     status: str = RECORDING
     notes: list[str] = field(default_factory=list)
+    media: dict[str, int] = field(default_factory=dict)  # RTP receive statistics
     schema: int = 1
 
     def to_json(self) -> str:

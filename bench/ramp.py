@@ -1,0 +1,243 @@
+"""Ramp concurrent recorded calls against one node and print what it sustained.
+
+    .venv/bin/python bench/ramp.py                      # default ramp 50..200, setups 25..75/s
+    .venv/bin/python bench/ramp.py --steps 100,200 --hold 30 --setup-rates 50
+
+SIPp (Debian sip-tester) is the caller: A-law RTP from a Mandarin clip,
+through Kamailio, each call answered by a media worker, greeted (a prompt is
+playing), recorded on both legs, and hung up by the caller after ``--hold``
+seconds.  For each concurrency step it prints failed calls, CPU and memory per
+call and per worker, and RTP loss/late frames; then the call setups per second
+sustained with zero failures.  Figures also go to ``bench/results/ramp.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+from pathlib import Path
+from statistics import mean
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
+
+console = Console(width=150)
+
+
+def node_processes(node: Node) -> dict[str, psutil.Process]:
+    found = {}
+    for part in node.status().get("parts", []):
+        if part.get("pid"):
+            try:
+                found[part["name"]] = psutil.Process(part["pid"])
+            except psutil.NoSuchProcess:
+                pass
+    found["supervisor"] = psutil.Process(node.process.pid)
+    return found
+
+
+class Sampler:
+    """CPU (percent of one core) and memory of the node's processes, sampled each second."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        self.processes = processes
+        self.samples: list[dict[str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for process in self.processes.values():
+            process.cpu_percent()
+        while not self._stop.wait(1.0):
+            cpu = {"node": 0.0, "workers": 0.0}
+            rss = {"workers": 0.0, "node": 0.0}
+            for name, process in self.processes.items():
+                try:
+                    used = process.cpu_percent()
+                    memory = process.memory_full_info().uss
+                except psutil.NoSuchProcess:
+                    continue
+                cpu["node"] += used
+                rss["node"] += memory
+                if name.startswith("worker-"):
+                    cpu["workers"] += used
+                    rss["workers"] += memory
+            self.samples.append({"t": time.monotonic(), "cpu_node": cpu["node"],
+                                 "cpu_workers": cpu["workers"], "uss_node": rss["node"],
+                                 "uss_workers": rss["workers"],
+                                 "machine_cpu": psutil.cpu_percent() * psutil.cpu_count()})
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def window(self, start: float, end: float) -> dict[str, float]:
+        chosen = [s for s in self.samples if start <= s["t"] <= end] or self.samples[-3:]
+        return {key: mean(s[key] for s in chosen) for key in chosen[0] if key != "t"}
+
+
+def media_figures(node: Node, call_ids: set[str]) -> dict[str, float]:
+    manifests = [m for m in node.manifests() if m["call_id"] in call_ids]
+    stats = [m.get("media", {}) for m in manifests if m.get("media")]
+    received = sum(s.get("rx_packets", 0) for s in stats)
+    return {
+        "calls_with_stats": len(stats),
+        "rx_packets": received,
+        "rx_lost": sum(s.get("rx_lost", 0) for s in stats),
+        "rx_late_discarded": sum(s.get("rx_discarded", 0) for s in stats),
+        "lost_or_late_pct": 100.0 * sum(s.get("rx_lost", 0) + s.get("rx_discarded", 0)
+                                        for s in stats) / max(received, 1),
+        # Frames the jitter buffer dropped to keep latency low (not lost in transit).
+        "jitter_buffer_discarded": sum(s.get("jitter_buffer_discarded", 0) for s in stats),
+        "recordings_complete": sum(1 for m in manifests if m["status"] == "complete"),
+    }
+
+
+def concurrency_step(node: Node, calls: int, hold_s: float, rate: float,
+                     idle: dict[str, float], sampler: Sampler, workers: int) -> dict:
+    before = {m["call_id"] for m in node.manifests()}
+    ramp_s = calls / rate
+    started = time.monotonic()
+    result = node.sipp("caller_hangs_up.xml", calls=calls, limit=calls, rate=rate,
+                       pause_ms=int(hold_s * 1000), timeout_s=hold_s + ramp_s + 120,
+                       lead_silence_s=0.0)
+    # The plateau: every call up, none hung up yet.
+    plateau = sampler.window(started + ramp_s + 2, started + ramp_s + hold_s - 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = [m for m in node.manifests() if m["call_id"] not in before]
+        if len(new) >= result.successful and all(m["status"] != "recording" for m in new):
+            break
+        time.sleep(0.5)
+    new_ids = {m["call_id"] for m in node.manifests()} - before
+    media = media_figures(node, new_ids)
+    busy = max(plateau["cpu_node"] - idle["cpu_node"], 0.0)
+    return {
+        "concurrent_calls": calls,
+        "successful": result.successful,
+        "failed": result.failed,
+        "refused_503": result.count_responses(503),
+        "node_cpu_pct_of_core": round(plateau["cpu_node"], 1),
+        "machine_cpu_pct_of_core": round(plateau["machine_cpu"], 1),
+        "cpu_pct_of_core_per_call": round(busy / calls, 3),
+        "node_uss_mb": round(plateau["uss_node"] / 1e6, 1),
+        "uss_mb_per_call": round(max(plateau["uss_node"] - idle["uss_node"], 0) / 1e6 / calls, 3),
+        "uss_mb_per_worker": round(plateau["uss_workers"] / 1e6 / workers, 1),
+        **media,
+    }
+
+
+def setup_rate_step(node: Node, rate: float, seconds: float) -> dict:
+    calls = int(rate * seconds)
+    started = time.monotonic()
+    result = node.sipp("caller_hangs_up.xml", calls=calls, limit=calls, rate=rate,
+                       pause_ms=1000, timeout_s=seconds + 120, lead_silence_s=0.0)
+    elapsed = time.monotonic() - started
+    return {
+        "offered_setups_per_s": rate,
+        "calls": calls,
+        "successful": result.successful,
+        "failed": result.failed,
+        "refused_503": result.count_responses(503),
+        "achieved_setups_per_s": round(result.successful / max(elapsed - 1.0, 0.001), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", default="50,100,150,200",
+                        help="concurrent calls per step (comma-separated)")
+    parser.add_argument("--hold", type=float, default=20.0, help="seconds each call lasts")
+    parser.add_argument("--rate", type=float, default=50.0, help="new calls per second in steps")
+    parser.add_argument("--setup-rates", default="25,50,75", help="call setups per second")
+    parser.add_argument("--setup-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=0, help="0: enough for the top step")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/ramp.json"))
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/hotline-bench"))
+    args = parser.parse_args()
+    steps = [int(x) for x in args.steps.split(",") if x]
+    rates = [float(x) for x in args.setup_rates.split(",") if x]
+    workers = args.workers or math.ceil(max(steps + [int(max(rates, default=0) * 2)]) / 4) + 1
+
+    console.print(f"starting a node with {workers} media workers ...")
+    node = start_node(args.dir / f"node-{int(time.time())}", workers=workers, grace_s=5,
+                      no_input_s=120)
+    report: dict = {"machine": {"cores": psutil.cpu_count(), "memory_gb":
+                                round(psutil.virtual_memory().total / 2**30, 1)},
+                    "workers": workers, "hold_s": args.hold, "steps": [], "setup_rates": []}
+    try:
+        processes = node_processes(node)
+        with Sampler(processes) as sampler:
+            time.sleep(5)
+            idle = sampler.window(time.monotonic() - 4, time.monotonic())
+            report["idle"] = {"node_cpu_pct_of_core": round(idle["cpu_node"], 1),
+                              "cpu_pct_of_core_per_idle_worker":
+                                  round(idle["cpu_workers"] / workers, 3),
+                              "uss_mb_per_worker": round(idle["uss_workers"] / 1e6 / workers, 1),
+                              "node_uss_mb": round(idle["uss_node"] / 1e6, 1)}
+            console.print(f"idle: {report['idle']}")
+            for calls in steps:
+                console.print(f"step: {calls} concurrent calls for {args.hold:.0f}s ...")
+                row = concurrency_step(node, calls, args.hold, args.rate, idle, sampler, workers)
+                report["steps"].append(row)
+                console.print(row)
+                time.sleep(3)
+            for rate in rates:
+                console.print(f"setup rate: {rate:.0f} calls/s for {args.setup_seconds:.0f}s ...")
+                row = setup_rate_step(node, rate, args.setup_seconds)
+                report["setup_rates"].append(row)
+                console.print(row)
+                time.sleep(3)
+    finally:
+        node.stop()
+    clean_steps = [s["concurrent_calls"] for s in report["steps"]
+                   if s["failed"] == 0 and s["refused_503"] == 0 and s["successful"] == s[
+                       "concurrent_calls"]]
+    clean_rates = [r["offered_setups_per_s"] for r in report["setup_rates"]
+                   if r["failed"] == 0 and r["refused_503"] == 0]
+    report["highest_concurrency_without_failure"] = max(clean_steps, default=0)
+    report["highest_setup_rate_without_failure"] = max(clean_rates, default=0)
+    print_report(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    console.print(f"written to {args.out}")
+
+
+def print_report(report: dict) -> None:
+    table = Table("calls", "ok", "failed", "503", "node CPU %core", "CPU %core/call",
+                  "USS MB/call", "USS MB/worker", "RTP lost+late %", "recordings ok",
+                  title=f"concurrency ({report['workers']} workers, {report['hold_s']:.0f}s calls)")
+    for s in report["steps"]:
+        table.add_row(str(s["concurrent_calls"]), str(s["successful"]), str(s["failed"]),
+                      str(s["refused_503"]), str(s["node_cpu_pct_of_core"]),
+                      str(s["cpu_pct_of_core_per_call"]), str(s["uss_mb_per_call"]),
+                      str(s["uss_mb_per_worker"]), f"{s['lost_or_late_pct']:.3f}",
+                      str(s["recordings_complete"]))
+    console.print(table)
+    rates = Table("offered/s", "calls", "ok", "failed", "503", "achieved/s",
+                  title="call setups per second")
+    for r in report["setup_rates"]:
+        rates.add_row(str(r["offered_setups_per_s"]), str(r["calls"]), str(r["successful"]),
+                      str(r["failed"]), str(r["refused_503"]), str(r["achieved_setups_per_s"]))
+    console.print(rates)
+    console.print(f"idle: {report['idle']}")
+    console.print(f"highest concurrency with zero failed calls: "
+                  f"{report['highest_concurrency_without_failure']}; highest setup rate with "
+                  f"zero failures: {report['highest_setup_rate_without_failure']}/s")
+
+
+if __name__ == "__main__":
+    main()
