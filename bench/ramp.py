@@ -113,7 +113,7 @@ def concurrency_step(node: Node, calls: int, hold_s: float, rate: float,
     started = time.monotonic()
     result = node.sipp("caller_hangs_up.xml", calls=calls, limit=calls, rate=rate,
                        pause_ms=int(hold_s * 1000), timeout_s=hold_s + ramp_s + 120,
-                       lead_silence_s=0.0)
+                       lead_silence_s=0.0, talk_s=hold_s)
     # The plateau: every call up, none hung up yet.
     plateau = sampler.window(started + ramp_s + 2, started + ramp_s + hold_s - 1)
     deadline = time.monotonic() + 60

@@ -47,9 +47,8 @@ def serve(
 ) -> None:
     """Start the node: Kamailio, Mosquitto, media workers and the hub."""
     from ivr.logs import configure
-    from ivr.supervisor import serve as run_serve
-
     from ivr.preflight import PreflightError
+    from ivr.supervisor import serve as run_serve
 
     settings = _settings(config, **{"sip.port": sip_port, "node.data_dir": data_dir,
                                     "workers.count": workers})

@@ -12,6 +12,7 @@ This is the only module that imports ``pjsua2``.  Rules it keeps:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import logging
 import os
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 _CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
 _POLL_MS = 20
+_GRAVE_S = 0.25  # how long disconnected media ports rest before they are freed
 
 
 class EngineError(Exception):
@@ -168,6 +170,9 @@ class SipEngine:
         self._legs: dict[str, _Leg] = {}
         self._retired: list[_Leg] = []
         self._eof: list[tuple[str, str]] = []
+        self._graveyard: collections.deque[
+            tuple[float, Any, Callable[[], None] | None]
+        ] = collections.deque()
         self._counter = 0
         self.accepting = True
         self.port = 0
@@ -210,7 +215,7 @@ class SipEngine:
         self._ready.set()
         last_tick = 0.0
         try:
-            while not (self._stopping and not self._legs):
+            while not (self._stopping and not self._legs and not self._graveyard):
                 self._run_jobs()
                 self._ep.libHandleEvents(_POLL_MS)
                 now = time.monotonic()
@@ -220,6 +225,7 @@ class SipEngine:
                     last_tick = now
                     self._check_timers(now)
                 self._destroy_retired()
+                self._sweep_graveyard(now)
                 if self._stopping:
                     for leg in list(self._legs.values()):
                         self._hangup(leg, 503, "shutdown")
@@ -306,6 +312,11 @@ class SipEngine:
             self._close_media(leg)
         self._legs.clear()
         self._destroy_retired()
+        if self._graveyard:
+            end = time.monotonic() + _GRAVE_S
+            while time.monotonic() < end:
+                self._ep.libHandleEvents(_POLL_MS)
+        self._sweep_graveyard(0.0, everything=True)
         self._account = None
         try:
             self._ep.libDestroy()
@@ -342,10 +353,11 @@ class SipEngine:
         leg = _Leg(self._new_leg_id(), call, outbound=False, created=time.monotonic())
         call.leg_id = leg.leg_id
         self._legs[leg.leg_id] = leg
-        if not self.accepting or self.active_legs > self.config.max_calls:
-            code = 503 if not self.accepting else 486
+        # Capacity is PJSIP's own max-calls check, which refuses with 486 before any
+        # media is set up; refusing here would cost an RTP socket pair per INVITE.
+        if not self.accepting:
             leg.local_hangup = "rejected"
-            self._answer(call, code)
+            self._answer(call, 503)
             return
         info = call.getInfo()
         request_line = prm.rdata.wholeMsg.split("\r\n", 1)[0]
@@ -382,20 +394,28 @@ class SipEngine:
                 reason = "failed" if leg.outbound else "cancelled"
             duration = time.monotonic() - leg.answered_at if leg.answered_at else 0.0
             self._close_media(leg)
-            if leg.record_files:
-                self._emit(RecordingClosed(leg.leg_id, dict(leg.record_files)))
-            self._emit(
-                LegEnded(
-                    leg.leg_id,
-                    reason=reason,
-                    status_code=code,
-                    answered=leg.answered_at is not None,
-                    duration_s=round(duration, 3),
-                    media=dict(leg.media_stats),
-                )
+            ended = LegEnded(
+                leg.leg_id,
+                reason=reason,
+                status_code=code,
+                answered=leg.answered_at is not None,
+                duration_s=round(duration, 3),
+                media=dict(leg.media_stats),
             )
-            # The Call object is deleted on the next loop turn, not inside its callback.
-            self._retired.append(self._legs.pop(leg.leg_id))
+            files = dict(leg.record_files)
+
+            def report() -> None:  # after the recorders are freed: WAV headers are final
+                if files:
+                    self._emit(RecordingClosed(ended.leg, files))
+                self._emit(ended)
+
+            self._bury(None, after=report)
+            # Free the Call object when this callback returns (pjsua2 allows it here).
+            # Freed any later, its destructor would clear and hang up whatever new
+            # call PJSIP has meanwhile put in the same call slot.
+            self._legs.pop(leg.leg_id)
+            leg.media = None
+            leg.call = None
 
     def _on_media_state(self, call: _Call) -> None:
         leg = self._legs.get(call.leg_id)
@@ -481,6 +501,9 @@ class SipEngine:
         for leg in list(self._legs.values()):
             if leg.ended:
                 continue
+            if now - leg.created > 2.0 and not leg.call.isActive():
+                self._reap(leg)  # PJSIP dropped the call without telling us
+                continue
             if leg.answered_at is not None and now - leg.answered_at > self.config.max_call_s:
                 self._hangup(leg, 200, "max_duration")
                 continue
@@ -505,6 +528,23 @@ class SipEngine:
                 leg.rx_packets, leg.rx_changed = packets, now
             elif now - leg.rx_changed > self.config.rtp_timeout_s:
                 self._hangup(leg, 408, "rtp_timeout")
+
+    def _reap(self, leg: _Leg) -> None:
+        log.warning("call leg %s vanished from PJSIP without a disconnect", leg.leg_id)
+        leg.ended = True
+        self._close_media(leg)
+        ended = LegEnded(leg.leg_id, reason="lost", status_code=0,
+                         answered=leg.answered_at is not None, duration_s=0.0,
+                         media=dict(leg.media_stats))
+        files = dict(leg.record_files)
+
+        def report() -> None:
+            if files:
+                self._emit(RecordingClosed(ended.leg, files))
+            self._emit(ended)
+
+        self._bury(None, after=report)
+        self._retired.append(self._legs.pop(leg.leg_id))
 
     def _destroy_retired(self) -> None:
         while self._retired:
@@ -542,22 +582,48 @@ class SipEngine:
         leg.player, leg.play_id = None, ""
         if player is None:
             return
-        try:
-            if leg.media is not None:
-                player.stopTransmit(leg.media)
-            if "played" in leg.recorders:
-                player.stopTransmit(leg.recorders["played"])
-        except pj.Error:
-            pass
-        del player
+        sinks = [leg.media, leg.recorders.get("played")]
+        self._unlink(player, [sink for sink in sinks if sink is not None])
+        self._bury(player)
 
     def _close_media(self, leg: _Leg) -> None:
         leg.listen = None
         self._stop_player(leg)
-        leg.silence = None
-        for recorder in leg.recorders.values():
-            del recorder
-        leg.recorders.clear()  # dropping the recorders closes the WAV files
+        recorders = list(leg.recorders.values())
+        if leg.silence is not None:
+            self._unlink(leg.silence, recorders)
+            self._bury(leg.silence)
+            leg.silence = None
+        if leg.media is not None:
+            self._unlink(leg.media, recorders)
+        for recorder in recorders:
+            self._bury(recorder)  # freeing a recorder closes its WAV file
+        leg.recorders.clear()
+
+    @staticmethod
+    def _unlink(source: Any, sinks: list[Any]) -> None:
+        for sink in sinks:
+            try:
+                source.stopTransmit(sink)
+            except pj.Error:
+                pass  # the call's port may already be gone
+
+    def _bury(self, media_object: Any, after: Callable[[], None] | None = None) -> None:
+        """Free a player or recorder only after the bridge has let go of it.
+
+        PJSIP 2.15's conference bridge applies disconnects and port removals
+        on its own clock thread, asynchronously; freeing a port in the same
+        tick lets that thread touch freed memory (seen as segfaults and
+        corrupted ioqueue lists under load).  Disconnected objects rest here
+        for a few bridge ticks first.
+        """
+        self._graveyard.append((time.monotonic() + _GRAVE_S, media_object, after))
+
+    def _sweep_graveyard(self, now: float, everything: bool = False) -> None:
+        while self._graveyard and (everything or self._graveyard[0][0] <= now):
+            _, _, after = self._graveyard.popleft()  # the object is freed here
+            if after is not None:
+                after()
 
     # ---- public API (any thread) -------------------------------------------------
     def answer(self, leg_id: str, code: int = 200) -> concurrent.futures.Future:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import os
 import signal
@@ -178,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="hotline hub (started by hotline serve)")
     parser.add_argument("--settings", type=Path, required=True)
     args = parser.parse_args()
+    faulthandler.enable()
     settings = Settings.model_validate_json(args.settings.read_text(encoding="utf-8"))
     configure("hub", settings.node.log_level)
 

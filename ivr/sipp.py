@@ -98,9 +98,15 @@ def pcap_file(packets: list[bytes], interval_s: float = 0.02) -> bytes:
     return b"".join(out)
 
 
-def speech_pcap(wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234) -> bytes:
-    """A-law RTP for ``wav`` (after ``lead_silence_s`` of silence), 20 ms per packet."""
-    samples = np.concatenate([np.zeros(int(lead_silence_s * 8000), np.int16), read_wav_8k(wav)])
+def speech_pcap(wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234,
+                min_seconds: float = 0.0) -> bytes:
+    """A-law RTP for ``wav`` (after ``lead_silence_s`` of silence), 20 ms per packet,
+    followed by silent packets until at least ``min_seconds`` are covered (a caller
+    who keeps the line open)."""
+    clip = read_wav_8k(wav)
+    lead = np.zeros(int(lead_silence_s * 8000), np.int16)
+    tail = np.zeros(max(0, int(min_seconds * 8000) - len(lead) - len(clip)), np.int16)
+    samples = np.concatenate([lead, clip, tail])
     samples = np.pad(samples, (0, -len(samples) % FRAME_SAMPLES))
     payload = alaw_encode(samples)
     packets = [

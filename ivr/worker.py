@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import os
 import secrets
@@ -81,6 +82,7 @@ class MediaWorker:
                 max_call_s=settings.workers.max_call_s,
                 user_agent=f"hotline-node worker {worker_id}",
                 identity=f"worker-{worker_id}",
+                pjsip_log_level=settings.workers.pjsip_log_level,
             ),
             on_event=lambda event: self.loop.call_soon_threadsafe(self._on_engine_event, event),
         )
@@ -379,6 +381,7 @@ def main() -> None:
     parser.add_argument("--settings", type=Path, required=True)
     parser.add_argument("--id", required=True)
     args = parser.parse_args()
+    faulthandler.enable()  # a crash in PJSIP leaves the Python stacks in the worker's log
     asyncio.run(_main(args.settings, args.id))
 
 

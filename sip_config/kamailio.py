@@ -96,6 +96,7 @@ loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "dispatcher.so"
+loadmodule "pipelimit.so"
 
 modparam("ctl", "binrpc", "unix:{run_dir}/kamailio.ctl")
 modparam("tm", "fr_timer", {sip.invite_timeout_s * 1000})
@@ -105,6 +106,7 @@ modparam("usrloc", "db_mode", 0)
 modparam("registrar", "max_expires", 3600)
 modparam("dispatcher", "list_file", "{run_dir}/dispatcher.list")
 modparam("dispatcher", "flags", 2)
+modparam("dispatcher", "xavp_dst", "_dsdst_")
 modparam("dispatcher", "ds_ping_interval", {sip.probing_interval_s})
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_probing_threshold", 1)
@@ -114,6 +116,7 @@ modparam("dispatcher", "ds_ping_reply_codes", "class=2;code=403;code=404;code=40
 modparam("dispatcher", "ds_hash_size", 9)
 modparam("dispatcher", "ds_hash_expire", {settings.workers.max_call_s + 60})
 modparam("dispatcher", "ds_hash_initexpire", 90)
+modparam("pipelimit", "timer_interval", 1)
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -170,6 +173,12 @@ request_route {{
 }}
 
 route[DISPATCH] {{
+    if (!pl_check("new_calls", "TAILDROP", {sip.max_call_setups_per_s})) {{
+        xlog("L_WARN", "call setup rate above {sip.max_call_setups_per_s}/s: 503 for $ci\n");
+        append_to_reply("Retry-After: {sip.retry_after_s}\r\n");
+        sl_send_reply("503", "Service Unavailable");
+        exit;
+    }}
     if (!ds_select_dst("{DISPATCH_SET}", "10", "{FAILOVER_LIMIT}")) {{
         xlog("L_WARN", "all media workers busy or down: 503 for $ci\\n");
         append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
@@ -199,7 +208,9 @@ failure_route[FAILOVER] {{
         if (t_branch_timeout() || t_check_status("408")) {{
             ds_mark_dst("t");
         }}
-        if (ds_next_dst()) {{
+        # ds_next_dst() drops the current record before looking for the next one,
+        # so with no next worker the call load could no longer be unset: check first.
+        if ($cnt($xavp(_dsdst_)) > 1 && ds_next_dst()) {{
             t_on_failure("FAILOVER");
             t_on_reply("DISPATCH_REPLY");
             t_relay();

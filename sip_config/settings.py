@@ -50,6 +50,9 @@ class SipSection(Section):
     retry_after_s: int = Field(30, ge=1, le=3600)
     probing_interval_s: int = Field(2, ge=1, le=300)
     invite_timeout_s: int = Field(4, ge=1, le=60)
+    # Admission control: new calls per second the node accepts; beyond it Kamailio
+    # answers 503 with Retry-After at once instead of starving the media workers.
+    max_call_setups_per_s: int = Field(100, ge=1, le=10000)
 
     @field_validator("listen", "advertised_address")
     @classmethod
@@ -89,6 +92,7 @@ class WorkersSection(Section):
     max_call_s: int = Field(3600, ge=10, le=86400)
     hub_answer_timeout_s: float = Field(3.0, gt=0, le=30)
     hub_lost_grace_s: float = Field(15.0, gt=0, le=600)
+    pjsip_log_level: int = Field(0, ge=0, le=6)  # PJSIP's own log in the worker log (diagnosis)
 
     @field_validator("bind")
     @classmethod

@@ -143,11 +143,12 @@ class Node:
     def sipp(self, scenario: str, *, clip: str = "aishell1_BAC009S0764W0121.wav",
              lead_silence_s: float = 0.0, service: str = "12345", calls: int = 1,
              limit: int = 1, rate: float = 10.0, pause_ms: int = 0,
-             timeout_s: float = 120.0) -> SippResult:
+             timeout_s: float = 120.0, talk_s: float = 0.0) -> SippResult:
         self.sipp_runs += 1
         workdir = self.root / f"sipp-{self.sipp_runs}-{scenario.removesuffix('.xml')}"
         workdir.mkdir(parents=True)
-        (workdir / "caller.pcap").write_bytes(speech_pcap(SPEECH / clip, lead_silence_s))
+        (workdir / "caller.pcap").write_bytes(
+            speech_pcap(SPEECH / clip, lead_silence_s, min_seconds=talk_s))
         (workdir / "dtmf.pcap").write_bytes(dtmf_pcap("0"))
         extra = ["-d", str(pause_ms)] if pause_ms else []
         return run_sipp(scenario, self.target, workdir, service=service, calls=calls,

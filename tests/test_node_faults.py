@@ -12,7 +12,7 @@ import wave
 
 import pytest
 
-from tests.nodes import HOTLINE, SPEECH, Node, wait_for
+from tests.nodes import SPEECH, Node, wait_for
 
 pytestmark = pytest.mark.node
 
@@ -136,3 +136,34 @@ def test_hold_and_resume_keep_the_call(node: Node) -> None:
                                  and m["status"] != "recording"], 20, "the manifest")[0]
     assert manifest["end_reason"] == "remote_hangup"
     assert manifest["status"] == "complete"
+
+
+def test_refused_calls_do_not_use_up_worker_capacity(node_factory) -> None:
+    """Calls a worker refuses (here: the hub is frozen, so nobody answers) must give
+    their place back in Kamailio's call-load count, or the node would stay full."""
+    node: Node = node_factory("refusals", workers=1)
+    hub = node.part("hub")["pid"]
+    os.kill(hub, signal.SIGSTOP)
+    try:
+        result = node.sipp("caller_hangs_up.xml", calls=8, limit=4, rate=10, pause_ms=500,
+                           timeout_s=60)
+    finally:
+        os.kill(hub, signal.SIGCONT)
+    assert result.successful == 8 and result.count_responses(503) == 8
+    worker_log = (node.data_dir / "logs" / "worker-w1.log").read_text()
+    assert worker_log.count("hub did not answer the call in time") >= 4
+    # All four places are free again: four calls at once are answered.
+    result = node.sipp("caller_hangs_up.xml", calls=4, limit=4, rate=10, pause_ms=1000,
+                       timeout_s=60)
+    assert result.successful == 4 and result.count_responses(503) == 0, result.stderr[-1500:]
+
+
+def test_setup_rate_above_the_limit_is_refused_at_once(node_factory) -> None:
+    node: Node = node_factory("admission", workers=4,
+                              extra_toml="\n[sip]\nmax_call_setups_per_s = 5\n")
+    result = node.sipp("caller_hangs_up.xml", calls=30, limit=30, rate=30, pause_ms=1000,
+                       timeout_s=60)
+    assert result.successful == 30 and result.failed == 0, result.stderr[-1500:]
+    refused = result.count_responses(503)
+    assert 15 <= refused <= 26, "about 5 of each second's 30 new calls are let in"
+    assert "Retry-After: 30" in result.messages
