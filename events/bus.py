@@ -11,9 +11,7 @@ Handler = Callable[[str, Message], Awaitable[None]]
 
 
 class Bus(Protocol):
-    async def publish(
-        self, topic: str, message: Message, *, retain: bool = False
-    ) -> None: ...
+    async def publish(self, topic: str, message: Message, *, retain: bool = False) -> None: ...
 
     async def run(self, patterns: list[str], handler: Handler) -> None:
         """Deliver messages matching ``patterns`` to ``handler``, in order, until cancelled."""

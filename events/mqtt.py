@@ -81,7 +81,10 @@ class MqttBus:
                 self._client = None
                 log.warning(
                     "broker %s:%s unreachable (%s); retrying in %.1fs",
-                    self._address.host, self._address.port, exc, delay,
+                    self._address.host,
+                    self._address.port,
+                    exc,
+                    delay,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

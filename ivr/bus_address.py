@@ -8,5 +8,6 @@ from sip_config import Settings
 
 def broker_address(settings: Settings) -> BrokerAddress:
     if settings.mqtt.url:
-        return BrokerAddress.parse(settings.mqtt.url, settings.mqtt.username, settings.mqtt.password)
+        mqtt = settings.mqtt
+        return BrokerAddress.parse(mqtt.url, mqtt.username, mqtt.password)
     return BrokerAddress("127.0.0.1", settings.mqtt.port)

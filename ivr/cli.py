@@ -50,8 +50,9 @@ def serve(
     from ivr.preflight import PreflightError
     from ivr.supervisor import serve as run_serve
 
-    settings = _settings(config, **{"sip.port": sip_port, "node.data_dir": data_dir,
-                                    "workers.count": workers})
+    settings = _settings(
+        config, **{"sip.port": sip_port, "node.data_dir": data_dir, "workers.count": workers}
+    )
     configure("supervisor", settings.node.log_level)
     try:
         code = asyncio.run(run_serve(settings))
@@ -76,8 +77,10 @@ def status(
     if as_json:
         print(json.dumps({"node": node, "workers": workers, "hub": hub}, ensure_ascii=False))
         return
-    console.print(f"node [bold]{node['node']}[/bold]: {node['state']}, SIP {node['sip']}, "
-                  f"numbers {', '.join(node['numbers'])}, broker {node['broker']}")
+    console.print(
+        f"node [bold]{node['node']}[/bold]: {node['state']}, SIP {node['sip']}, "
+        f"numbers {', '.join(node['numbers'])}, broker {node['broker']}"
+    )
     table = Table("part", "state", "pid", "restarts", "up", "calls")
     now = time.time()
     for part in node["parts"]:
@@ -90,16 +93,22 @@ def status(
         elif part["name"] == "hub":
             calls = str(hub.get("calls", ""))
         up = f"{now - part['since']:.0f}s" if part["since"] and part["pid"] else "-"
-        table.add_row(part["name"], part["state"], str(part["pid"] or "-"),
-                      str(part["restarts"]), up, calls)
+        table.add_row(
+            part["name"], part["state"], str(part["pid"] or "-"), str(part["restarts"]), up, calls
+        )
     console.print(table)
     active = [c for w in workers.values() for c in w.get("calls", [])]
     if active:
         calls_table = Table("call", "worker", "caller", "state", "for")
         for w in workers.values():
             for c in w.get("calls", []):
-                calls_table.add_row(c["call_id"], w["worker"], c.get("caller", ""),
-                                    c.get("state", ""), f"{now - c.get('since', now):.0f}s")
+                calls_table.add_row(
+                    c["call_id"],
+                    w["worker"],
+                    c.get("caller", ""),
+                    c.get("state", ""),
+                    f"{now - c.get('since', now):.0f}s",
+                )
         console.print(calls_table)
     else:
         console.print("no calls in progress")
@@ -131,9 +140,19 @@ def events_tail(
                 except ValueError as exc:
                     print(json.dumps({"topic": message.topic.value, "error": str(exc)}))
                     continue
-                print(json.dumps({"topic": message.topic.value, "type": decoded.type,
-                                  "ts": decoded.ts, "id": decoded.id, "data": decoded.data},
-                                 ensure_ascii=False), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "topic": message.topic.value,
+                            "type": decoded.type,
+                            "ts": decoded.ts,
+                            "id": decoded.id,
+                            "data": decoded.data,
+                        },
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
                 seen += 1
                 if count and seen >= count:
                     return
@@ -146,8 +165,11 @@ def events_tail(
 def config_check(file: Annotated[Path, typer.Argument(help="TOML settings file.")]) -> None:
     """Validate a settings file; every error names the key, the value and what is allowed."""
     settings = _settings(file)
-    console.print(f"{file}: OK (node {settings.node.name}, SIP {settings.sip.listen}:"
-                  f"{settings.sip.port}, {settings.workers.count} workers)", highlight=False)
+    console.print(
+        f"{file}: OK (node {settings.node.name}, SIP {settings.sip.listen}:"
+        f"{settings.sip.port}, {settings.workers.count} workers)",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -184,9 +206,19 @@ def phone(
         err.print(f"error: --dtmf {exc}")
         raise typer.Exit(2) from None
     options = PhoneOptions(
-        uri=uri, play=play, play_at_s=play_at, record=record, dtmf=digits,
-        dtmf_method=dtmf_method, hangup_after_s=hangup_after, timeout_s=timeout,
-        auto_answer=auto_answer, calls=calls, bind=bind, port=port, caller_id=caller_id,
+        uri=uri,
+        play=play,
+        play_at_s=play_at,
+        record=record,
+        dtmf=digits,
+        dtmf_method=dtmf_method,
+        hangup_after_s=hangup_after,
+        timeout_s=timeout,
+        auto_answer=auto_answer,
+        calls=calls,
+        bind=bind,
+        port=port,
+        caller_id=caller_id,
     )
     result = asyncio.run(run_phone(options))
     print(summary_json(result), flush=True)
@@ -200,8 +232,10 @@ def _node_file(settings: Settings) -> dict[str, Any]:
     try:
         node = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        err.print(f"no node has run with data directory {settings.node.data_dir} "
-                  f"({path} not found); start one with `hotline serve`")
+        err.print(
+            f"no node has run with data directory {settings.node.data_dir} "
+            f"({path} not found); start one with `hotline serve`"
+        )
         raise typer.Exit(1) from None
     if node.get("state") == "stopped":
         err.print(f"node {node.get('node')} is stopped")

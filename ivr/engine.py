@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import logging
 import os
 import queue
@@ -170,9 +171,9 @@ class SipEngine:
         self._legs: dict[str, _Leg] = {}
         self._retired: list[_Leg] = []
         self._eof: list[tuple[str, str]] = []
-        self._graveyard: collections.deque[
-            tuple[float, Any, Callable[[], None] | None]
-        ] = collections.deque()
+        self._graveyard: collections.deque[tuple[float, Any, Callable[[], None] | None]] = (
+            collections.deque()
+        )
         self._counter = 0
         self.accepting = True
         self.port = 0
@@ -294,7 +295,8 @@ class SipEngine:
                 for tid in created:
                     self._ep.transportClose(tid)
                 if cfg.port != 0:
-                    raise EngineError(f"cannot listen on {cfg.bind}:{cfg.port}: {exc.reason}")
+                    message = f"cannot listen on {cfg.bind}:{cfg.port}: {exc.reason}"
+                    raise EngineError(message) from None
         raise EngineError("no free port for the SIP transports", retryable=True)
 
     def _set_codecs(self) -> None:
@@ -533,9 +535,14 @@ class SipEngine:
         log.warning("call leg %s vanished from PJSIP without a disconnect", leg.leg_id)
         leg.ended = True
         self._close_media(leg)
-        ended = LegEnded(leg.leg_id, reason="lost", status_code=0,
-                         answered=leg.answered_at is not None, duration_s=0.0,
-                         media=dict(leg.media_stats))
+        ended = LegEnded(
+            leg.leg_id,
+            reason="lost",
+            status_code=0,
+            answered=leg.answered_at is not None,
+            duration_s=0.0,
+            media=dict(leg.media_stats),
+        )
         files = dict(leg.record_files)
 
         def report() -> None:
@@ -603,10 +610,8 @@ class SipEngine:
     @staticmethod
     def _unlink(source: Any, sinks: list[Any]) -> None:
         for sink in sinks:
-            try:
+            with contextlib.suppress(pj.Error):  # the call's port may already be gone
                 source.stopTransmit(sink)
-            except pj.Error:
-                pass  # the call's port may already be gone
 
     def _bury(self, media_object: Any, after: Callable[[], None] | None = None) -> None:
         """Free a player or recorder only after the bridge has let go of it.
@@ -716,7 +721,9 @@ class SipEngine:
 
         return self.submit(run)
 
-    def send_dtmf(self, leg_id: str, digits: str, method: str = "rfc4733") -> concurrent.futures.Future:
+    def send_dtmf(
+        self, leg_id: str, digits: str, method: str = "rfc4733"
+    ) -> concurrent.futures.Future:
         def run() -> None:
             leg = self._leg(leg_id)
             if method == "sip_info":

@@ -129,9 +129,7 @@ class CallFlow:
             Step.HANGING_UP, now, self.timeouts.hangup_s, Command(m.HANGUP, {"reason": reason})
         )
 
-    def _go(
-        self, step: Step, now: float, limit: float | None, *commands: Command
-    ) -> list[Command]:
+    def _go(self, step: Step, now: float, limit: float | None, *commands: Command) -> list[Command]:
         self.step = step
         self.deadline = None if limit is None else now + limit
         self.history.append((now, step.value))

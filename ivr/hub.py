@@ -90,8 +90,9 @@ class Hub:
             for call_id, flow in list(self.flows.items()):
                 if flow.worker == worker:
                     flow.on_event(m.CALL_ENDED, {"reason": "worker_lost"}, self.clock())
-                    log.warning("call lost with its worker",
-                                extra=fields(call_id=call_id, worker=worker))
+                    log.warning(
+                        "call lost with its worker", extra=fields(call_id=call_id, worker=worker)
+                    )
                     self.finished[call_id] = self.flows.pop(call_id)
             return
         for call in message.data.get("calls", []):
@@ -101,8 +102,10 @@ class Hub:
             if call_id and call_id not in self.flows and call_id not in self.finished:
                 flow = CallFlow(call_id, worker=worker, caller=call.get("caller", ""))
                 self.flows[call_id] = flow
-                log.info("adopting a call from before the hub started",
-                         extra=fields(call_id=call_id, worker=worker))
+                log.info(
+                    "adopting a call from before the hub started",
+                    extra=fields(call_id=call_id, worker=worker),
+                )
                 await self._send(flow, flow.adopt(self.clock()))
 
     async def tick(self) -> None:
@@ -110,8 +113,10 @@ class Hub:
         for call_id, flow in list(self.flows.items()):
             await self._send(flow, flow.on_tick(now))
             if flow.step is Step.ENDED:
-                log.warning("call dropped: its worker never confirmed the end",
-                            extra=fields(call_id=call_id, worker=flow.worker))
+                log.warning(
+                    "call dropped: its worker never confirmed the end",
+                    extra=fields(call_id=call_id, worker=flow.worker),
+                )
                 self.finished[call_id] = self.flows.pop(call_id)
 
     async def _send(self, flow: CallFlow, commands: list[Command]) -> None:
@@ -127,15 +132,20 @@ class Hub:
     async def _publish_call_event(self, flow: CallFlow, event: str, data: dict) -> None:
         await self.bus.publish(
             topics.call_event(flow.call_id, event),
-            Message(event, {"call_id": flow.call_id, "worker": flow.worker, **data},
-                    node=self.node),
+            Message(
+                event, {"call_id": flow.call_id, "worker": flow.worker, **data}, node=self.node
+            ),
         )
 
     def status(self, state: str) -> Message:
         return Message(
             m.HUB_STATUS,
-            {"state": state, "pid": os.getpid(), "calls": len(self.flows),
-             "flows": {cid: f.step.value for cid, f in self.flows.items()}},
+            {
+                "state": state,
+                "pid": os.getpid(),
+                "calls": len(self.flows),
+                "flows": {cid: f.step.value for cid, f in self.flows.items()},
+            },
             node=self.node,
         )
 
@@ -150,14 +160,18 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     bus = MqttBus(
         broker_address(settings),
         client_id=f"{settings.node.name}-hub-{os.getpid()}",
-        will=(topics.hub_status(), Message(m.HUB_STATUS, {"state": "down"},
-                                           node=settings.node.name)),
+        will=(
+            topics.hub_status(),
+            Message(m.HUB_STATUS, {"state": "down"}, node=settings.node.name),
+        ),
         on_connect=announce,
     )
     hub = Hub(bus, settings.node.name)
     task = asyncio.create_task(
-        bus.run([topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],
-                hub.on_message)
+        bus.run(
+            [topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],
+            hub.on_message,
+        )
     )
     log.info("hub up", extra=fields(node=settings.node.name))
     last_status = 0.0

@@ -74,9 +74,16 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ev.EngineEvent] = asyncio.Queue()
     engine = SipEngine(
-        EngineConfig(bind=options.bind, port=options.port, transports=("udp",),
-                     codecs=options.codecs, identity=options.caller_id,
-                     user_agent="hotline phone", max_calls=4, rtp_timeout_s=30),
+        EngineConfig(
+            bind=options.bind,
+            port=options.port,
+            transports=("udp",),
+            codecs=options.codecs,
+            identity=options.caller_id,
+            user_agent="hotline phone",
+            max_calls=4,
+            rtp_timeout_s=30,
+        ),
         on_event=lambda event: loop.call_soon_threadsafe(queue.put_nowait, event),
     )
     await asyncio.to_thread(engine.start)
@@ -106,8 +113,9 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                     scheduled += _schedule(loop, engine, leg, options)
                 case ev.DtmfReceived(digit=digit):
                     result.dtmf_received.append(digit)
-                case ev.LegEnded(reason=reason, status_code=code, answered=answered,
-                                 duration_s=duration):
+                case ev.LegEnded(
+                    reason=reason, status_code=code, answered=answered, duration_s=duration
+                ):
                     for handle in scheduled:
                         handle.cancel()
                     result.reason, result.status_code = reason, code
@@ -130,16 +138,27 @@ def _schedule(
         path = options.play
         handles.append(loop.call_later(options.play_at_s, lambda: engine.play(leg, path, "play")))
     for item in options.dtmf:
-        handles.append(loop.call_later(
-            item.at_s, lambda d=item.digit: engine.send_dtmf(leg, d, options.dtmf_method)))
+        handles.append(
+            loop.call_later(
+                item.at_s, lambda d=item.digit: engine.send_dtmf(leg, d, options.dtmf_method)
+            )
+        )
     if options.hangup_after_s is not None:
         handles.append(loop.call_later(options.hangup_after_s, lambda: engine.hangup(leg)))
     return handles
 
 
 def summary_json(result: PhoneResult) -> str:
-    return json.dumps({
-        "ok": result.ok, "status_code": result.status_code, "reason": result.reason,
-        "answered": result.answered, "duration_s": result.duration_s, "codec": result.codec,
-        "dtmf_received": result.dtmf_received, "error": result.error,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "ok": result.ok,
+            "status_code": result.status_code,
+            "reason": result.reason,
+            "answered": result.answered,
+            "duration_s": result.duration_s,
+            "codec": result.codec,
+            "dtmf_received": result.dtmf_received,
+            "error": result.error,
+        },
+        ensure_ascii=False,
+    )

@@ -32,8 +32,10 @@ def run_checks(settings: Settings) -> None:
                 f"SIP port {settings.sip.listen}:{settings.sip.port}/{transport} is in use: "
                 "stop the program using it or start with --sip-port PORT"
             )
-    if settings.local_broker and settings.mqtt.port and not port_free(
-        "127.0.0.1", settings.mqtt.port, "tcp"
+    if (
+        settings.local_broker
+        and settings.mqtt.port
+        and not port_free("127.0.0.1", settings.mqtt.port, "tcp")
     ):
         raise PreflightError(
             f"MQTT port {settings.mqtt.port} is in use: set mqtt.port to a free port, "
@@ -93,6 +95,3 @@ def choose_broker_port(settings: Settings) -> int:
     if port_free("127.0.0.1", DEFAULT_BROKER_PORT, "tcp"):
         return DEFAULT_BROKER_PORT
     return free_port()
-
-
-

@@ -62,14 +62,17 @@ def read_wav_8k(path: Path) -> np.ndarray:
     return samples.astype(np.int16)
 
 
-def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes,
-               marker: bool = False) -> bytes:
+def rtp_packet(
+    payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = False
+) -> bytes:
     first, second = 0x80, (0x80 if marker else 0) | payload_type
-    return struct.pack("!BBHII", first, second, seq & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc) + payload
+    header = struct.pack("!BBHII", first, second, seq & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc)
+    return header + payload
 
 
-def dtmf_event_packets(digit: str, seq: int, timestamp: int, ssrc: int,
-                       frames: int = 8) -> list[bytes]:
+def dtmf_event_packets(
+    digit: str, seq: int, timestamp: int, ssrc: int, frames: int = 8
+) -> list[bytes]:
     """RFC 4733 packets for one key press: ``frames`` updates then three end packets."""
     events = "0123456789*#ABCD"
     if len(digit) != 1 or digit not in events:
@@ -79,8 +82,9 @@ def dtmf_event_packets(digit: str, seq: int, timestamp: int, ssrc: int,
         end = index >= frames
         duration = FRAME_SAMPLES * min(index + 1, frames)
         payload = struct.pack("!BBH", code, (0x80 if end else 0) | 10, duration)
-        packets.append(rtp_packet(TELEPHONE_EVENT, seq + index, timestamp, ssrc, payload,
-                                  marker=index == 0))
+        packets.append(
+            rtp_packet(TELEPHONE_EVENT, seq + index, timestamp, ssrc, payload, marker=index == 0)
+        )
     return packets
 
 
@@ -89,8 +93,22 @@ def pcap_file(packets: list[bytes], interval_s: float = 0.02) -> bytes:
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     for index, rtp in enumerate(packets):
         udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index & 0xFFFF, 0, 64, 17, 0,
-                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        ip = (
+            struct.pack(
+                "!BBHHHBBH4s4s",
+                0x45,
+                0,
+                20 + len(udp),
+                index & 0xFFFF,
+                0,
+                64,
+                17,
+                0,
+                bytes([127, 0, 0, 1]),
+                bytes([127, 0, 0, 1]),
+            )
+            + udp
+        )
         frame = b"\x00" * 12 + b"\x08\x00" + ip
         moment = index * interval_s
         seconds, micros = int(moment), int(round((moment % 1) * 1e6))
@@ -98,8 +116,9 @@ def pcap_file(packets: list[bytes], interval_s: float = 0.02) -> bytes:
     return b"".join(out)
 
 
-def speech_pcap(wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234,
-                min_seconds: float = 0.0) -> bytes:
+def speech_pcap(
+    wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234, min_seconds: float = 0.0
+) -> bytes:
     """A-law RTP for ``wav`` (after ``lead_silence_s`` of silence), 20 ms per packet,
     followed by silent packets until at least ``min_seconds`` are covered (a caller
     who keeps the line open)."""
@@ -110,8 +129,14 @@ def speech_pcap(wav: Path, lead_silence_s: float = 0.0, ssrc: int = 0x1234,
     samples = np.pad(samples, (0, -len(samples) % FRAME_SAMPLES))
     payload = alaw_encode(samples)
     packets = [
-        rtp_packet(PCMA, index, index * FRAME_SAMPLES, ssrc,
-                   payload[index * FRAME_SAMPLES:(index + 1) * FRAME_SAMPLES], marker=index == 0)
+        rtp_packet(
+            PCMA,
+            index,
+            index * FRAME_SAMPLES,
+            ssrc,
+            payload[index * FRAME_SAMPLES : (index + 1) * FRAME_SAMPLES],
+            marker=index == 0,
+        )
         for index in range(len(samples) // FRAME_SAMPLES)
     ]
     return pcap_file(packets)
@@ -157,26 +182,61 @@ def run_sipp(
     stats_file = workdir / "stats.csv"
     messages_file = workdir / "messages.log"
     argv = [
-        binary, target, "-sf", str(scenario_path), "-s", service, "-i", "127.0.0.1",
-        "-mi", "127.0.0.1", "-mp", str(_free_udp_port()), "-m", str(calls), "-l", str(limit), "-r", str(rate),
-        "-t", transport, "-timeout", f"{int(timeout_s)}s", "-timeout_error",
-        "-recv_timeout", str(int(timeout_s * 1000)),
-        "-max_socket", "1024", "-nostdin", "-trace_stat", "-fd", "1",
-        "-stf", str(stats_file), "-trace_msg", "-message_file", str(messages_file),
-        "-trace_err", "-error_file", str(workdir / "errors.log"),
+        binary,
+        target,
+        "-sf",
+        str(scenario_path),
+        "-s",
+        service,
+        "-i",
+        "127.0.0.1",
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(_free_udp_port()),
+        "-m",
+        str(calls),
+        "-l",
+        str(limit),
+        "-r",
+        str(rate),
+        "-t",
+        transport,
+        "-timeout",
+        f"{int(timeout_s)}s",
+        "-timeout_error",
+        "-recv_timeout",
+        str(int(timeout_s * 1000)),
+        "-max_socket",
+        "1024",
+        "-nostdin",
+        "-trace_stat",
+        "-fd",
+        "1",
+        "-stf",
+        str(stats_file),
+        "-trace_msg",
+        "-message_file",
+        str(messages_file),
+        "-trace_err",
+        "-error_file",
+        str(workdir / "errors.log"),
     ]
     for key, value in (variables or {}).items():
         argv += ["-key", key, value]
     argv += extra_args or []
-    process = subprocess.run(argv, cwd=workdir, capture_output=True, text=True,
-                             timeout=timeout_s + 30, check=False)
+    process = subprocess.run(
+        argv, cwd=workdir, capture_output=True, text=True, timeout=timeout_s + 30, check=False
+    )
     stats = _last_stats(stats_file)
     messages = messages_file.read_text(errors="replace") if messages_file.exists() else ""
     return SippResult(
         process.returncode,
         int(stats.get("SuccessfulCall(C)", 0) or 0),
         int(stats.get("FailedCall(C)", 0) or 0),
-        stats, messages, process.stderr,
+        stats,
+        messages,
+        process.stderr,
     )
 
 

@@ -95,12 +95,19 @@ class Supervisor:
         settings_file.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
         python = sys.executable
         if settings.local_broker:
-            self._add("mosquitto", [shutil.which("mosquitto") or "mosquitto", "-c",
-                                    str(self._write_mosquitto_conf(port))])
+            self._add(
+                "mosquitto",
+                [
+                    shutil.which("mosquitto") or "mosquitto",
+                    "-c",
+                    str(self._write_mosquitto_conf(port)),
+                ],
+            )
             await self._spawn(self.parts["mosquitto"])
             await _wait_for_port("127.0.0.1", port, 10, "Mosquitto")
         self.bus = MqttBus(
-            broker_address(settings), client_id=f"{settings.node.name}-supervisor-{os.getpid()}",
+            broker_address(settings),
+            client_id=f"{settings.node.name}-supervisor-{os.getpid()}",
             on_connect=self._publish_node_status,
         )
         self._bus_task = asyncio.create_task(
@@ -111,17 +118,33 @@ class Supervisor:
         await self._spawn(self.parts["hub"])
         for index in range(1, settings.workers.count + 1):
             worker_id = f"w{index}"
-            self._add(f"worker-{worker_id}", [python, "-m", "ivr.worker", "--settings",
-                                              str(settings_file), "--id", worker_id])
+            self._add(
+                f"worker-{worker_id}",
+                [python, "-m", "ivr.worker", "--settings", str(settings_file), "--id", worker_id],
+            )
             await self._spawn(self.parts[f"worker-{worker_id}"])
         await self._wait_for_workers(timeout=30 + 2 * settings.workers.count)
         self._write_dispatcher_list()
         cfg = self.run_dir / "kamailio.cfg"
         cfg.write_text(kamailio_cfg(settings), encoding="utf-8")
-        self._add("kamailio", [shutil.which("kamailio") or "kamailio", "-f", str(cfg), "-DD",
-                               "-E", "-m", "128", "-M", "16",
-                               "-P", str(self.run_dir / "kamailio.pid"),
-                               "-Y", str(self.run_dir)])
+        self._add(
+            "kamailio",
+            [
+                shutil.which("kamailio") or "kamailio",
+                "-f",
+                str(cfg),
+                "-DD",
+                "-E",
+                "-m",
+                "128",
+                "-M",
+                "16",
+                "-P",
+                str(self.run_dir / "kamailio.pid"),
+                "-Y",
+                str(self.run_dir),
+            ],
+        )
         await self._spawn(self.parts["kamailio"])
         await self._wait_for_kamailio(10)
         self._kamailio_started = True
@@ -129,17 +152,27 @@ class Supervisor:
         await self._publish_node_status()
         self._status_task = asyncio.create_task(self._status_loop())
         host = settings.sip.advertised_address or settings.sip.listen
-        log.info("node ready", extra=fields(
-            dial=f"sip:{settings.sip.numbers[0]}@{host}:{settings.sip.port}",
-            workers=settings.workers.count, broker_port=port,
-            recordings=str(settings.recordings_dir)))
+        log.info(
+            "node ready",
+            extra=fields(
+                dial=f"sip:{settings.sip.numbers[0]}@{host}:{settings.sip.port}",
+                workers=settings.workers.count,
+                broker_port=port,
+                recordings=str(settings.recordings_dir),
+            ),
+        )
 
     def _render_prompts(self) -> None:
         prompts = self.settings.prompts
         rendered: list[str] = []
-        render_catalogue(prompts.texts, self.settings.prompts_dir,
-                         [self.settings.workers.clock_rate], prompts.voice,
-                         prompts.words_per_minute, progress=rendered.append)
+        render_catalogue(
+            prompts.texts,
+            self.settings.prompts_dir,
+            [self.settings.workers.clock_rate],
+            prompts.voice,
+            prompts.words_per_minute,
+            progress=rendered.append,
+        )
         if rendered:
             log.info("prompts rendered", extra=fields(prompts=rendered))
 
@@ -166,8 +199,13 @@ class Supervisor:
         handle = part.log_file.open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         part.process = await asyncio.create_subprocess_exec(
-            *part.argv, stdin=asyncio.subprocess.DEVNULL, stdout=handle, stderr=handle, env=env,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            *part.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=handle,
+            stderr=handle,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         handle.close()
         part.started_at = time.time()
@@ -183,13 +221,24 @@ class Supervisor:
             return
         part.state = "restarting"
         ran = time.time() - part.started_at
-        part.backoff = self.settings.supervisor.restart_backoff_s if ran > 60 else min(
-            max(part.backoff * 2, self.settings.supervisor.restart_backoff_s),
-            self.settings.supervisor.restart_backoff_max_s,
+        part.backoff = (
+            self.settings.supervisor.restart_backoff_s
+            if ran > 60
+            else min(
+                max(part.backoff * 2, self.settings.supervisor.restart_backoff_s),
+                self.settings.supervisor.restart_backoff_max_s,
+            )
         )
-        log.warning("part died; restarting", extra=fields(
-            part=part.name, exit=code, ran_s=round(ran, 1), restart_in_s=part.backoff,
-            log=str(part.log_file)))
+        log.warning(
+            "part died; restarting",
+            extra=fields(
+                part=part.name,
+                exit=code,
+                ran_s=round(ran, 1),
+                restart_in_s=part.backoff,
+                log=str(part.log_file),
+            ),
+        )
         if part.name.startswith("worker-"):
             await self._worker_gone(part.name.removeprefix("worker-"))
         await asyncio.sleep(part.backoff)
@@ -245,8 +294,9 @@ class Supervisor:
         wanted = self.settings.workers.count
         while len(self.worker_targets) < wanted:
             if time.monotonic() > deadline:
-                missing = [f"w{i}" for i in range(1, wanted + 1)
-                           if f"w{i}" not in self.worker_targets]
+                missing = [
+                    f"w{i}" for i in range(1, wanted + 1) if f"w{i}" not in self.worker_targets
+                ]
                 raise PreflightError(
                     f"media workers {', '.join(missing)} did not start in {timeout:.0f}s; "
                     f"see {self.settings.log_dir}/worker-*.log"
@@ -287,9 +337,11 @@ class Supervisor:
         tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
         os.replace(tmp, path)
         if self.bus is not None:
-            await self.bus.publish(topics.node_status(), Message(m.NODE_STATUS, status,
-                                                                  node=self.settings.node.name),
-                                   retain=True)
+            await self.bus.publish(
+                topics.node_status(),
+                Message(m.NODE_STATUS, status, node=self.settings.node.name),
+                retain=True,
+            )
 
     async def _status_loop(self) -> None:
         while True:
@@ -315,10 +367,11 @@ class Supervisor:
         if self.bus is None or not self.bus.connected.is_set():
             return
         await self._publish_node_status()
-        workers = [name.removeprefix("worker-") for name in self.parts if name.startswith("worker-")]
+        workers = [n.removeprefix("worker-") for n in self.parts if n.startswith("worker-")]
         for worker in workers:
-            await self.bus.publish(topics.worker_commands(worker),
-                                   Message(m.DRAIN, {}, node=self.settings.node.name))
+            await self.bus.publish(
+                topics.worker_commands(worker), Message(m.DRAIN, {}, node=self.settings.node.name)
+            )
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and self._calls_in_progress():
             await asyncio.sleep(0.2)
@@ -386,8 +439,12 @@ async def kamcmd(settings: Settings, *command: str) -> tuple[bool, str]:
     if binary is None:
         return False, "kamcmd not found"
     process = await asyncio.create_subprocess_exec(
-        binary, "-s", f"unix:{control_socket(settings).resolve()}", *command,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        binary,
+        "-s",
+        f"unix:{control_socket(settings).resolve()}",
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), 5)

@@ -105,8 +105,12 @@ class MediaWorker:
                 "capacity": self.settings.workers.max_calls,
                 "started_at": self.started_at,
                 "calls": [
-                    {"call_id": c.call_id, "state": c.state, "caller": c.caller,
-                     "since": c.started.timestamp()}
+                    {
+                        "call_id": c.call_id,
+                        "state": c.state,
+                        "caller": c.caller,
+                        "since": c.started.timestamp(),
+                    }
                     for c in self.calls.values()
                 ],
             },
@@ -179,7 +183,9 @@ class MediaWorker:
     def _offered(self, event: ev.LegOffered) -> None:
         started = datetime.now(UTC)
         call_id = f"{started:%Y%m%d-%H%M%S}-{self.worker_id}-{secrets.token_hex(3)}"
-        call = WorkerCall(call_id, event.leg, event.sip_call_id, event.caller, event.called, started)
+        call = WorkerCall(
+            call_id, event.leg, event.sip_call_id, event.caller, event.called, started
+        )
         self.calls[call_id] = call
         self.by_leg[event.leg] = call_id
         call.answer_timer = self.loop.call_later(
@@ -187,20 +193,29 @@ class MediaWorker:
         )
         log.info(
             "call offered",
-            extra=fields(call_id=call_id, caller=event.caller, called=event.called,
-                         sip_call_id=event.sip_call_id),
+            extra=fields(
+                call_id=call_id,
+                caller=event.caller,
+                called=event.called,
+                sip_call_id=event.sip_call_id,
+            ),
         )
         self._emit_soon(
-            call, m.CALL_OFFERED, sip_call_id=event.sip_call_id, caller=event.caller,
-            called=event.called, remote_uri=event.remote_uri,
+            call,
+            m.CALL_OFFERED,
+            sip_call_id=event.sip_call_id,
+            caller=event.caller,
+            called=event.called,
+            remote_uri=event.remote_uri,
         )
         self._publish_status_soon()
 
     def _hub_did_not_answer(self, call_id: str) -> None:
         call = self.calls.get(call_id)
         if call is not None and call.state == "offered":
-            log.warning("hub did not answer the call in time; refusing it",
-                        extra=fields(call_id=call_id))
+            log.warning(
+                "hub did not answer the call in time; refusing it", extra=fields(call_id=call_id)
+            )
             self.engine.answer(call.leg, 503)
 
     def _start_recording(self, call: WorkerCall) -> None:
@@ -208,10 +223,16 @@ class MediaWorker:
         call.directory = call_dir(root, call.call_id, call.started)
         rate = self.settings.workers.clock_rate
         call.manifest = mf.Manifest(
-            call_id=call.call_id, sip_call_id=call.sip_call_id, node=self.settings.node.name,
-            worker=self.worker_id, caller=call.caller, called=call.called,
-            started_at=call.started.isoformat(timespec="milliseconds"), sample_rate=rate,
-            codec=call.codec, codec_rate=call.codec_rate,
+            call_id=call.call_id,
+            sip_call_id=call.sip_call_id,
+            node=self.settings.node.name,
+            worker=self.worker_id,
+            caller=call.caller,
+            called=call.called,
+            started_at=call.started.isoformat(timespec="milliseconds"),
+            sample_rate=rate,
+            codec=call.codec,
+            codec_rate=call.codec_rate,
             legs=[mf.LegRecording("caller", "caller.wav"), mf.LegRecording("played", "played.wav")],
         )
         mf.write(call.directory, call.manifest)
@@ -225,11 +246,18 @@ class MediaWorker:
             call.answer_timer.cancel()
         self.calls.pop(call.call_id, None)
         self.by_leg.pop(call.leg, None)
-        log.info("call ended", extra=fields(call_id=call.call_id, reason=event.reason,
-                                            duration_s=event.duration_s))
+        log.info(
+            "call ended",
+            extra=fields(call_id=call.call_id, reason=event.reason, duration_s=event.duration_s),
+        )
         await self._emit(
-            call, m.CALL_ENDED, reason=event.reason, status_code=event.status_code,
-            answered=event.answered, duration_s=event.duration_s, media=event.media,
+            call,
+            m.CALL_ENDED,
+            reason=event.reason,
+            status_code=event.status_code,
+            answered=event.answered,
+            duration_s=event.duration_s,
+            media=event.media,
         )
         await self.publish_status()
         if call.manifest is not None and call.directory is not None:
@@ -237,12 +265,22 @@ class MediaWorker:
             call.manifest.media = event.media
             call.manifest.ended_at = mf.now_iso()
             manifest = await asyncio.to_thread(
-                mf.finalise, call.directory, call.manifest, mf.COMPLETE, self.settings.recordings_dir
+                mf.finalise,
+                call.directory,
+                call.manifest,
+                mf.COMPLETE,
+                self.settings.recordings_dir,
+                3.0,  # PJSIP closes recorder files on its bridge thread, a little later
             )
             await self._emit(
-                call, m.RECORDING_SAVED, directory=str(call.directory), status=manifest.status,
-                legs={leg.leg: {"file": leg.file, "duration_s": leg.duration_s,
-                                "sha256": leg.sha256} for leg in manifest.legs},
+                call,
+                m.RECORDING_SAVED,
+                directory=str(call.directory),
+                status=manifest.status,
+                legs={
+                    leg.leg: {"file": leg.file, "duration_s": leg.duration_s, "sha256": leg.sha256}
+                    for leg in manifest.legs
+                },
             )
 
     # ---- commands (from the hub) --------------------------------------------------
@@ -255,13 +293,23 @@ class MediaWorker:
             ok, error = True, ""
         except (EngineError, KeyError, ValueError) as exc:
             ok, error = False, str(exc)
-            log.warning("command failed", extra=fields(command=message.type, error=error,
-                                                       call_id=message.call_id))
+            log.warning(
+                "command failed",
+                extra=fields(command=message.type, error=error, call_id=message.call_id),
+            )
         await self.bus.publish(
             topics.worker_replies(self.worker_id),
-            Message(m.COMMAND_REPLY, {"command_id": message.id, "command": message.type,
-                                      "call_id": message.call_id, "ok": ok, "error": error},
-                    node=self.settings.node.name),
+            Message(
+                m.COMMAND_REPLY,
+                {
+                    "command_id": message.id,
+                    "command": message.type,
+                    "call_id": message.call_id,
+                    "ok": ok,
+                    "error": error,
+                },
+                node=self.settings.node.name,
+            ),
         )
 
     async def _command(self, message: Message) -> None:
@@ -286,8 +334,9 @@ class MediaWorker:
                 await asyncio.wrap_future(self.engine.answer(call.leg, int(data.get("code", 486))))
             case m.PLAY:
                 prompt = str(data["prompt"])
-                path = prompt_path(self.settings.prompts_dir, self.settings.workers.clock_rate,
-                                   prompt)
+                path = prompt_path(
+                    self.settings.prompts_dir, self.settings.workers.clock_rate, prompt
+                )
                 if not path.exists():
                     raise ValueError(f"no rendered prompt {prompt!r} at {path}")
                 call.plays[message.id] = prompt
@@ -322,8 +371,9 @@ class MediaWorker:
             self._hub_lost_timer = None
         if not up and self.hub_up:
             grace = self.settings.workers.hub_lost_grace_s
-            log.warning("hub is down; calls end if it is not back in time",
-                        extra=fields(grace_s=grace))
+            log.warning(
+                "hub is down; calls end if it is not back in time", extra=fields(grace_s=grace)
+            )
             self._hub_lost_timer = self.loop.call_later(grace, self._hub_lost)
         self.hub_up = up
 
@@ -339,13 +389,16 @@ class MediaWorker:
             mf.repair_unfinished, self.settings.recordings_dir, self.worker_id
         )
         for manifest in repaired:
-            log.warning("repaired a recording cut short by a crash",
-                        extra=fields(call_id=manifest.call_id, notes=manifest.notes))
+            log.warning(
+                "repaired a recording cut short by a crash",
+                extra=fields(call_id=manifest.call_id, notes=manifest.notes),
+            )
         await asyncio.to_thread(self.engine.start)
         log.info("worker up", extra=fields(worker=self.worker_id, port=self.engine.port))
         bus_task = asyncio.create_task(
-            self.bus.run([topics.worker_commands(self.worker_id), topics.hub_status()],
-                         self.on_message)
+            self.bus.run(
+                [topics.worker_commands(self.worker_id), topics.hub_status()], self.on_message
+            )
         )
         await stop.wait()
         log.info("worker stopping", extra=fields(calls=len(self.calls)))

@@ -35,8 +35,7 @@ def append_to_chain(root: Path, manifest_path: Path) -> str:
                 prev = json.loads(line)["hash"]
         value = entry_hash(prev, digest, relative)
         handle.write(
-            json.dumps({"manifest": relative, "sha256": digest, "prev": prev, "hash": value})
-            + "\n"
+            json.dumps({"manifest": relative, "sha256": digest, "prev": prev, "hash": value}) + "\n"
         )
         handle.flush()
         os.fsync(handle.fileno())
@@ -57,9 +56,10 @@ def verify_chain(root: Path) -> list[str]:
         if not line.strip():
             continue
         entry = json.loads(line)
-        if entry["prev"] != prev or entry_hash(prev, entry["sha256"], entry["manifest"]) != entry[
-            "hash"
-        ]:
+        if (
+            entry["prev"] != prev
+            or entry_hash(prev, entry["sha256"], entry["manifest"]) != entry["hash"]
+        ):
             problems.append(f"line {number}: broken link")
         prev = entry["hash"]
         latest[entry["manifest"]] = entry["sha256"]

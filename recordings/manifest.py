@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from recordings.chain import append_to_chain
 from recordings.layout import MANIFEST, manifests
-from recordings.wav import read_summary, repair_file
+from recordings.wav import header_is_consistent, read_summary, repair_file
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def finalise(directory: Path, manifest: Manifest, status: str, root: Path) -> Manifest:
-    """Measure and hash every leg, write the manifest and append it to the chain."""
+def finalise(
+    directory: Path, manifest: Manifest, status: str, root: Path, settle_s: float = 0.0
+) -> Manifest:
+    """Measure and hash every leg, write the manifest and append it to the chain.
+
+    ``settle_s``: how long to wait for a recorder that is still closing its file
+    (its header sizes not yet written) before the file is repaired instead.
+    """
+    deadline = time.monotonic() + settle_s
     for leg in manifest.legs:
         path = directory / leg.file
+        while path.exists() and not _final(path) and time.monotonic() < deadline:
+            time.sleep(0.02)
         if not path.exists():
             manifest.notes.append(f"{leg.file} is missing")
             status = INCOMPLETE
@@ -126,6 +136,15 @@ def finalise(directory: Path, manifest: Manifest, status: str, root: Path) -> Ma
     manifest_path = write(directory, manifest)
     append_to_chain(root, manifest_path)
     return manifest
+
+
+def _final(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        return header_is_consistent(head, path.stat().st_size)
+    except (OSError, ValueError):
+        return False
 
 
 def repair_unfinished(root: Path, worker: str) -> list[Manifest]:

@@ -26,9 +26,7 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def load_settings(
-    path: Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Settings from ``path`` (optional), then ``HOTLINE_*``, then ``overrides``.
 
     ``overrides`` uses dotted keys, e.g. ``{"sip.port": 5070}``.
@@ -54,7 +52,7 @@ def _refuse_unknown_env_sections() -> None:
     for name in os.environ:
         if not name.startswith(ENV_PREFIX):
             continue
-        section = name[len(ENV_PREFIX):].split("__", 1)[0].lower()
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
         if section not in sections:
             problems.append(
                 f"environment: {name} names no settings section; sections are: "

@@ -65,7 +65,7 @@ class SipSection(Section):
     @classmethod
     def _numbers(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("at least one number must be answered, e.g. [\"12345\"]")
+            raise ValueError('at least one number must be answered, e.g. ["12345"]')
         for number in value:
             if not _NUMBER.match(number):
                 raise ValueError(f"{number!r} is not a dialable number (digits, *, #, +)")
@@ -124,7 +124,9 @@ class PromptsSection(Section):
     voice: str = "cmn-latn-pinyin"
     words_per_minute: int = Field(165, ge=80, le=400)
     texts: dict[str, str] = {
-        "greeting": "您好，欢迎致电一二三四五政务服务便民热线。请直接说出您要反映的问题，说完请稍候。",
+        "greeting": (
+            "您好，欢迎致电一二三四五政务服务便民热线。请直接说出您要反映的问题，说完请稍候。"
+        ),
         "closing": "您的来电已记录，我们会尽快处理。感谢您的来电，再见。",
         "no_input": "没有听到您的声音。我们已记录本次来电，感谢您的来电，再见。",
         "agent_unavailable": "暂时无法为您转接人工服务，您的来电已记录，我们会尽快回复您。再见。",

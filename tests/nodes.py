@@ -125,13 +125,18 @@ class Node:
         return lines
 
     def manifests(self) -> list[dict[str, Any]]:
-        return [json.loads(p.read_text()) | {"_dir": str(p.parent)}
-                for p in sorted(self.recordings.glob("*/*/*/*/manifest.json"))]
+        return [
+            json.loads(p.read_text()) | {"_dir": str(p.parent)}
+            for p in sorted(self.recordings.glob("*/*/*/*/manifest.json"))
+        ]
 
     def calls_in_progress(self) -> int:
         result = subprocess.run(
             [str(HOTLINE), "status", "--data-dir", str(self.data_dir), "--json"],
-            capture_output=True, text=True, timeout=30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
         )
         workers = json.loads(result.stdout)["workers"]
         return sum(len(w.get("calls", [])) for w in workers.values())
@@ -140,23 +145,48 @@ class Node:
         with wave.open(str(self.data_dir / "prompts" / "8000" / f"{prompt}.wav")) as w:
             return w.getnframes() / w.getframerate()
 
-    def sipp(self, scenario: str, *, clip: str = "aishell1_BAC009S0764W0121.wav",
-             lead_silence_s: float = 0.0, service: str = "12345", calls: int = 1,
-             limit: int = 1, rate: float = 10.0, pause_ms: int = 0,
-             timeout_s: float = 120.0, talk_s: float = 0.0) -> SippResult:
+    def sipp(
+        self,
+        scenario: str,
+        *,
+        clip: str = "aishell1_BAC009S0764W0121.wav",
+        lead_silence_s: float = 0.0,
+        service: str = "12345",
+        calls: int = 1,
+        limit: int = 1,
+        rate: float = 10.0,
+        pause_ms: int = 0,
+        timeout_s: float = 120.0,
+        talk_s: float = 0.0,
+    ) -> SippResult:
         self.sipp_runs += 1
         workdir = self.root / f"sipp-{self.sipp_runs}-{scenario.removesuffix('.xml')}"
         workdir.mkdir(parents=True)
         (workdir / "caller.pcap").write_bytes(
-            speech_pcap(SPEECH / clip, lead_silence_s, min_seconds=talk_s))
+            speech_pcap(SPEECH / clip, lead_silence_s, min_seconds=talk_s)
+        )
         (workdir / "dtmf.pcap").write_bytes(dtmf_pcap("0"))
         extra = ["-d", str(pause_ms)] if pause_ms else []
-        return run_sipp(scenario, self.target, workdir, service=service, calls=calls,
-                        limit=limit, rate=rate, timeout_s=timeout_s, extra_args=extra)
+        return run_sipp(
+            scenario,
+            self.target,
+            workdir,
+            service=service,
+            calls=calls,
+            limit=limit,
+            rate=rate,
+            timeout_s=timeout_s,
+            extra_args=extra,
+        )
 
     def phone(self, *args: str, timeout: float = 120) -> tuple[int, dict[str, Any]]:
-        result = subprocess.run([str(HOTLINE), "phone", self.uri, *args], capture_output=True,
-                                text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [str(HOTLINE), "phone", self.uri, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout else {}
         return result.returncode, summary
 
@@ -171,22 +201,47 @@ class Node:
         return int(self.process.returncode)
 
 
-def start_node(root: Path, *, workers: int = 2, grace_s: float = 20, hub_lost_grace_s: float = 15,
-               rtp_timeout_s: int = 30, no_input_s: float = 3, extra_toml: str = "",
-               wait: bool = True) -> Node:
+def start_node(
+    root: Path,
+    *,
+    workers: int = 2,
+    grace_s: float = 20,
+    hub_lost_grace_s: float = 15,
+    rtp_timeout_s: int = 30,
+    no_input_s: float = 3,
+    extra_toml: str = "",
+    wait: bool = True,
+) -> Node:
     root.mkdir(parents=True, exist_ok=True)
     config = root / "node.toml"
-    config.write_text(TEST_CONFIG.format(
-        name=root.name.replace("_", "-")[:40] or "test", workers=workers, grace_s=grace_s,
-        hub_lost_grace_s=hub_lost_grace_s, rtp_timeout_s=rtp_timeout_s,
-        no_input_s=no_input_s) + extra_toml)
+    config.write_text(
+        TEST_CONFIG.format(
+            name=root.name.replace("_", "-")[:40] or "test",
+            workers=workers,
+            grace_s=grace_s,
+            hub_lost_grace_s=hub_lost_grace_s,
+            rtp_timeout_s=rtp_timeout_s,
+            no_input_s=no_input_s,
+        )
+        + extra_toml
+    )
     port = free_sip_port()
     log = root / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(HOTLINE), "serve", "-c", str(config), "--data-dir", str(root / "data"),
-             "--sip-port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                str(HOTLINE),
+                "serve",
+                "-c",
+                str(config),
+                "--data-dir",
+                str(root / "data"),
+                "--sip-port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             env={k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")},
         )
     node = Node(root, port, config, process, log)

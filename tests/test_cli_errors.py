@@ -15,8 +15,14 @@ from tests.nodes import HOTLINE, free_sip_port
 
 def hotline(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
     base = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    return subprocess.run([str(HOTLINE), *args], capture_output=True, text=True,
-                          timeout=timeout, env=base | (env or {}), check=False)
+    return subprocess.run(
+        [str(HOTLINE), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=base | (env or {}),
+        check=False,
+    )
 
 
 def assert_clear_error(result, *fragments: str) -> None:
@@ -29,17 +35,25 @@ def assert_clear_error(result, *fragments: str) -> None:
 
 def test_config_check_reports_every_error(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[sip]\nport = 70000\ncodecs = ["OPUS"]\n[workers]\ncount = 0\n'
-                      "[recording]\ndir = '/x'\n")
+    config.write_text(
+        "[sip]\nport = 70000\ncodecs = [\"OPUS\"]\n[workers]\ncount = 0\n[recording]\ndir = '/x'\n"
+    )
     result = hotline("config", "check", str(config))
-    assert_clear_error(result, "sip.port = 70000", "less than or equal to 65535",
-                       "sip.codecs = 'OPUS'", "'PCMA', 'PCMU' or 'G722'",
-                       "workers.count = 0", "unknown key 'recording'", "recordings")
+    assert_clear_error(
+        result,
+        "sip.port = 70000",
+        "less than or equal to 65535",
+        "sip.codecs = 'OPUS'",
+        "'PCMA', 'PCMU' or 'G722'",
+        "workers.count = 0",
+        "unknown key 'recording'",
+        "recordings",
+    )
 
 
 def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
     config = tmp_path / "good.toml"
-    config.write_text('[sip]\nport = 5070\n[workers]\ncount = 3\n')
+    config.write_text("[sip]\nport = 5070\n[workers]\ncount = 3\n")
     result = hotline("config", "check", str(config))
     assert result.returncode == 0 and "OK" in result.stdout
 
@@ -67,21 +81,36 @@ def test_unwritable_data_directory(tmp_path: Path) -> None:
 
 def test_missing_debian_package(tmp_path: Path) -> None:
     bare_path = str(Path(sys.executable).parent)  # the venv only: no kamailio, no espeak-ng
-    result = hotline("serve", "--data-dir", str(tmp_path / "d"), "--sip-port",
-                     str(free_sip_port()), env={"PATH": bare_path})
+    result = hotline(
+        "serve",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--sip-port",
+        str(free_sip_port()),
+        env={"PATH": bare_path},
+    )
     assert_clear_error(result, "kamailio is not installed", "apt-get install kamailio")
 
 
 def test_missing_espeak_voice(tmp_path: Path) -> None:
-    result = hotline("serve", "--data-dir", str(tmp_path / "d"), "--sip-port",
-                     str(free_sip_port()), env={"HOTLINE_PROMPTS__VOICE": "cmn-nonexistent"})
+    result = hotline(
+        "serve",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--sip-port",
+        str(free_sip_port()),
+        env={"HOTLINE_PROMPTS__VOICE": "cmn-nonexistent"},
+    )
     assert_clear_error(result, "espeak-ng has no voice 'cmn-nonexistent'", "cmn-latn-pinyin")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--dtmf", "0@soon"], "is not a number of seconds"),
-    (["--dtmf", "x@1"], "expected DIGIT@SECONDS"),
-    (["--play", "/nonexistent.wav"], "no such file"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dtmf", "0@soon"], "is not a number of seconds"),
+        (["--dtmf", "x@1"], "expected DIGIT@SECONDS"),
+        (["--play", "/nonexistent.wav"], "no such file"),
+    ],
+)
 def test_phone_rejects_bad_options(args: list[str], message: str) -> None:
     assert_clear_error(hotline("phone", "sip:12345@127.0.0.1", *args), message)

@@ -361,3 +361,18 @@ def test_repair_unfinished_survives_a_wav_without_any_header(
     assert on_disk.legs[1].sha256  # the readable leg is still measured and hashed
     assert mf.read(good).status == mf.INCOMPLETE
     assert verify_chain(tmp_path) == []
+
+
+def test_finalise_waits_for_a_recorder_still_closing_its_file(tmp_path: Path) -> None:
+    """PJSIP writes the final WAV header a little after the call ends: wait, don't repair."""
+    import threading
+
+    directory, manifest = recorded_call(tmp_path)
+    path = directory / "caller.wav"
+    final = path.read_bytes()
+    path.write_bytes(crash_cut(final))
+    threading.Timer(0.2, lambda: path.write_bytes(final)).start()
+    mf.finalise(directory, manifest, mf.COMPLETE, tmp_path, settle_s=2.0)
+    assert path.read_bytes() == final
+    assert not any("repaired" in note for note in manifest.notes)
+    assert mf.verify(directory) == []

@@ -74,7 +74,7 @@ def test_sipp_caller_is_recorded(node: Node) -> None:
     # The caller leg holds the caller's words: it correlates with the clip sent as A-law.
     caller = _wav(f"{manifest['_dir']}/caller.wav")
     sent = alaw_decode(alaw_encode(read_wav_8k(SPEECH / CLIP))).astype(np.float64)
-    window = caller[int(lead * 8000) - 4000:]
+    window = caller[int(lead * 8000) - 4000 :]
     correlation = np.correlate(window, sent, mode="valid")
     energy = np.sqrt(np.convolve(window**2, np.ones(len(sent)), mode="valid") * (sent**2).sum())
     assert (correlation / np.maximum(energy, 1)).max() > 0.9
@@ -92,8 +92,11 @@ def test_cancel_before_answer_leaves_nothing_behind(node: Node) -> None:
     result = node.sipp("caller_cancels.xml")
     assert result.successful == 1, result.stderr
     assert result.count_responses(487) == 1
-    wait_for(lambda: any(e["reason"] == "cancelled" for e in node.hub_events("call.ended")), 10,
-             "a cancelled call.ended event")
+    wait_for(
+        lambda: any(e["reason"] == "cancelled" for e in node.hub_events("call.ended")),
+        10,
+        "a cancelled call.ended event",
+    )
     wait_for(lambda: node.calls_in_progress() == 0, 10, "no calls left in progress")
 
 
@@ -103,8 +106,9 @@ def test_unknown_number_gets_404(node: Node) -> None:
     assert result.count_responses(404) == 1
 
 
-@pytest.mark.parametrize(("scenario", "method"), [("caller_dtmf.xml", "rfc4733"),
-                                                  ("caller_dtmf_info.xml", "sip_info")])
+@pytest.mark.parametrize(
+    ("scenario", "method"), [("caller_dtmf.xml", "rfc4733"), ("caller_dtmf_info.xml", "sip_info")]
+)
 def test_key_zero_is_reported(node: Node, scenario: str, method: str) -> None:
     before = {e["call_id"] for e in node.hub_events("dtmf")}
     result = node.sipp(scenario)
@@ -119,27 +123,45 @@ def test_key_zero_is_reported(node: Node, scenario: str, method: str) -> None:
 def test_events_tail_and_status(node: Node) -> None:
     tail = subprocess.Popen(
         [str(HOTLINE), "events", "tail", "--data-dir", str(node.data_dir), "--seconds", "40"],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     lines: list[dict] = []
     reader = threading.Thread(target=lambda: lines.extend(json.loads(x) for x in tail.stdout))
     reader.start()
     try:
-        wait_for(lambda: any(line["type"] == "node.status" for line in lines), 10,
-                 "retained statuses")
+        wait_for(
+            lambda: any(line["type"] == "node.status" for line in lines), 10, "retained statuses"
+        )
         code, _ = node.phone("--hangup-after", "2")
         assert code == 0
-        wait_for(lambda: any(line["type"] == "recording.saved" for line in lines), 15,
-                 "recording.saved on the bus")
+        wait_for(
+            lambda: any(line["type"] == "recording.saved" for line in lines),
+            15,
+            "recording.saved on the bus",
+        )
     finally:
         tail.terminate()
         reader.join(10)
     types = [line["type"] for line in lines]
-    for expected in ("call.offered", "answer", "call.answered", "play", "prompt.started",
-                     "call.ended", "recording.saved"):
+    for expected in (
+        "call.offered",
+        "answer",
+        "call.answered",
+        "play",
+        "prompt.started",
+        "call.ended",
+        "recording.saved",
+    ):
         assert expected in types
-    status = json.loads(subprocess.run(
-        [str(HOTLINE), "status", "--data-dir", str(node.data_dir), "--json"],
-        capture_output=True, text=True, check=True).stdout)
+    status = json.loads(
+        subprocess.run(
+            [str(HOTLINE), "status", "--data-dir", str(node.data_dir), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     parts = {p["name"]: p for p in status["node"]["parts"]}
     assert {"mosquitto", "hub", "kamailio", "worker-w1", "worker-w14"} <= set(parts)
     assert all(p["state"] == "running" and p["pid"] for p in parts.values())
@@ -149,8 +171,9 @@ def test_events_tail_and_status(node: Node) -> None:
 
 def test_fifty_concurrent_calls(node: Node) -> None:
     before = _ids(node)
-    result = node.sipp("caller_hangs_up.xml", calls=100, limit=50, rate=50, pause_ms=5000,
-                       timeout_s=240)
+    result = node.sipp(
+        "caller_hangs_up.xml", calls=100, limit=50, rate=50, pause_ms=5000, timeout_s=240
+    )
     assert result.successful == 100 and result.failed == 0, (result.stats, result.stderr[-2000:])
     assert result.count_responses(503) == 0
     manifests = _new_manifests(node, before, 100)

@@ -35,22 +35,32 @@ def _by_worker(node: Node, worker: str) -> list[dict]:
 def test_excess_calls_get_503_quickly(node_factory) -> None:
     node: Node = node_factory("overload", workers=1)
     started = time.monotonic()
-    result = node.sipp("caller_hangs_up.xml", calls=10, limit=10, rate=100, pause_ms=4000,
-                       timeout_s=60)
+    result = node.sipp(
+        "caller_hangs_up.xml", calls=10, limit=10, rate=100, pause_ms=4000, timeout_s=60
+    )
     elapsed = time.monotonic() - started
     assert result.successful == 10 and result.failed == 0, result.stderr[-2000:]
     assert result.count_responses(503) == 6, "one worker holds 4 calls; 6 are refused"
     assert "Retry-After: 30" in result.messages
     assert elapsed < 30, "refusals come at once, never after a hang"
-    wait_for(lambda: len([m for m in node.manifests() if m["status"] == "complete"]) == 4, 20,
-             "4 complete recordings")
+    wait_for(
+        lambda: len([m for m in node.manifests() if m["status"] == "complete"]) == 4,
+        20,
+        "4 complete recordings",
+    )
 
 
 def test_killed_worker_costs_only_its_own_calls(node_factory) -> None:
     node: Node = node_factory("kill-worker", workers=3, no_input_s=30)
     outcome: dict = {}
-    sipp = threading.Thread(target=lambda: outcome.setdefault("r", node.sipp(
-        "caller_hangs_up.xml", calls=6, limit=6, rate=50, pause_ms=8000, timeout_s=90)))
+    sipp = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "r",
+            node.sipp(
+                "caller_hangs_up.xml", calls=6, limit=6, rate=50, pause_ms=8000, timeout_s=90
+            ),
+        )
+    )
     sipp.start()
     wait_for(lambda: node.calls_in_progress() == 6, 20, "six calls in progress")
     victim = node.part("worker-w1")["pid"]
@@ -63,10 +73,16 @@ def test_killed_worker_costs_only_its_own_calls(node_factory) -> None:
     assert result.successful == 6 - on_victim, result.stderr[-2000:]
     assert result.failed == on_victim
     # Restarted, recordings repaired, the others untouched.
-    wait_for(lambda: node.part("worker-w1")["restarts"] == 1 and node.part("worker-w1")["pid"],
-             30, "worker w1 restarted")
-    repaired = wait_for(lambda: [m for m in _by_worker(node, "w1")
-                                 if m["status"] == "incomplete"], 30, "repaired recordings")
+    wait_for(
+        lambda: node.part("worker-w1")["restarts"] == 1 and node.part("worker-w1")["pid"],
+        30,
+        "worker w1 restarted",
+    )
+    repaired = wait_for(
+        lambda: [m for m in _by_worker(node, "w1") if m["status"] == "incomplete"],
+        30,
+        "repaired recordings",
+    )
     assert len(repaired) == on_victim
     for manifest in repaired:
         assert manifest["end_reason"] == "worker_lost"
@@ -86,8 +102,11 @@ def test_killed_worker_costs_only_its_own_calls(node_factory) -> None:
 def test_killed_hub_recovers_and_calls_end_cleanly(node_factory) -> None:
     node: Node = node_factory("kill-hub", workers=2, no_input_s=20)
     thread, outcome = _phone_in_background(node, "--timeout", "60")
-    wait_for(lambda: node.calls_in_progress() == 1 and node.hub_events("call.answered"), 20,
-             "a call in progress")
+    wait_for(
+        lambda: node.calls_in_progress() == 1 and node.hub_events("call.answered"),
+        20,
+        "a call in progress",
+    )
     os.kill(node.part("hub")["pid"], signal.SIGKILL)
     thread.join(90)
     assert outcome["code"] == 0, outcome
@@ -102,7 +121,8 @@ def test_killed_hub_recovers_and_calls_end_cleanly(node_factory) -> None:
 def test_sigterm_lets_calls_finish_and_refuses_new_ones(node_factory) -> None:
     node: Node = node_factory("sigterm", workers=2, grace_s=30, no_input_s=20)
     thread, outcome = _phone_in_background(
-        node, "--play", str(SPEECH / "aishell1_BAC009S0764W0121.wav"), "--hangup-after", "8")
+        node, "--play", str(SPEECH / "aishell1_BAC009S0764W0121.wav"), "--hangup-after", "8"
+    )
     wait_for(lambda: node.calls_in_progress() == 1, 20, "a call in progress")
     node.process.send_signal(signal.SIGTERM)
     time.sleep(1.0)
@@ -114,8 +134,9 @@ def test_sigterm_lets_calls_finish_and_refuses_new_ones(node_factory) -> None:
     (manifest,) = node.manifests()
     assert manifest["status"] == "complete"
     assert node.status()["state"] == "stopped"
-    leftovers = subprocess.run(["pgrep", "-f", str(node.data_dir)], capture_output=True,
-                               text=True, check=False).stdout.split()
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(node.data_dir)], capture_output=True, text=True, check=False
+    ).stdout.split()
     assert leftovers == [], "every part of the node stopped"
 
 
@@ -132,8 +153,13 @@ def test_hold_and_resume_keep_the_call(node: Node) -> None:
     before = {m["call_id"] for m in node.manifests()}
     result = node.sipp("caller_holds.xml", lead_silence_s=0.2)
     assert result.successful == 1 and result.failed == 0, result.stderr[-2000:]
-    manifest = wait_for(lambda: [m for m in node.manifests() if m["call_id"] not in before
-                                 and m["status"] != "recording"], 20, "the manifest")[0]
+    manifest = wait_for(
+        lambda: [
+            m for m in node.manifests() if m["call_id"] not in before and m["status"] != "recording"
+        ],
+        20,
+        "the manifest",
+    )[0]
     assert manifest["end_reason"] == "remote_hangup"
     assert manifest["status"] == "complete"
 
@@ -145,24 +171,28 @@ def test_refused_calls_do_not_use_up_worker_capacity(node_factory) -> None:
     hub = node.part("hub")["pid"]
     os.kill(hub, signal.SIGSTOP)
     try:
-        result = node.sipp("caller_hangs_up.xml", calls=8, limit=4, rate=10, pause_ms=500,
-                           timeout_s=60)
+        result = node.sipp(
+            "caller_hangs_up.xml", calls=8, limit=4, rate=10, pause_ms=500, timeout_s=60
+        )
     finally:
         os.kill(hub, signal.SIGCONT)
     assert result.successful == 8 and result.count_responses(503) == 8
     worker_log = (node.data_dir / "logs" / "worker-w1.log").read_text()
     assert worker_log.count("hub did not answer the call in time") >= 4
     # All four places are free again: four calls at once are answered.
-    result = node.sipp("caller_hangs_up.xml", calls=4, limit=4, rate=10, pause_ms=1000,
-                       timeout_s=60)
+    result = node.sipp(
+        "caller_hangs_up.xml", calls=4, limit=4, rate=10, pause_ms=1000, timeout_s=60
+    )
     assert result.successful == 4 and result.count_responses(503) == 0, result.stderr[-1500:]
 
 
 def test_setup_rate_above_the_limit_is_refused_at_once(node_factory) -> None:
-    node: Node = node_factory("admission", workers=4,
-                              extra_toml="\n[sip]\nmax_call_setups_per_s = 5\n")
-    result = node.sipp("caller_hangs_up.xml", calls=30, limit=30, rate=30, pause_ms=1000,
-                       timeout_s=60)
+    node: Node = node_factory(
+        "admission", workers=4, extra_toml="\n[sip]\nmax_call_setups_per_s = 5\n"
+    )
+    result = node.sipp(
+        "caller_hangs_up.xml", calls=30, limit=30, rate=30, pause_ms=1000, timeout_s=60
+    )
     assert result.successful == 30 and result.failed == 0, result.stderr[-1500:]
     refused = result.count_responses(503)
     assert 15 <= refused <= 26, "about 5 of each second's 30 new calls are let in"
