@@ -187,6 +187,9 @@ def phone(
     port: Annotated[int, typer.Option(help="Local SIP port (0: any).")] = 0,
     bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
     caller_id: Annotated[str, typer.Option("--from", help="Caller number.")] = "phone",
+    codec: Annotated[
+        list[str] | None, typer.Option(help="Offer only these codecs (PCMA, PCMU, G722).")
+    ] = None,
 ) -> None:
     """A softphone: place a call, play a WAV, record what is heard, send digits."""
     from ivr.phone import DtmfAt, PhoneOptions, run_phone, summary_json
@@ -199,6 +202,10 @@ def phone(
         raise typer.Exit(2)
     if play is not None and not play.is_file():
         err.print(f"error: --play {play}: no such file")
+        raise typer.Exit(2)
+    codecs = tuple(c.upper() for c in codec or ["PCMA", "PCMU", "G722"])
+    if not set(codecs) <= {"PCMA", "PCMU", "G722"}:
+        err.print("error: --codec must be PCMA, PCMU or G722")
         raise typer.Exit(2)
     try:
         digits = [DtmfAt.parse(item) for item in dtmf or []]
@@ -219,6 +226,7 @@ def phone(
         bind=bind,
         port=port,
         caller_id=caller_id,
+        codecs=codecs,
     )
     result = asyncio.run(run_phone(options))
     print(summary_json(result), flush=True)

@@ -189,3 +189,17 @@ def test_fifty_concurrent_calls(node: Node) -> None:
     wait_for(lambda: node.calls_in_progress() == 0, 20, "no leaked calls")
     code, summary = node.phone("--hangup-after", "1")
     assert code == 0 and summary["answered"], "the node still answers afterwards"
+
+
+@pytest.mark.parametrize(
+    ("offer", "expected"),
+    [
+        (["PCMU"], "PCMU"),
+        (["G722"], "G722"),
+        (["PCMA", "PCMU", "G722"], "PCMA"),
+    ],
+)
+def test_codecs_negotiated(node: Node, offer: list[str], expected: str) -> None:
+    args = [arg for codec in offer for arg in ("--codec", codec)]
+    code, summary = node.phone(*args, "--hangup-after", "1.5")
+    assert code == 0 and summary["codec"] == expected

@@ -197,3 +197,20 @@ def test_setup_rate_above_the_limit_is_refused_at_once(node_factory) -> None:
     refused = result.count_responses(503)
     assert 15 <= refused <= 26, "about 5 of each second's 30 new calls are let in"
     assert "Retry-After: 30" in result.messages
+
+
+def test_hung_worker_is_skipped_after_a_timeout(node_factory) -> None:
+    """A worker that stops answering (frozen, not dead) costs a few seconds, not calls."""
+    node: Node = node_factory("failover", workers=2)
+    frozen = node.part("worker-w1")["pid"]
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            code, summary = node.phone("--hangup-after", "1", "--timeout", "40")
+            assert code == 0 and summary["answered"], summary
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    assert all(m["worker"] == "w2" for m in node.manifests())
+    assert elapsed < 40, "each call waits at most the INVITE timeout before failing over"
