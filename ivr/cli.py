@@ -187,6 +187,9 @@ def phone(
     port: Annotated[int, typer.Option(help="Local SIP port (0: any).")] = 0,
     bind: Annotated[str, typer.Option(help="Local address.")] = "127.0.0.1",
     caller_id: Annotated[str, typer.Option("--from", help="Caller number.")] = "phone",
+    register: Annotated[
+        str, typer.Option(help="Register with this registrar (HOST:PORT) as --from.")
+    ] = "",
     codec: Annotated[
         list[str] | None, typer.Option(help="Offer only these codecs (PCMA, PCMU, G722).")
     ] = None,
@@ -227,6 +230,7 @@ def phone(
         port=port,
         caller_id=caller_id,
         codecs=codecs,
+        register=register,
     )
     result = asyncio.run(run_phone(options))
     print(summary_json(result), flush=True)

@@ -19,11 +19,12 @@ import logging
 import os
 import queue
 import re
+import sys
 import tempfile
 import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ class EngineConfig:
     max_call_s: float = 3600.0
     user_agent: str = "hotline-node"
     identity: str = "hotline"
+    registrar: str = ""  # host:port to REGISTER with (an agent's softphone); empty: none
+    register_expires_s: int = 300
     pjsip_log_level: int = 0
 
 
@@ -239,7 +242,8 @@ class SipEngine:
     def _create(self) -> None:
         cfg = self.config
         ep = pj.Endpoint()
-        ep.libCreate()
+        with _stdout_to_stderr():  # PJSIP's banner comes before its log settings apply
+            ep.libCreate()
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
         ep_cfg.uaConfig.mainThreadOnly = True
@@ -262,6 +266,10 @@ class SipEngine:
         acc_cfg = pj.AccountConfig()
         host = cfg.public_address or cfg.bind
         acc_cfg.idUri = f"sip:{cfg.identity}@{host}:{self.port}"
+        if cfg.registrar:
+            acc_cfg.idUri = f"sip:{cfg.identity}@{cfg.registrar}"
+            acc_cfg.regConfig.registrarUri = f"sip:{cfg.registrar}"
+            acc_cfg.regConfig.timeoutSec = cfg.register_expires_s
         acc_cfg.mediaConfig.transportConfig.boundAddress = cfg.bind
         acc_cfg.mediaConfig.transportConfig.port = 0
         if cfg.public_address:
@@ -755,8 +763,30 @@ class SipEngine:
 
         return self.submit(run)
 
+    def registered(self) -> concurrent.futures.Future:
+        """Whether the registrar accepted this engine's registration (future of bool)."""
+
+        def run() -> bool:
+            info = self._account.getInfo()
+            return bool(info.regIsActive and info.regStatus // 100 == 2)
+
+        return self.submit(run)
+
     def leg_ids(self) -> concurrent.futures.Future:
         return self.submit(lambda: [k for k, v in self._legs.items() if not v.ended])
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Keep stdout clean for callers that print JSON (``hotline phone``)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _write_silence(rate: int) -> Path:

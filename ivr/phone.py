@@ -52,6 +52,7 @@ class PhoneOptions:
     bind: str = "127.0.0.1"
     port: int = 0
     caller_id: str = "phone"
+    register: str = ""  # host:port of the registrar (the node's Kamailio)
     codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
 
 
@@ -80,6 +81,7 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
             transports=("udp",),
             codecs=options.codecs,
             identity=options.caller_id,
+            registrar=options.register,
             user_agent="hotline phone",
             max_calls=4,
             rtp_timeout_s=30,
@@ -89,6 +91,8 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
     await asyncio.to_thread(engine.start)
     result = PhoneResult()
     try:
+        if options.register:
+            await _wait_registered(engine, timeout=10.0)
         if not options.auto_answer:
             await asyncio.wrap_future(engine.make_call(options.uri))
         remaining = options.calls
@@ -128,6 +132,15 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
     finally:
         await asyncio.to_thread(engine.stop)
     return result
+
+
+async def _wait_registered(engine: SipEngine, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not await asyncio.wrap_future(engine.registered()):
+        if time.monotonic() > deadline:
+            raise EngineError(f"not registered with {engine.config.registrar} in {timeout:.0f}s")
+        await asyncio.sleep(0.1)
+    print(json.dumps({"registered": engine.config.registrar}), flush=True)
 
 
 def _schedule(

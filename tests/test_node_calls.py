@@ -203,3 +203,60 @@ def test_codecs_negotiated(node: Node, offer: list[str], expected: str) -> None:
     args = [arg for codec in offer for arg in ("--codec", codec)]
     code, summary = node.phone(*args, "--hangup-after", "1.5")
     assert code == 0 and summary["codec"] == expected
+
+
+def test_registered_softphone_is_reachable_through_kamailio(node: Node, tmp_path) -> None:
+    """Kamailio is the registrar for agents' softphones: a call to a registered seat
+    number reaches that phone (here `hotline phone --auto-answer --register`)."""
+    agent = subprocess.Popen(
+        [
+            str(HOTLINE),
+            "phone",
+            "--auto-answer",
+            "--register",
+            node.target,
+            "--from",
+            "8001",
+            "--record",
+            str(tmp_path / "agent.wav"),
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert agent.stdout is not None
+        first = json.loads(agent.stdout.readline())
+        assert first == {"registered": node.target}
+        result = subprocess.run(
+            [
+                str(HOTLINE),
+                "phone",
+                f"sip:8001@{node.target}",
+                "--hangup-after",
+                "2",
+                "--play",
+                str(SPEECH / CLIP),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout
+        rest, _ = agent.communicate(timeout=30)
+    finally:
+        agent.kill()
+    assert agent.returncode == 0
+    assert json.loads(rest.splitlines()[-1])["reason"] == "remote_hangup"
+    code, _ = node.phone("--hangup-after", "0.5")  # the number 12345 still goes to the IVR
+    assert code == 0
+    unknown = subprocess.run(
+        [str(HOTLINE), "phone", f"sip:8002@{node.target}", "--timeout", "20"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(unknown.stdout.splitlines()[-1])["status_code"] == 404
