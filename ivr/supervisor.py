@@ -82,7 +82,8 @@ class Supervisor:
 
     # ---- start ----------------------------------------------------------------------
     async def start(self) -> None:
-        settings = self.settings
+        self.settings = settings = absolute_paths(self.settings)
+        self.run_dir = settings.run_dir
         run_checks(settings)
         for directory in (self.run_dir, settings.log_dir, settings.recordings_dir):
             directory.mkdir(parents=True, exist_ok=True)
@@ -403,6 +404,15 @@ class Supervisor:
 
     def _calls_in_progress(self) -> int:
         return sum(len(s.get("calls", [])) for s in self.worker_status.values())
+
+
+def absolute_paths(settings: Settings) -> Settings:
+    """Kamailio and Mosquitto change their working directory: give every part absolute paths."""
+    node = settings.node.model_copy(update={"data_dir": settings.node.data_dir.resolve()})
+    recordings = settings.recordings
+    if recordings.dir is not None:
+        recordings = recordings.model_copy(update={"dir": recordings.dir.resolve()})
+    return settings.model_copy(update={"node": node, "recordings": recordings})
 
 
 def _die_with_parent() -> None:

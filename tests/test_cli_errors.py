@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,30 @@ def test_missing_espeak_voice(tmp_path: Path) -> None:
 )
 def test_phone_rejects_bad_options(args: list[str], message: str) -> None:
     assert_clear_error(hotline("phone", "sip:12345@127.0.0.1", *args), message)
+
+
+def test_relative_data_directory_works(tmp_path: Path) -> None:
+    """The README's first command runs with the default, relative `hotline-data`."""
+    port = free_sip_port()
+    node = subprocess.Popen(
+        [str(HOTLINE), "serve", "--sip-port", str(port), "--workers", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")},
+    )
+    try:
+        status = tmp_path / "hotline-data" / "run" / "node.json"
+        for _ in range(300):
+            if status.exists() and '"ready"' in status.read_text():
+                break
+            assert node.poll() is None, node.stdout.read() if node.stdout else ""
+            time.sleep(0.1)
+        call = hotline("phone", f"sip:12345@127.0.0.1:{port}", "--hangup-after", "1")
+        assert call.returncode == 0, call.stdout
+    finally:
+        node.terminate()
+        node.wait(60)
+    assert node.returncode == 0
+    assert list((tmp_path / "hotline-data" / "recordings").glob("*/*/*/*/manifest.json"))
