@@ -172,7 +172,6 @@ class SipEngine:
         self._start_error: BaseException | None = None
         self._stopping = False
         self._legs: dict[str, _Leg] = {}
-        self._retired: list[_Leg] = []
         self._eof: list[tuple[str, str]] = []
         self._graveyard: collections.deque[tuple[float, Any, Callable[[], None] | None]] = (
             collections.deque()
@@ -204,10 +203,6 @@ class SipEngine:
         self._jobs.put((lambda: fn(*args), future))
         return future
 
-    @property
-    def active_legs(self) -> int:
-        return sum(1 for leg in self._legs.values() if not leg.ended)
-
     # ---- the thread --------------------------------------------------------------
     def _run(self) -> None:
         try:
@@ -228,7 +223,6 @@ class SipEngine:
                 if now - last_tick >= 0.5:
                     last_tick = now
                     self._check_timers(now)
-                self._destroy_retired()
                 self._sweep_graveyard(now)
                 if self._stopping:
                     for leg in list(self._legs.values()):
@@ -321,7 +315,6 @@ class SipEngine:
         for leg in list(self._legs.values()):
             self._close_media(leg)
         self._legs.clear()
-        self._destroy_retired()
         if self._graveyard:
             end = time.monotonic() + _GRAVE_S
             while time.monotonic() < end:
@@ -392,7 +385,6 @@ class SipEngine:
             leg.answered_at = time.monotonic()
             self._emit(LegAnswered(leg.leg_id))
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            leg.ended = True
             code = info.lastStatusCode
             if leg.local_hangup:
                 reason = leg.local_hangup
@@ -402,30 +394,7 @@ class SipEngine:
                 reason = "cancelled"
             else:
                 reason = "failed" if leg.outbound else "cancelled"
-            duration = time.monotonic() - leg.answered_at if leg.answered_at else 0.0
-            self._close_media(leg)
-            ended = LegEnded(
-                leg.leg_id,
-                reason=reason,
-                status_code=code,
-                answered=leg.answered_at is not None,
-                duration_s=round(duration, 3),
-                media=dict(leg.media_stats),
-            )
-            files = dict(leg.record_files)
-
-            def report() -> None:  # after the recorders are freed: WAV headers are final
-                if files:
-                    self._emit(RecordingClosed(ended.leg, files))
-                self._emit(ended)
-
-            self._bury(None, after=report)
-            # Free the Call object when this callback returns (pjsua2 allows it here).
-            # Freed any later, its destructor would clear and hang up whatever new
-            # call PJSIP has meanwhile put in the same call slot.
-            self._legs.pop(leg.leg_id)
-            leg.media = None
-            leg.call = None
+            self._end(leg, reason, code)
 
     def _on_media_state(self, call: _Call) -> None:
         leg = self._legs.get(call.leg_id)
@@ -539,35 +508,38 @@ class SipEngine:
             elif now - leg.rx_changed > self.config.rtp_timeout_s:
                 self._hangup(leg, 408, "rtp_timeout")
 
-    def _reap(self, leg: _Leg) -> None:
-        log.warning("call leg %s vanished from PJSIP without a disconnect", leg.leg_id)
+    def _end(self, leg: _Leg, reason: str, code: int) -> None:
+        """The leg is over: close its media, report once its files are final, let go."""
         leg.ended = True
+        duration = time.monotonic() - leg.answered_at if leg.answered_at else 0.0
         self._close_media(leg)
         ended = LegEnded(
             leg.leg_id,
-            reason="lost",
-            status_code=0,
+            reason=reason,
+            status_code=code,
             answered=leg.answered_at is not None,
-            duration_s=0.0,
+            duration_s=round(duration, 3),
             media=dict(leg.media_stats),
         )
         files = dict(leg.record_files)
 
-        def report() -> None:
+        def report() -> None:  # after the recorders are freed: WAV headers are final
             if files:
                 self._emit(RecordingClosed(ended.leg, files))
             self._emit(ended)
 
         self._bury(None, after=report)
-        self._retired.append(self._legs.pop(leg.leg_id))
+        # Drop the Call object now (inside onCallState(DISCONNECTED), which pjsua2
+        # allows). Freed any later, its destructor would clear and hang up whatever
+        # new call PJSIP has meanwhile put in the same call slot.
+        self._legs.pop(leg.leg_id, None)
+        leg.media = None
+        leg.call = None
 
-    def _destroy_retired(self) -> None:
-        while self._retired:
-            leg = self._retired.pop()
-            leg.media = None
-            leg.call = None  # last reference: the Call object is freed here
+    def _reap(self, leg: _Leg) -> None:
+        log.warning("call leg %s vanished from PJSIP without a disconnect", leg.leg_id)
+        self._end(leg, "lost", 0)
 
-    # ---- operations (engine thread; reached through the public methods) ---------
     def _leg(self, leg_id: str) -> _Leg:
         leg = self._legs.get(leg_id)
         if leg is None or leg.ended:
