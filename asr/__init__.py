@@ -1,0 +1,1 @@
+"""Offline Mandarin speech recognition: engines, normalisation, model management."""
