@@ -23,8 +23,12 @@ asr_app = typer.Typer(help="Offline speech recognition tools.", no_args_is_help=
 models_app = typer.Typer(help="Speech models (from registry packages).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(events_app, name="events")
+tts_app = typer.Typer(help="Speech synthesis for prompts.", no_args_is_help=True)
+prompts_app = typer.Typer(help="The node's prompt catalogue.", no_args_is_help=True)
 app.add_typer(asr_app, name="asr")
 app.add_typer(models_app, name="models")
+app.add_typer(tts_app, name="tts")
+app.add_typer(prompts_app, name="prompts")
 
 console = Console()
 err = Console(stderr=True)
@@ -241,6 +245,64 @@ def phone(
     if result.ok:
         raise typer.Exit(0)
     raise typer.Exit(3 if result.error else 1)
+
+
+@tts_app.command("say")
+def tts_say(
+    text: Annotated[str, typer.Argument(help="Simplified Chinese text to speak.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="WAV file to write.")],
+    rate: Annotated[int, typer.Option(help="Sample rate.")] = 8000,
+    config: ConfigOpt = None,
+) -> None:
+    """Synthesize TEXT with the node's voice into a WAV file."""
+    from tts.espeak import SynthesisError, check_voice, synthesize, write_wav
+
+    settings = _settings(config)
+    try:
+        check_voice(settings.prompts.voice)
+        write_wav(
+            output,
+            synthesize(text, settings.prompts.voice, settings.prompts.words_per_minute, rate),
+        )
+    except SynthesisError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    print(f"{output}: written")
+
+
+@prompts_app.command("render")
+def prompts_render(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    rates: Annotated[list[int] | None, typer.Option("--rate", help="Sample rates.")] = None,
+) -> None:
+    """Render every catalogue prompt (or use its recording) into the prompt cache."""
+    from rich.progress import Progress
+
+    from tts.espeak import SynthesisError
+    from tts.prompts import render_catalogue
+
+    settings = _settings(config, **{"node.data_dir": data_dir})
+    prompts = settings.prompts
+    wanted = rates or [settings.workers.clock_rate]
+    with Progress(console=err) as bar:
+        task = bar.add_task("prompts", total=len(prompts.texts) * len(wanted))
+        try:
+            paths = render_catalogue(
+                prompts.texts,
+                settings.prompts_dir,
+                wanted,
+                prompts.voice,
+                prompts.words_per_minute,
+                recorded_dir=prompts.recorded_dir,
+                progress=lambda _: bar.advance(task),
+            )
+        except SynthesisError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        bar.update(task, completed=len(paths))
+    for path in paths:
+        print(path)
 
 
 @models_app.command("prepare")

@@ -173,6 +173,7 @@ class Supervisor:
             prompts.voice,
             prompts.words_per_minute,
             progress=rendered.append,
+            recorded_dir=prompts.recorded_dir,
         )
         if rendered:
             log.info("prompts rendered", extra=fields(prompts=rendered))
@@ -412,7 +413,10 @@ def absolute_paths(settings: Settings) -> Settings:
     recordings = settings.recordings
     if recordings.dir is not None:
         recordings = recordings.model_copy(update={"dir": recordings.dir.resolve()})
-    return settings.model_copy(update={"node": node, "recordings": recordings})
+    prompts = settings.prompts
+    if prompts.recorded_dir is not None:
+        prompts = prompts.model_copy(update={"recorded_dir": prompts.recorded_dir.resolve()})
+    return settings.model_copy(update={"node": node, "recordings": recordings, "prompts": prompts})
 
 
 def _die_with_parent() -> None:

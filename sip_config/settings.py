@@ -123,6 +123,8 @@ class PromptsSection(Section):
 
     voice: str = "cmn-latn-pinyin"
     words_per_minute: int = Field(165, ge=80, le=400)
+    # Folder of voice-talent recordings, <prompt id>.wav; each overrides synthesis.
+    recorded_dir: Path | None = None
     texts: dict[str, str] = {
         "greeting": (
             "您好，欢迎致电一二三四五政务服务便民热线。请直接说出您要反映的问题，说完请稍候。"
