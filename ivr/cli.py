@@ -344,6 +344,30 @@ def _recognizer():  # noqa: ANN202 (engine types import heavy libraries)
         raise typer.Exit(2) from None
 
 
+@asr_app.command("serve")
+def asr_serve(
+    config: ConfigOpt = None,
+    port: Annotated[int | None, typer.Option(help="WebSocket port.")] = None,
+) -> None:
+    """Run the ASR service on its own (``hotline serve`` starts it for a node)."""
+    from ivr.asr_part import run_service
+    from ivr.logs import configure
+
+    settings = _settings(config, **{"asr.port": port})
+    configure("asr", settings.node.log_level)
+
+    async def go() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_service(settings, stop)
+
+    asyncio.run(go())
+
+
 @asr_app.command("transcribe")
 def asr_transcribe(
     files: Annotated[list[Path], typer.Argument(help="16-bit PCM WAV files.")],

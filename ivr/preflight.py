@@ -26,6 +26,13 @@ def run_checks(settings: Settings) -> None:
     except SynthesisError as exc:
         raise PreflightError(str(exc)) from None
     _check_writable(settings)
+    if settings.asr.enabled:
+        from asr.models import ModelError, prepare_whisper_base
+
+        try:
+            prepare_whisper_base()  # instant once assembled; verifies the pinned digests
+        except ModelError as exc:
+            raise PreflightError(f"{exc} (or set asr.enabled = false)") from None
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
             raise PreflightError(

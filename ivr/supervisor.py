@@ -30,7 +30,7 @@ from events.messages import Message
 from events.mqtt import MqttBus
 from ivr.bus_address import broker_address
 from ivr.logs import fields
-from ivr.preflight import PreflightError, choose_broker_port, run_checks
+from ivr.preflight import PreflightError, choose_broker_port, free_port, run_checks
 from sip_config import Settings
 from sip_config.kamailio import WorkerTarget, control_socket, dispatcher_list, kamailio_cfg
 from tts.prompts import render_catalogue
@@ -88,8 +88,11 @@ class Supervisor:
         for directory in (self.run_dir, settings.log_dir, settings.recordings_dir):
             directory.mkdir(parents=True, exist_ok=True)
         port = choose_broker_port(settings) if settings.local_broker else settings.mqtt.port
+        asr = settings.asr
+        if asr.enabled and asr.port == 0:
+            asr = asr.model_copy(update={"port": free_port(asr.host)})
         self.settings = settings = settings.model_copy(
-            update={"mqtt": settings.mqtt.model_copy(update={"port": port})}
+            update={"mqtt": settings.mqtt.model_copy(update={"port": port}), "asr": asr}
         )
         self._render_prompts()
         settings_file = self.run_dir / "settings.json"
@@ -117,6 +120,10 @@ class Supervisor:
         await asyncio.wait_for(self.bus.connected.wait(), 10)
         self._add("hub", [python, "-m", "ivr.hub", "--settings", str(settings_file)])
         await self._spawn(self.parts["hub"])
+        if settings.asr.enabled:
+            self._add("asr", [python, "-m", "ivr.asr_part", "--settings", str(settings_file)])
+            await self._spawn(self.parts["asr"])
+            await _wait_for_port(settings.asr.host, settings.asr.port, 60, "the ASR service")
         for index in range(1, settings.workers.count + 1):
             worker_id = f"w{index}"
             self._add(
@@ -385,7 +392,7 @@ class Supervisor:
         """Workers first (they close their recordings), then hub, Kamailio, broker."""
         workers = [p for name, p in self.parts.items() if name.startswith("worker-")]
         await asyncio.gather(*(_terminate(p, 15) for p in workers))
-        for name in ("hub", "kamailio"):
+        for name in ("asr", "hub", "kamailio"):
             if name in self.parts:
                 await _terminate(self.parts[name], 10)
         with contextlib.suppress(Exception):

@@ -156,6 +156,20 @@ class ListenSection(Section):
     speech_level: int = Field(3, ge=1, le=255)
 
 
+class AsrSection(Section):
+    """The ASR service: one process, the model loaded once, a stream per call leg."""
+
+    enabled: bool = True
+    engine: Literal["whisper"] = "whisper"
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)  # 0: a free port chosen at start
+    max_streams: int = Field(8, ge=1, le=1000)
+    decoders: int = Field(1, ge=1, le=64)  # parallel decodes (threads)
+    cpu_threads: int = Field(2, ge=1, le=64)  # per decode
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    interim_every_s: float = Field(1.0, ge=0.2, le=10)
+
+
 class SupervisorSection(Section):
     grace_s: float = Field(30.0, ge=0, le=3600)
     restart_backoff_s: float = Field(0.5, gt=0, le=60)
@@ -185,6 +199,7 @@ class Settings(BaseSettings):
     prompts: PromptsSection = PromptsSection()
     listen: ListenSection = ListenSection()
     supervisor: SupervisorSection = SupervisorSection()
+    asr: AsrSection = AsrSection()
     recordings: RecordingsSection = RecordingsSection()
 
     @model_validator(mode="after")

@@ -260,3 +260,36 @@ def test_registered_softphone_is_reachable_through_kamailio(node: Node, tmp_path
         check=False,
     )
     assert json.loads(unknown.stdout.splitlines()[-1])["status_code"] == 404
+
+
+def test_the_node_runs_an_asr_service_that_publishes_results(node: Node) -> None:
+    """`hotline serve` starts the ASR service; a stream's results reach the bus and the hub."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    from asr.audio import read_wav
+
+    settings = json.loads((node.data_dir / "run" / "settings.json").read_text())
+    url = f"ws://{settings['asr']['host']}:{settings['asr']['port']}"
+    assert node.part("asr")["state"] == "running"
+    samples, rate = read_wav(SPEECH / "aishell1_BAC009S0764W0121_8k_ulaw_sim.wav")
+    pcm = (samples * 32767).astype(np.int16)
+    audio = np.concatenate([np.zeros(4000, np.int16), pcm, np.zeros(12000, np.int16)])
+
+    async def stream() -> list[dict]:
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"call_id": "asr-test-1", "sample_rate": rate}))
+            for start in range(0, len(audio) - 160 + 1, 160):
+                await ws.send(audio[start : start + 160].tobytes())
+            await ws.send(json.dumps({"eof": True}))
+            return [json.loads(m) async for m in ws]
+
+    replies = asyncio.run(stream())
+    assert any(r["type"] == "final" for r in replies)
+    finals = wait_for(
+        lambda: [e for e in node.hub_events("asr.final") if e["call_id"] == "asr-test-1"],
+        15,
+        "asr.final on the bus",
+    )
+    assert finals[0]["text"].startswith("甚至出现")
