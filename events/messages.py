@@ -28,6 +28,11 @@ SPEECH_ENDED = "speech.ended"
 LISTEN_TIMEOUT = "listen.timeout"
 DTMF = "dtmf"
 RECORDING_SAVED = "recording.saved"
+ASR_STREAMING = "asr.streaming"  # the caller's audio now goes to the ASR service
+ASR_UNAVAILABLE = "asr.unavailable"  # busy, down or lost: the flow goes on without it
+ASR_PARTIAL = "asr.partial"  # published by the ASR service
+ASR_FINAL = "asr.final"
+ASR_FAILED = "asr.failed"
 # Events the hub reports about a call's flow.
 FLOW_STEP = "flow.step"
 AGENT_REQUESTED = "agent.requested"

@@ -113,6 +113,7 @@ class _Leg:
     play_id: str = ""
     recorders: dict[str, Any] = field(default_factory=dict)
     silence: Any = None  # keeps the ``played`` recording running between prompts
+    tap: Any = None  # streams the caller's audio out (to the ASR service)
     record_files: dict[str, str] = field(default_factory=dict)
     listen: _Listen | None = None
     rx_packets: int = -1
@@ -130,6 +131,20 @@ class _Player(pj.AudioMediaPlayer):
     def onEof2(self) -> None:  # noqa: N802 (pjsua2 callback name)
         # The player must not be destroyed inside its own callback.
         self._engine._eof.append((self._leg_id, self._play_id))
+
+
+class _Tap(pj.AudioMediaPort):
+    """Copies what the caller says out of the bridge, 20 ms at a time.
+
+    Called on the bridge's clock thread: copy and hand over, nothing more."""
+
+    def __init__(self, sink: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 (pjsua2 callback name)
+        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            self._sink(bytes(frame.buf))
 
 
 class _Call(pj.Call):
@@ -429,6 +444,8 @@ class SipEngine:
             leg.media.startTransmit(leg.recorders["heard"])
         if leg.player is not None:
             leg.player.startTransmit(leg.media)
+        if leg.tap is not None:
+            leg.media.startTransmit(leg.tap)
 
     # ---- periodic work (engine thread) ------------------------------------------
     def _finish_playbacks(self) -> None:
@@ -581,6 +598,11 @@ class SipEngine:
             self._unlink(leg.silence, recorders)
             self._bury(leg.silence)
             leg.silence = None
+        if leg.tap is not None:
+            if leg.media is not None:
+                self._unlink(leg.media, [leg.tap])
+            self._bury(leg.tap)
+            leg.tap = None
         if leg.media is not None:
             self._unlink(leg.media, recorders)
         for recorder in recorders:
@@ -686,6 +708,36 @@ class SipEngine:
                     if leg.player is not None:
                         leg.player.startTransmit(recorder)
             self._reconnect(leg)
+
+        return self.submit(run)
+
+    def tap(self, leg_id: str, sink: Callable[[bytes], None]) -> concurrent.futures.Future:
+        """Send the leg's incoming audio to ``sink`` in 20 ms frames of 16-bit PCM at the
+        bridge's clock rate; ``sink`` runs on PJSIP's media thread and must only hand off."""
+
+        def run() -> None:
+            leg = self._leg(leg_id)
+            if leg.tap is not None:
+                return
+            fmt = pj.MediaFormatAudio()
+            fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
+            tap = _Tap(sink)
+            tap.createPort(f"tap-{leg_id}", fmt)
+            leg.tap = tap
+            if leg.media is not None:
+                leg.media.startTransmit(tap)
+
+        return self.submit(run)
+
+    def untap(self, leg_id: str) -> concurrent.futures.Future:
+        def run() -> None:
+            leg = self._legs.get(leg_id)
+            if leg is None or leg.tap is None:
+                return
+            if leg.media is not None:
+                self._unlink(leg.media, [leg.tap])
+            self._bury(leg.tap)
+            leg.tap = None
 
         return self.submit(run)
 

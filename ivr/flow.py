@@ -21,6 +21,7 @@ class Step(enum.Enum):
     ANSWERING = "answering"
     GREETING = "greeting"
     LISTENING = "listening"
+    TRANSCRIBING = "transcribing"  # the caller stopped; the transcript is on its way
     CLOSING = "closing"
     HANGING_UP = "hanging_up"
     ENDED = "ended"
@@ -39,6 +40,7 @@ class FlowTimeouts:
     answer_s: float = 10.0
     prompt_s: float = 120.0
     listen_s: float = 150.0
+    transcript_s: float = 4.0  # after the caller stopped, how long to wait for the text
     hangup_s: float = 15.0
 
 
@@ -55,6 +57,8 @@ class CallFlow:
     agent_requested: bool = False
     speech_ms: int = 0
     end_reason: str = ""
+    asr_active: bool = False
+    transcript: list[dict[str, Any]] = field(default_factory=list)
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
     history: list[tuple[float, str]] = field(default_factory=list)
 
@@ -76,8 +80,25 @@ class CallFlow:
             case m.PROMPT_FAILED if self.step in (Step.GREETING, Step.CLOSING):
                 # Without prompts the node cannot talk to the caller: end the call.
                 return self._hang_up(now, "prompt_failed")
+            case m.ASR_STREAMING:
+                self.asr_active = True
+                return []
+            case m.ASR_UNAVAILABLE:
+                self.asr_active = False
+                if self.step is Step.TRANSCRIBING:
+                    return self._close(now, "closing")
+                return []
+            case m.ASR_FINAL if data.get("leg", "caller") == "caller":
+                self.transcript.append(
+                    {k: data.get(k) for k in ("text", "start_s", "end_s", "confidence")}
+                )
+                if self.step in (Step.LISTENING, Step.TRANSCRIBING):
+                    return [Command(m.STOP_LISTENING), *self._close(now, "closing")]
+                return []
             case m.SPEECH_ENDED if self.step is Step.LISTENING:
                 self.speech_ms = int(data.get("speech_ms", 0))
+                if self.asr_active:
+                    return self._go(Step.TRANSCRIBING, now, self.timeouts.transcript_s)
                 return self._close(now, "closing")
             case m.LISTEN_TIMEOUT if self.step is Step.LISTENING:
                 return self._close(now, "no_input")
@@ -98,6 +119,8 @@ class CallFlow:
         """Called periodically: a step the worker never finished ends the call."""
         if self.deadline is None or now < self.deadline:
             return []
+        if self.step is Step.TRANSCRIBING:
+            return [Command(m.STOP_LISTENING), *self._close(now, "closing")]  # no text came
         if self.step is Step.HANGING_UP:
             # The worker never confirmed the hang-up: the call is gone for the flow.
             self.end_reason = "hangup_unconfirmed"
@@ -115,8 +138,9 @@ class CallFlow:
         if digit != "0" or self.agent_requested:
             return []
         self.agent_requested = True
-        commands = [Command(m.STOP_LISTENING)] if self.step is Step.LISTENING else []
-        if self.step in (Step.GREETING, Step.LISTENING):
+        listening = self.step in (Step.LISTENING, Step.TRANSCRIBING)
+        commands = [Command(m.STOP_LISTENING)] if listening else []
+        if self.step in (Step.GREETING, Step.LISTENING, Step.TRANSCRIBING):
             # No seat allocation yet: tell the caller, then close.
             return commands + self._close(now, "agent_unavailable")
         return commands

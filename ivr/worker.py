@@ -29,6 +29,7 @@ from events import topics
 from events.messages import Message
 from events.mqtt import MqttBus
 from ivr import engine_events as ev
+from ivr.asr_link import AsrLink
 from ivr.bus_address import broker_address
 from ivr.engine import EngineConfig, EngineError, ListenParams, SipEngine
 from ivr.logs import configure, fields
@@ -55,6 +56,7 @@ class WorkerCall:
     codec_rate: int = 0
     plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
     answer_timer: asyncio.TimerHandle | None = None
+    asr: AsrLink | None = None
 
 
 class MediaWorker:
@@ -173,8 +175,10 @@ class MediaWorker:
                 self._emit_soon(
                     call, m.SPEECH_ENDED, listen_id=listen_id, speech_ms=speech_ms, reason=reason
                 )
+                self.loop.create_task(self._stop_asr(call))  # the service finishes the turn
             case ev.ListenTimedOut(listen_id=listen_id):
                 self._emit_soon(call, m.LISTEN_TIMEOUT, listen_id=listen_id)
+                self.loop.create_task(self._stop_asr(call))
             case ev.LegEnded():
                 self.loop.create_task(self._ended(call, event))
             case _:
@@ -246,6 +250,8 @@ class MediaWorker:
             call.answer_timer.cancel()
         self.calls.pop(call.call_id, None)
         self.by_leg.pop(call.leg, None)
+        if call.asr is not None:
+            self.loop.create_task(self._stop_asr(call))
         log.info(
             "call ended",
             extra=fields(call_id=call.call_id, reason=event.reason, duration_s=event.duration_s),
@@ -355,14 +361,57 @@ class MediaWorker:
                     max_speech_s=float(data.get("max_speech_s", listen.max_speech_s)),
                 )
                 await asyncio.wrap_future(self.engine.listen(call.leg, params))
+                if self.settings.asr.enabled and call.asr is None:
+                    self.loop.create_task(self._start_asr(call))
             case m.STOP_LISTENING:
                 await asyncio.wrap_future(self.engine.stop_listening(call.leg))
+                await self._stop_asr(call)
             case m.HANGUP:
                 await asyncio.wrap_future(
                     self.engine.hangup(call.leg, str(data.get("reason", "local_hangup")))
                 )
             case _:
                 raise ValueError(f"unknown command {message.type!r}")
+
+    async def _start_asr(self, call: WorkerCall) -> None:
+        asr = self.settings.asr
+        link = AsrLink(
+            f"ws://{asr.host}:{asr.port}",
+            call.call_id,
+            "caller",
+            self.settings.workers.clock_rate,
+            on_lost=lambda why: self._emit_soon(call, m.ASR_UNAVAILABLE, reason=why),
+        )
+        call.asr = link
+        problem = await link.start()
+        if problem:
+            call.asr = None
+            await self._emit(call, m.ASR_UNAVAILABLE, reason=problem)
+            return
+        if call.call_id not in self.calls:
+            await link.close()
+            return
+        loop = self.loop
+        try:
+            await asyncio.wrap_future(
+                self.engine.tap(call.leg, lambda frame: loop.call_soon_threadsafe(link.push, frame))
+            )
+        except EngineError:
+            await self._stop_asr(call)
+            return
+        await self._emit(call, m.ASR_STREAMING, sample_rate=self.settings.workers.clock_rate)
+
+    async def _stop_asr(self, call: WorkerCall) -> None:
+        link, call.asr = call.asr, None
+        if link is None:
+            return
+        with contextlib.suppress(EngineError):
+            await asyncio.wrap_future(self.engine.untap(call.leg))
+        await link.close()
+        if link.dropped:
+            log.warning(
+                "ASR frames dropped", extra=fields(call_id=call.call_id, frames=link.dropped)
+            )
 
     def _on_hub_status(self, message: Message) -> None:
         up = message.data.get("state") == "up"

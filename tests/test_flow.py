@@ -302,3 +302,42 @@ def test_unconfirmed_hangup_ends_the_flow_after_its_deadline() -> None:
     assert flow.step is not Step.ENDED
     flow.on_tick(1.0 + flow.timeouts.prompt_s + flow.timeouts.hangup_s)
     assert flow.step is Step.ENDED and flow.end_reason == "hangup_unconfirmed"
+
+
+def test_with_asr_the_turn_ends_on_the_transcript() -> None:
+    flow = listening(new_flow())
+    assert flow.on_event(m.ASR_STREAMING, {}, 12.0) == []
+    final = {
+        "leg": "caller",
+        "text": "我家楼下路灯坏了",
+        "start_s": 0.5,
+        "end_s": 3.0,
+        "confidence": 0.8,
+    }
+    commands = flow.on_event(m.ASR_FINAL, final, 15.0)
+    assert commands == [Command(m.STOP_LISTENING), play("closing")]
+    assert flow.transcript == [
+        {"text": "我家楼下路灯坏了", "start_s": 0.5, "end_s": 3.0, "confidence": 0.8}
+    ]
+
+
+def test_energy_end_waits_for_the_transcript_then_gives_up() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_STREAMING, {}, 12.0)
+    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2500}, 16.0) == []
+    assert flow.step is Step.TRANSCRIBING
+    assert flow.on_tick(16.0 + flow.timeouts.transcript_s - 0.1) == []
+    assert flow.on_tick(16.0 + flow.timeouts.transcript_s) == [
+        Command(m.STOP_LISTENING),
+        play("closing"),
+    ]
+    assert flow.transcript == []
+
+
+def test_asr_unavailable_falls_back_to_energy_end_of_speech() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_STREAMING, {}, 12.0)
+    assert flow.on_event(m.ASR_UNAVAILABLE, {"reason": "busy"}, 13.0) == []
+    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0) == [play("closing")]
+    late = flow.on_event(m.ASR_FINAL, {"leg": "caller", "text": "晚到"}, 17.0)
+    assert late == [] and flow.transcript[0]["text"] == "晚到", "a late text is still kept"

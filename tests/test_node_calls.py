@@ -13,6 +13,7 @@ import wave
 import numpy as np
 import pytest
 
+from asr.normalize import cer
 from ivr.sipp import alaw_decode, alaw_encode, read_wav_8k
 from recordings.manifest import verify
 from tests.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for
@@ -293,3 +294,18 @@ def test_the_node_runs_an_asr_service_that_publishes_results(node: Node) -> None
         "asr.final on the bus",
     )
     assert finals[0]["text"].startswith("甚至出现")
+
+
+def test_the_callers_words_are_transcribed_during_the_call(node: Node) -> None:
+    before = _ids(node)
+    lead = node.prompt_seconds("greeting") + 0.8
+    result = node.sipp(
+        "caller_speech.xml", clip="aishell1_BAC009S0764W0121.wav", lead_silence_s=lead
+    )
+    assert result.successful == 1, result.stderr[-1500:]
+    (manifest,) = _new_manifests(node, before)
+    call_id = manifest["call_id"]
+    assert any(e["call_id"] == call_id for e in node.hub_events("asr.streaming"))
+    finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
+    assert finals, "the call has a transcript"
+    assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
