@@ -54,6 +54,19 @@ StreamEvent = SpeechStarted | Partial | Final | StreamFailed
 _CLOSED = object()
 
 
+@dataclass
+class DecodeLoad:
+    """Decodes in flight across all streams: interim results only use idle decoders,
+    so a caller's final never waits behind another caller's interim text."""
+
+    decoders: int
+    in_flight: int = 0
+
+    @property
+    def idle(self) -> bool:
+        return self.in_flight < self.decoders
+
+
 class RecognizerStream:
     def __init__(
         self,
@@ -62,6 +75,7 @@ class RecognizerStream:
         classify: Classifier,
         executor: concurrent.futures.Executor,
         interim_every_s: float = 1.0,
+        load: DecodeLoad | None = None,
     ) -> None:
         self._recognizer = recognizer
         self._config = config
@@ -75,6 +89,7 @@ class RecognizerStream:
         self._interim_busy = False
         self._pending: set[asyncio.Future] = set()
         self._closing = False
+        self._load = load or DecodeLoad(decoders=1)
 
     # ---- input ----------------------------------------------------------------
     def feed(self, frame: bytes) -> None:
@@ -84,7 +99,11 @@ class RecognizerStream:
             self._on_endpoint(event)
         if self._endpointer.in_speech:
             self._frames_since_interim += 1
-            if self._frames_since_interim >= self._interim_frames and not self._interim_busy:
+            if (
+                self._frames_since_interim >= self._interim_frames
+                and not self._interim_busy
+                and self._load.idle
+            ):
                 self._frames_since_interim = 0
                 self._decode_interim()
 
@@ -167,7 +186,13 @@ class RecognizerStream:
         future = self._loop.run_in_executor(
             self._executor, self._recognizer.transcribe, samples, self._config.sample_rate
         )
+        self._load.in_flight += 1
         self._pending.add(future)
+
+        def settled(_: asyncio.Future) -> None:
+            self._load.in_flight -= 1
+
+        future.add_done_callback(settled)
         return future
 
 
@@ -187,6 +212,7 @@ class StreamAdapter:
             max_workers=decoders, thread_name_prefix="asr-decode"
         )
         self._interim_every_s = interim_every_s
+        self._load = DecodeLoad(decoders)
 
     def open_stream(self, config: EndpointConfig) -> RecognizerStream:
         return RecognizerStream(
@@ -195,6 +221,7 @@ class StreamAdapter:
             self._classifier_factory(config.sample_rate),
             self._executor,
             self._interim_every_s,
+            self._load,
         )
 
     def close(self) -> None:
