@@ -3,8 +3,10 @@ dead media, hold."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -214,3 +216,37 @@ def test_hung_worker_is_skipped_after_a_timeout(node_factory) -> None:
         os.kill(frozen, signal.SIGCONT)
     assert all(m["worker"] == "w2" for m in node.manifests())
     assert elapsed < 40, "each call waits at most the INVITE timeout before failing over"
+
+
+def test_killed_asr_service_costs_no_call_and_comes_back(node_factory) -> None:
+    node: Node = node_factory("kill-asr", workers=2, no_input_s=20)
+    lead = node.prompt_seconds("greeting") + 0.5
+    outcome: dict = {}
+    sipp = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "r", node.sipp("caller_speech.xml", lead_silence_s=lead + 1.5, timeout_s=90)
+        )
+    )
+    sipp.start()
+    wait_for(lambda: node.hub_events("asr.streaming"), 30, "the call streaming to ASR")
+    os.kill(node.part("asr")["pid"], signal.SIGKILL)
+    sipp.join(120)
+    result = outcome["r"]
+    assert result.successful == 1, "the call goes on without its transcript"
+    unavailable = node.hub_events("asr.unavailable")
+    assert unavailable and "lost" in unavailable[0]["reason"]
+    wait_for(
+        lambda: node.part("asr")["restarts"] == 1 and node.part("asr")["pid"],
+        30,
+        "the ASR service restarted",
+    )
+    settings = json.loads((node.data_dir / "run" / "settings.json").read_text())
+
+    def asr_listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex((settings["asr"]["host"], settings["asr"]["port"])) == 0
+
+    wait_for(asr_listening, 60, "the restarted ASR service to listen (model loaded)")
+    result = node.sipp("caller_speech.xml", lead_silence_s=lead, timeout_s=90)
+    assert result.successful == 1
+    assert wait_for(lambda: node.hub_events("asr.final"), 20, "a transcript again")
