@@ -135,12 +135,8 @@ async def _ignore(topic: str, message: Message) -> None:
     return None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="hotline ASR service (started by hotline serve)")
-    parser.add_argument("--settings", type=Path, required=True)
-    args = parser.parse_args()
-    faulthandler.enable()
-    settings = Settings.model_validate_json(args.settings.read_text(encoding="utf-8"))
+def serve_until_signalled(settings: Settings) -> None:
+    """Run the service until SIGTERM or SIGINT (the part's process, or ``hotline asr serve``)."""
     configure("asr", settings.node.log_level)
 
     async def go() -> None:
@@ -151,6 +147,14 @@ def main() -> None:
         await run_service(settings, stop)
 
     asyncio.run(go())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hotline ASR service (started by hotline serve)")
+    parser.add_argument("--settings", type=Path, required=True)
+    args = parser.parse_args()
+    faulthandler.enable()
+    serve_until_signalled(Settings.model_validate_json(args.settings.read_text(encoding="utf-8")))
 
 
 if __name__ == "__main__":

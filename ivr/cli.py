@@ -350,22 +350,9 @@ def asr_serve(
     port: Annotated[int | None, typer.Option(help="WebSocket port.")] = None,
 ) -> None:
     """Run the ASR service on its own (``hotline serve`` starts it for a node)."""
-    from ivr.asr_part import run_service
-    from ivr.logs import configure
+    from ivr.asr_part import serve_until_signalled
 
-    settings = _settings(config, **{"asr.port": port})
-    configure("asr", settings.node.log_level)
-
-    async def go() -> None:
-        import signal
-
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_service(settings, stop)
-
-    asyncio.run(go())
+    serve_until_signalled(_settings(config, **{"asr.port": port}))
 
 
 @asr_app.command("transcribe")

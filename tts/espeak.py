@@ -63,15 +63,21 @@ def synthesize(text: str, voice: str, words_per_minute: int, sample_rate: int) -
         with wave.open(str(raw)) as source:
             rate = source.getframerate()
             samples = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+    return mono_wav_bytes(samples, rate, sample_rate)
+
+
+def mono_wav_bytes(samples: np.ndarray, rate: int, sample_rate: int) -> bytes:
+    """Mono samples at ``rate`` as 16-bit PCM WAV bytes at ``sample_rate``."""
+    audio = samples.astype(np.float32)
     if rate != sample_rate:
-        resampled = soxr.resample(samples.astype(np.float32), rate, sample_rate, quality="HQ")
-        samples = np.clip(np.round(resampled), -32768, 32767).astype(np.int16)
+        audio = soxr.resample(audio, rate, sample_rate, quality="HQ")
+    pcm = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
     out = io.BytesIO()
     with wave.open(out, "wb") as target:
         target.setnchannels(1)
         target.setsampwidth(2)
         target.setframerate(sample_rate)
-        target.writeframes(samples.tobytes())
+        target.writeframes(pcm.tobytes())
     return out.getvalue()
 
 

@@ -10,15 +10,13 @@ rendered again only when its text, voice, speed or recording changes (a
 from __future__ import annotations
 
 import hashlib
-import io
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import soxr
 
-from tts.espeak import SynthesisError, synthesize, write_wav
+from tts.espeak import SynthesisError, mono_wav_bytes, synthesize, write_wav
 
 
 def prompt_path(prompts_dir: Path, sample_rate: int, prompt_id: str) -> Path:
@@ -75,13 +73,4 @@ def convert_recording(path: Path, sample_rate: int) -> bytes:
     except (wave.Error, EOFError) as exc:
         raise SynthesisError(f"{path}: not a readable WAV file ({exc})") from None
     audio = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
-    if rate != sample_rate:
-        audio = soxr.resample(audio.astype(np.float32), rate, sample_rate, quality="HQ")
-    pcm = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(sample_rate)
-        target.writeframes(pcm.tobytes())
-    return out.getvalue()
+    return mono_wav_bytes(audio, rate, sample_rate)
