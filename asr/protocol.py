@@ -32,6 +32,7 @@ class StreamRequest:
     call_id: str
     leg: str
     sample_rate: int
+    turn: int = 0  # the call flow's listening turn, echoed in published results
 
 
 def parse_request(text: str) -> StreamRequest:
@@ -49,7 +50,10 @@ def parse_request(text: str) -> StreamRequest:
         raise ValueError("leg must be 'caller' or 'agent'")
     if rate not in (8000, 16000):
         raise ValueError("sample_rate must be 8000 or 16000")
-    return StreamRequest(call_id, leg, rate)
+    turn = raw.get("turn", 0)
+    if not isinstance(turn, int) or isinstance(turn, bool) or not 0 <= turn < 1_000_000:
+        raise ValueError("turn must be a whole number from 0")
+    return StreamRequest(call_id, leg, rate, turn)
 
 
 def encode_event(event: StreamEvent) -> str:

@@ -50,7 +50,14 @@ class StreamFailed:
     retryable: bool
 
 
-StreamEvent = SpeechStarted | Partial | Final | StreamFailed
+@dataclass(frozen=True)
+class StreamEnded:
+    """Said by the service once a stream is closed and every result is out."""
+
+    finals: int
+
+
+StreamEvent = SpeechStarted | Partial | Final | StreamFailed | StreamEnded
 _CLOSED = object()
 
 

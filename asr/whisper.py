@@ -15,7 +15,7 @@ import numpy as np
 import soxr
 
 from asr.models import prepare_whisper_base
-from asr.normalize import to_simplified
+from asr.normalize import punctuate, to_simplified
 from asr.recognizer import RecognizerError, Segment, Transcript
 
 MODEL_RATE = 16000
@@ -68,7 +68,7 @@ class WhisperRecognizer:
         except (RuntimeError, ValueError) as exc:
             raise RecognizerError(f"Whisper failed: {exc}", retryable=True) from None
         return Transcript(
-            text="".join(s.text for s in found),
+            text=punctuate([(s.start_s, s.end_s, s.text) for s in found], pause_s=0.0),
             segments=found,
             audio_s=len(audio) / MODEL_RATE,
             decode_s=time.perf_counter() - started,

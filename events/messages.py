@@ -33,9 +33,11 @@ ASR_UNAVAILABLE = "asr.unavailable"  # busy, down or lost: the flow goes on with
 ASR_PARTIAL = "asr.partial"  # published by the ASR service
 ASR_FINAL = "asr.final"
 ASR_FAILED = "asr.failed"
+ASR_DONE = "asr.done"  # the leg's stream is finished: no more results will come
 # Events the hub reports about a call's flow.
 FLOW_STEP = "flow.step"
 AGENT_REQUESTED = "agent.requested"
+CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the call ended
 
 # Commands the hub sends to a worker (topic: hotline/v1/workers/{worker}/commands).
 ANSWER = "answer"

@@ -30,8 +30,10 @@ class AsrLink:
         leg: str,
         sample_rate: int,
         on_lost: Callable[[str], None],
+        turn: int = 0,
     ) -> None:
         self.url, self.call_id, self.leg, self.sample_rate = url, call_id, leg, sample_rate
+        self.turn = turn
         self._on_lost = on_lost
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_FRAMES)
         self._ws: ClientConnection | None = None
@@ -45,7 +47,12 @@ class AsrLink:
             self._ws = await asyncio.wait_for(connect(self.url, max_size=1 << 20), timeout_s)
             await self._ws.send(
                 json.dumps(
-                    {"call_id": self.call_id, "leg": self.leg, "sample_rate": self.sample_rate}
+                    {
+                        "call_id": self.call_id,
+                        "leg": self.leg,
+                        "sample_rate": self.sample_rate,
+                        "turn": self.turn,
+                    }
                 )
             )
             reply = json.loads(await asyncio.wait_for(self._ws.recv(), timeout_s))
@@ -55,6 +62,9 @@ class AsrLink:
         if reply.get("type") != "ready":
             await self._drop_connection()
             return str(reply.get("type")) if reply.get("type") == "busy" else str(reply)
+        if self._closing:  # closed while connecting: the turn is already over
+            await self._drop_connection()
+            return "closed before streaming started"
         self._tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._read())]
         return ""
 

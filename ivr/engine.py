@@ -88,6 +88,7 @@ class ListenParams:
     end_silence_ms: int
     min_speech_ms: int
     max_speech_s: float
+    barge_in: bool = False  # caller speech stops the prompt that is playing
 
 
 @dataclass
@@ -478,6 +479,10 @@ class SipEngine:
                 and (state.last_voice or now) - state.speech_since >= p.min_speech_ms / 1000
             ):
                 state.reported_start = True
+                if p.barge_in and leg.player is not None:
+                    play_id = leg.play_id  # barge-in: the prompt gives way at once
+                    self._stop_player(leg)
+                    self._emit(PlaybackFinished(leg.leg_id, play_id, interrupted=True))
                 self._emit(SpeechStarted(leg.leg_id, p.listen_id))
             if state.reported_start:
                 speech_ms = int(((state.last_voice or now) - (state.speech_since or now)) * 1000)
@@ -487,6 +492,8 @@ class SipEngine:
                 elif now - (state.speech_since or now) >= p.max_speech_s:
                     leg.listen = None
                     self._emit(SpeechEnded(leg.leg_id, p.listen_id, speech_ms, "max_speech"))
+            elif leg.player is not None:
+                state.started = now  # the no-input clock starts once the prompt is over
             elif now - state.started >= p.no_input_s:
                 leg.listen = None
                 self._emit(ListenTimedOut(leg.leg_id, p.listen_id))

@@ -2,9 +2,12 @@
 
 A :class:`CallFlow` takes worker events and the current time and returns the
 commands to send; it never touches the bus, sockets or clocks itself, so it is
-tested with virtual time.  The flow today: answer → greeting → listen until the
-caller stops talking → closing prompt → hang up.  Key 0 at any time asks for a
-human; until seat allocation exists, the caller is told no agent is available.
+tested with virtual time.  The flow today: answer → greeting (the caller may
+talk over it: barge-in) → listen until the caller has said what is wrong →
+closing prompt → hang up.  A turn with nothing understood (silence, only
+fillers, a failed or missing transcript) asks once more, then offers a human;
+key 0 at any time asks for a human.  Until seat allocation exists, "a human"
+means the caller is told no agent is free and the call, recorded, is closed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class Step(enum.Enum):
     OFFERED = "offered"
     ANSWERING = "answering"
     GREETING = "greeting"
+    ASKING_AGAIN = "asking_again"  # nothing understood: the caller is asked once more
     LISTENING = "listening"
     TRANSCRIBING = "transcribing"  # the caller stopped; the transcript is on its way
     CLOSING = "closing"
@@ -31,6 +35,14 @@ class Step(enum.Enum):
 class Command:
     type: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """What the operator configures about the flow (``[listen]`` in node.toml)."""
+
+    barge_in: bool = True  # the caller may talk over prompts; the prompt stops
+    asks: int = 2  # how often the caller is asked to speak before a human is offered
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,16 @@ class CallFlow:
     step: Step = Step.OFFERED
     deadline: float | None = None
     agent_requested: bool = False
+    agent_offered: str = ""  # why the flow offered a human ("" if it did not)
     speech_ms: int = 0
     end_reason: str = ""
+    turn: int = 0  # the current listening turn (1, 2, …); ASR results carry it
+    listening: bool = False  # a LISTEN of this turn is running on the worker
     asr_active: bool = False
+    asr_lost: bool = False
+    understood: bool = False  # the caller said something substantive this call
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    options: FlowOptions = field(default_factory=FlowOptions)
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
     history: list[tuple[float, str]] = field(default_factory=list)
 
@@ -66,42 +84,52 @@ class CallFlow:
     def on_event(self, event: str, data: dict[str, Any], now: float) -> list[Command]:
         if self.step is Step.ENDED:
             return []
+        prompting = self.step in (Step.GREETING, Step.ASKING_AGAIN)
         match event:
             case m.CALL_OFFERED:
                 self.caller = str(data.get("caller", ""))
                 self.called = str(data.get("called", ""))
                 return self._go(Step.ANSWERING, now, self.timeouts.answer_s, Command(m.ANSWER))
             case m.CALL_ANSWERED if self.step in (Step.OFFERED, Step.ANSWERING):
-                return self._go(Step.GREETING, now, self.timeouts.prompt_s, _play("greeting"))
-            case m.PROMPT_FINISHED if self.step is Step.GREETING:
+                return self._prompt_then_listen(Step.GREETING, "greeting", now)
+            case m.PROMPT_FINISHED if prompting:
                 if data.get("interrupted"):
-                    return []
-                return self._go(Step.LISTENING, now, self.timeouts.listen_s, Command(m.LISTEN))
-            case m.PROMPT_FAILED if self.step in (Step.GREETING, Step.CLOSING):
+                    return []  # barge-in: speech.started moves the flow on
+                if self.listening:
+                    return self._go(Step.LISTENING, now, self.timeouts.listen_s)
+                return self._listen(now)
+            case m.PROMPT_FAILED if self.step in (Step.GREETING, Step.ASKING_AGAIN, Step.CLOSING):
                 # Without prompts the node cannot talk to the caller: end the call.
                 return self._hang_up(now, "prompt_failed")
-            case m.ASR_STREAMING:
+            case m.SPEECH_STARTED if prompting and self.listening:
+                return self._go(Step.LISTENING, now, self.timeouts.listen_s)  # barge-in
+            case m.ASR_STREAMING if self._this_turn(data):
                 self.asr_active = True
                 return []
-            case m.ASR_UNAVAILABLE:
-                self.asr_active = False
+            case m.ASR_UNAVAILABLE if self._this_turn(data):
+                self.asr_active, self.asr_lost = False, True
                 if self.step is Step.TRANSCRIBING:
-                    return self._close(now, "closing")
+                    return self._offer_agent(now, "asr_unavailable")
                 return []
             case m.ASR_FINAL if data.get("leg", "caller") == "caller":
-                self.transcript.append(
-                    {k: data.get(k) for k in ("text", "start_s", "end_s", "confidence")}
-                )
-                if self.step in (Step.LISTENING, Step.TRANSCRIBING):
-                    return [Command(m.STOP_LISTENING), *self._close(now, "closing")]
+                return self._on_final(data, now)
+            case m.ASR_FAILED if data.get("leg", "caller") == "caller" and self._this_turn(data):
+                if self.step in (Step.LISTENING, Step.TRANSCRIBING) or prompting:
+                    return self._try_again(now, "asr_failed")
                 return []
-            case m.SPEECH_ENDED if self.step is Step.LISTENING:
+            case m.ASR_DONE if self._this_turn(data) and self.step is Step.TRANSCRIBING:
+                return self._try_again(now, "nothing_understood")  # no substantive final came
+            case m.SPEECH_ENDED if self.step is Step.LISTENING or (prompting and self.listening):
+                self.listening = False
                 self.speech_ms = int(data.get("speech_ms", 0))
                 if self.asr_active:
                     return self._go(Step.TRANSCRIBING, now, self.timeouts.transcript_s)
-                return self._close(now, "closing")
+                if self.asr_lost:
+                    return self._offer_agent(now, "asr_unavailable")
+                return self._close(now, "closing")  # no ASR: the recording holds the words
             case m.LISTEN_TIMEOUT if self.step is Step.LISTENING:
-                return self._close(now, "no_input")
+                self.listening = False
+                return self._try_again(now, "no_input")
             case m.DTMF:
                 return self._on_digit(str(data.get("digit", "")), now)
             case m.PROMPT_FINISHED if self.step is Step.CLOSING:
@@ -120,7 +148,7 @@ class CallFlow:
         if self.deadline is None or now < self.deadline:
             return []
         if self.step is Step.TRANSCRIBING:
-            return [Command(m.STOP_LISTENING), *self._close(now, "closing")]  # no text came
+            return self._try_again(now, "no_transcript")  # the text never came
         if self.step is Step.HANGING_UP:
             # The worker never confirmed the hang-up: the call is gone for the flow.
             self.end_reason = "hangup_unconfirmed"
@@ -134,15 +162,71 @@ class CallFlow:
         return [Command(m.STOP_LISTENING), *self._close(now, "closing")]
 
     # ---- steps ----------------------------------------------------------------
+    def _on_final(self, data: dict[str, Any], now: float) -> list[Command]:
+        text = str(data.get("text", ""))
+        substantive = bool(data.get("substantive", bool(text.strip())))
+        self.transcript.append(
+            {
+                "turn": data.get("turn", self.turn),
+                "text": text,
+                "content": str(data.get("content", text)),
+                "fillers": data.get("fillers", []),
+                "start_s": data.get("start_s"),
+                "end_s": data.get("end_s"),
+                "confidence": data.get("confidence"),
+                "engine": data.get("engine", ""),
+            }
+        )
+        if not substantive or not self._this_turn(data):
+            return []  # 喂？ or a result of an earlier turn: keep listening
+        self.understood = True
+        if self.step in (Step.LISTENING, Step.TRANSCRIBING, Step.GREETING, Step.ASKING_AGAIN):
+            commands = [Command(m.STOP_LISTENING)] if self.listening else []
+            self.listening = False
+            return commands + self._close(now, "closing")
+        return []
+
+    def _try_again(self, now: float, why: str) -> list[Command]:
+        """Nothing understood this turn: ask once more, then offer a human."""
+        stop = [Command(m.STOP_LISTENING)] if self.listening else []
+        self.listening = False
+        self.history.append((now, f"turn_{self.turn}_{why}"))
+        if self.turn < self.options.asks:
+            return stop + self._prompt_then_listen(Step.ASKING_AGAIN, "ask_again", now)
+        if why == "no_input":
+            return stop + self._close(now, "no_input")
+        return stop + self._offer_agent(now, why)
+
+    def _offer_agent(self, now: float, why: str) -> list[Command]:
+        self.agent_offered = why
+        return self._close(now, "agent_unavailable")  # no seat allocation yet
+
+    def _prompt_then_listen(self, step: Step, prompt: str, now: float) -> list[Command]:
+        commands = [_play(prompt)]
+        if self.options.barge_in:
+            commands.append(self._listen_command(barge_in=True))
+        return self._go(step, now, self.timeouts.prompt_s, *commands)
+
+    def _listen(self, now: float) -> list[Command]:
+        return self._go(Step.LISTENING, now, self.timeouts.listen_s, self._listen_command())
+
+    def _listen_command(self, barge_in: bool = False) -> Command:
+        self.turn += 1
+        self.listening = True
+        self.asr_active = False
+        return Command(m.LISTEN, {"turn": self.turn, "barge_in": barge_in})
+
+    def _this_turn(self, data: dict[str, Any]) -> bool:
+        return int(data.get("turn", self.turn) or self.turn) == self.turn
+
     def _on_digit(self, digit: str, now: float) -> list[Command]:
         if digit != "0" or self.agent_requested:
             return []
         self.agent_requested = True
-        listening = self.step in (Step.LISTENING, Step.TRANSCRIBING)
-        commands = [Command(m.STOP_LISTENING)] if listening else []
-        if self.step in (Step.GREETING, Step.LISTENING, Step.TRANSCRIBING):
-            # No seat allocation yet: tell the caller, then close.
-            return commands + self._close(now, "agent_unavailable")
+        commands = [Command(m.STOP_LISTENING)] if self.listening else []
+        self.listening = False
+        if self.step in (Step.GREETING, Step.ASKING_AGAIN, Step.LISTENING, Step.TRANSCRIBING):
+            return commands + self._offer_agent(now, "caller_pressed_0")
         return commands
 
     def _close(self, now: float, prompt: str) -> list[Command]:

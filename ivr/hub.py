@@ -24,8 +24,9 @@ from events.bus import Bus
 from events.messages import Message
 from events.mqtt import MqttBus
 from ivr.bus_address import broker_address
-from ivr.flow import CallFlow, Command, Step
+from ivr.flow import CallFlow, Command, FlowOptions, Step
 from ivr.logs import configure, fields
+from recordings.transcript import write_transcript
 from sip_config import Settings
 
 log = logging.getLogger("hub")
@@ -37,10 +38,12 @@ class Hub:
         bus: Bus,
         node: str,
         clock: Callable[[], float] = time.monotonic,
+        options: FlowOptions | None = None,
     ) -> None:
         self.bus = bus
         self.node = node
         self.clock = clock
+        self.options = options or FlowOptions()
         self.flows: dict[str, CallFlow] = {}
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
@@ -68,17 +71,20 @@ class Hub:
         log.info(message.type, extra=fields(event=message.type, **data))
         flow = self.flows.get(call_id)
         if flow is None:
+            if message.type == m.RECORDING_SAVED and call_id in self.finished:
+                await self._save_transcript(self.finished[call_id], data)
             if message.type != m.CALL_OFFERED:
                 return
-            flow = CallFlow(call_id, worker=str(data.get("worker", "")))
+            flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)
             self.flows[call_id] = flow
-        before = flow.agent_requested
+        before, step = flow.agent_requested, flow.step
         commands = flow.on_event(message.type, data, self.clock())
         if flow.agent_requested and not before:
             await self._publish_call_event(flow, m.AGENT_REQUESTED, {"digit": "0"})
-        await self._send(flow, commands)
+        await self._send(flow, commands, stepped=flow.step is not step)
         if message.type == m.CALL_ENDED:
             self.finished[call_id] = self.flows.pop(call_id)
+            await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
             if len(self.finished) > 1000:
                 self.finished.pop(next(iter(self.finished)))
 
@@ -119,14 +125,27 @@ class Hub:
                 )
                 self.finished[call_id] = self.flows.pop(call_id)
 
-    async def _send(self, flow: CallFlow, commands: list[Command]) -> None:
+    async def _save_transcript(self, flow: CallFlow, saved: dict) -> None:
+        """Put the transcript beside the recordings, where QA finds the call."""
+        directory = Path(str(saved.get("directory", "")))
+        if not saved.get("directory") or not directory.is_dir():
+            return  # recorded on another machine: the call.transcript event has it
+        try:
+            await asyncio.to_thread(write_transcript, directory, transcript_record(flow))
+        except OSError as exc:
+            log.warning(
+                "could not save the transcript",
+                extra=fields(call_id=flow.call_id, directory=str(directory), error=str(exc)),
+            )
+
+    async def _send(self, flow: CallFlow, commands: list[Command], stepped: bool = False) -> None:
         for command in commands:
             message = Message(
                 command.type, {"call_id": flow.call_id, **command.data}, node=self.node
             )
             log.debug("command", extra=fields(command=command.type, call_id=flow.call_id))
             await self.bus.publish(topics.worker_commands(flow.worker), message)
-        if commands:
+        if commands or stepped:
             await self._publish_call_event(flow, m.FLOW_STEP, {"step": flow.step.value})
 
     async def _publish_call_event(self, flow: CallFlow, event: str, data: dict) -> None:
@@ -150,6 +169,20 @@ class Hub:
         )
 
 
+def transcript_record(flow: CallFlow) -> dict:
+    return {
+        "call_id": flow.call_id,
+        "caller": flow.caller,
+        "called": flow.called,
+        "turns": flow.turn,
+        "understood": flow.understood,
+        "agent_requested": flow.agent_requested,
+        "agent_offered": flow.agent_offered,
+        "end_reason": flow.end_reason,
+        "lines": flow.transcript,
+    }
+
+
 async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     hub: Hub | None = None
 
@@ -166,7 +199,8 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         ),
         on_connect=announce,
     )
-    hub = Hub(bus, settings.node.name)
+    listen = settings.listen
+    hub = Hub(bus, settings.node.name, options=FlowOptions(listen.barge_in, listen.asks))
     task = asyncio.create_task(
         bus.run(
             [topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],

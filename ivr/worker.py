@@ -56,7 +56,8 @@ class WorkerCall:
     codec_rate: int = 0
     plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
     answer_timer: asyncio.TimerHandle | None = None
-    asr: AsrLink | None = None
+    asr: AsrLink | None = None  # the current turn's stream to the ASR service
+    tapped: bool = False  # the caller's audio is tapped (once per call, for every turn)
 
 
 class MediaWorker:
@@ -359,10 +360,12 @@ class MediaWorker:
                     end_silence_ms=int(data.get("end_silence_ms", listen.end_silence_ms)),
                     min_speech_ms=int(data.get("min_speech_ms", listen.min_speech_ms)),
                     max_speech_s=float(data.get("max_speech_s", listen.max_speech_s)),
+                    barge_in=bool(data.get("barge_in", False)),
                 )
                 await asyncio.wrap_future(self.engine.listen(call.leg, params))
-                if self.settings.asr.enabled and call.asr is None:
-                    self.loop.create_task(self._start_asr(call))
+                if self.settings.asr.enabled:
+                    self.loop.create_task(self._stop_asr(call))  # a new turn, a new stream
+                    self.loop.create_task(self._start_asr(call, int(data.get("turn", 0))))
             case m.STOP_LISTENING:
                 await asyncio.wrap_future(self.engine.stop_listening(call.leg))
                 await self._stop_asr(call)
@@ -373,40 +376,51 @@ class MediaWorker:
             case _:
                 raise ValueError(f"unknown command {message.type!r}")
 
-    async def _start_asr(self, call: WorkerCall) -> None:
+    async def _start_asr(self, call: WorkerCall, turn: int) -> None:
         asr = self.settings.asr
         link = AsrLink(
             f"ws://{asr.host}:{asr.port}",
             call.call_id,
             "caller",
             self.settings.workers.clock_rate,
-            on_lost=lambda why: self._emit_soon(call, m.ASR_UNAVAILABLE, reason=why),
+            on_lost=lambda why: self._emit_soon(call, m.ASR_UNAVAILABLE, reason=why, turn=turn),
+            turn=turn,
         )
-        call.asr = link
+        call.asr = link  # frames queue in the link while it connects
+        if not call.tapped:
+            call.tapped = True
+            loop = self.loop
+            try:
+                await asyncio.wrap_future(
+                    self.engine.tap(
+                        call.leg, lambda frame: loop.call_soon_threadsafe(self._to_asr, call, frame)
+                    )
+                )
+            except EngineError:
+                call.tapped = False
         problem = await link.start()
-        if problem:
+        if problem and call.asr is link:
             call.asr = None
-            await self._emit(call, m.ASR_UNAVAILABLE, reason=problem)
+            await self._emit(call, m.ASR_UNAVAILABLE, reason=problem, turn=turn)
             return
-        if call.call_id not in self.calls:
-            await link.close()
+        if problem:
+            return  # the turn ended while connecting
+        if call.call_id not in self.calls or call.asr is not link:
+            await link.close()  # the call or the turn ended while connecting
             return
-        loop = self.loop
-        try:
-            await asyncio.wrap_future(
-                self.engine.tap(call.leg, lambda frame: loop.call_soon_threadsafe(link.push, frame))
-            )
-        except EngineError:
-            await self._stop_asr(call)
-            return
-        await self._emit(call, m.ASR_STREAMING, sample_rate=self.settings.workers.clock_rate)
+        await self._emit(
+            call, m.ASR_STREAMING, sample_rate=self.settings.workers.clock_rate, turn=turn
+        )
+
+    @staticmethod
+    def _to_asr(call: WorkerCall, frame: bytes) -> None:
+        if call.asr is not None:
+            call.asr.push(frame)
 
     async def _stop_asr(self, call: WorkerCall) -> None:
         link, call.asr = call.asr, None
         if link is None:
             return
-        with contextlib.suppress(EngineError):
-            await asyncio.wrap_future(self.engine.untap(call.leg))
         await link.close()
         if link.dropped:
             log.warning(

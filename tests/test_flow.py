@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from events import messages as m
-from ivr.flow import CallFlow, Command, FlowTimeouts, Step
+from ivr.flow import CallFlow, Command, FlowOptions, FlowTimeouts, Step
 
 TIMEOUTS = FlowTimeouts(answer_s=10.0, prompt_s=120.0, listen_s=150.0, hangup_s=15.0)
 
@@ -20,8 +20,15 @@ def hangup(reason: str) -> Command:
     return Command(m.HANGUP, {"reason": reason})
 
 
-def new_flow() -> CallFlow:
-    return CallFlow("call-1", worker="w1", timeouts=TIMEOUTS)
+def listen(turn: int, barge_in: bool = False) -> Command:
+    return Command(m.LISTEN, {"turn": turn, "barge_in": barge_in})
+
+
+def new_flow(barge_in: bool = False, asks: int = 2) -> CallFlow:
+    """Without barge-in the flow listens only after each prompt (the simplest shape)."""
+    return CallFlow(
+        "call-1", worker="w1", timeouts=TIMEOUTS, options=FlowOptions(barge_in=barge_in, asks=asks)
+    )
 
 
 def drive(flow: CallFlow, *events: tuple[str, dict[str, Any], float]) -> list[Command]:
@@ -72,7 +79,7 @@ def test_happy_path_step_by_step() -> None:
     assert flow.deadline == pytest.approx(120.4)
 
     assert flow.on_event(m.PROMPT_STARTED, {"prompt": "greeting"}, 0.5) == []
-    assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "greeting"}, 6.0) == [Command(m.LISTEN)]
+    assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "greeting"}, 6.0) == [listen(1)]
     assert flow.step is Step.LISTENING
     assert flow.deadline == 156.0
 
@@ -129,11 +136,15 @@ def test_caller_hanging_up_mid_greeting_ends_the_flow() -> None:
 # ---- other paths ---------------------------------------------------------------------------
 
 
-def test_listen_timeout_plays_no_input() -> None:
+def test_listen_timeout_asks_again_then_plays_no_input() -> None:
     flow = listening(new_flow())
 
-    assert flow.on_event(m.LISTEN_TIMEOUT, {}, 14.0) == [play("no_input")]
+    assert flow.on_event(m.LISTEN_TIMEOUT, {}, 14.0) == [play("ask_again")]
+    assert flow.step is Step.ASKING_AGAIN
+    assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_again"}, 18.0) == [listen(2)]
+    assert flow.on_event(m.LISTEN_TIMEOUT, {}, 26.0) == [play("no_input")]
     assert flow.step is Step.CLOSING
+    assert flow.agent_offered == ""
     assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "no_input"}, 19.0) == [
         hangup("flow_complete")
     ]
@@ -188,6 +199,7 @@ def test_key_0_during_greeting_tells_the_caller_no_agent_is_free() -> None:
 
     assert flow.on_event(m.DTMF, {"digit": "0"}, 2.0) == [play("agent_unavailable")]
     assert flow.agent_requested is True
+    assert flow.agent_offered == "caller_pressed_0"
     assert flow.step is Step.CLOSING
 
 
@@ -304,40 +316,145 @@ def test_unconfirmed_hangup_ends_the_flow_after_its_deadline() -> None:
     assert flow.step is Step.ENDED and flow.end_reason == "hangup_unconfirmed"
 
 
+def final(text: str, turn: int = 1, substantive: bool | None = None, **extra: Any) -> dict:
+    return {
+        "leg": "caller",
+        "turn": turn,
+        "text": text,
+        "substantive": bool(text) if substantive is None else substantive,
+        **extra,
+    }
+
+
 def test_with_asr_the_turn_ends_on_the_transcript() -> None:
     flow = listening(new_flow())
-    assert flow.on_event(m.ASR_STREAMING, {}, 12.0) == []
-    final = {
-        "leg": "caller",
-        "text": "我家楼下路灯坏了",
-        "start_s": 0.5,
-        "end_s": 3.0,
-        "confidence": 0.8,
-    }
-    commands = flow.on_event(m.ASR_FINAL, final, 15.0)
+    assert flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0) == []
+    data = final(
+        "我家楼下路灯坏了", start_s=0.5, end_s=3.0, confidence=0.8, content="我家楼下路灯坏了"
+    )
+    commands = flow.on_event(m.ASR_FINAL, data, 15.0)
     assert commands == [Command(m.STOP_LISTENING), play("closing")]
-    assert flow.transcript == [
-        {"text": "我家楼下路灯坏了", "start_s": 0.5, "end_s": 3.0, "confidence": 0.8}
-    ]
+    (line,) = flow.transcript
+    assert (line["text"], line["start_s"], line["end_s"], line["confidence"], line["turn"]) == (
+        "我家楼下路灯坏了",
+        0.5,
+        3.0,
+        0.8,
+        1,
+    )
+    assert flow.understood
 
 
-def test_energy_end_waits_for_the_transcript_then_gives_up() -> None:
+def test_energy_end_waits_for_the_transcript_then_asks_again() -> None:
     flow = listening(new_flow())
-    flow.on_event(m.ASR_STREAMING, {}, 12.0)
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
     assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2500}, 16.0) == []
     assert flow.step is Step.TRANSCRIBING
     assert flow.on_tick(16.0 + flow.timeouts.transcript_s - 0.1) == []
-    assert flow.on_tick(16.0 + flow.timeouts.transcript_s) == [
-        Command(m.STOP_LISTENING),
-        play("closing"),
-    ]
+    assert flow.on_tick(16.0 + flow.timeouts.transcript_s) == [play("ask_again")]
+    assert flow.step is Step.ASKING_AGAIN
     assert flow.transcript == []
 
 
-def test_asr_unavailable_falls_back_to_energy_end_of_speech() -> None:
+def test_fillers_only_do_not_end_the_turn_then_nothing_understood_asks_again() -> None:
     flow = listening(new_flow())
-    flow.on_event(m.ASR_STREAMING, {}, 12.0)
-    assert flow.on_event(m.ASR_UNAVAILABLE, {"reason": "busy"}, 13.0) == []
-    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0) == [play("closing")]
-    late = flow.on_event(m.ASR_FINAL, {"leg": "caller", "text": "晚到"}, 17.0)
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
+    assert flow.on_event(m.ASR_FINAL, final("喂？", substantive=False), 13.0) == []
+    assert flow.step is Step.LISTENING, "喂 is not what the caller wants"
+    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 600}, 14.0) == []
+    assert flow.on_event(m.ASR_DONE, {"leg": "caller", "turn": 1, "finals": 1}, 14.5) == [
+        play("ask_again")
+    ]
+    assert flow.transcript[0]["text"] == "喂？", "kept, but not acted on"
+
+
+def test_second_failure_offers_a_human() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
+    assert flow.on_event(m.ASR_FAILED, {"leg": "caller", "turn": 1}, 13.0) == [
+        Command(m.STOP_LISTENING),
+        play("ask_again"),
+    ]
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_again"}, 17.0)
+    flow.on_event(m.ASR_STREAMING, {"turn": 2}, 17.2)
+    flow.on_event(m.SPEECH_ENDED, {"speech_ms": 900}, 20.0)
+    assert flow.on_event(m.ASR_FINAL, final("", turn=2), 20.5) == []
+    assert flow.on_event(m.ASR_DONE, {"leg": "caller", "turn": 2}, 20.6) == [
+        play("agent_unavailable")
+    ]
+    assert flow.agent_offered == "nothing_understood"
+    assert flow.step is Step.CLOSING
+
+
+def test_results_of_an_earlier_turn_are_kept_but_not_acted_on() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.LISTEN_TIMEOUT, {}, 14.0)
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_again"}, 18.0)
+    assert flow.turn == 2
+    assert flow.on_event(m.ASR_DONE, {"leg": "caller", "turn": 1}, 18.5) == []
+    assert flow.on_event(m.ASR_FINAL, final("迟到的", turn=1), 18.6) == []
+    assert flow.step is Step.LISTENING
+    assert flow.on_event(m.ASR_FINAL, final("小区停水了", turn=2), 21.0)[-1] == play("closing")
+
+
+def test_asr_unavailable_offers_a_human_after_the_caller_spoke() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
+    assert flow.on_event(m.ASR_UNAVAILABLE, {"reason": "busy", "turn": 1}, 13.0) == []
+    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0) == [play("agent_unavailable")]
+    assert flow.agent_offered == "asr_unavailable"
+    late = flow.on_event(m.ASR_FINAL, final("晚到"), 17.0)
     assert late == [] and flow.transcript[0]["text"] == "晚到", "a late text is still kept"
+
+
+def test_asr_lost_while_transcribing_offers_a_human_at_once() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
+    flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0)
+    assert flow.on_event(m.ASR_UNAVAILABLE, {"reason": "lost", "turn": 1}, 16.5) == [
+        play("agent_unavailable")
+    ]
+
+
+def test_without_asr_the_recorded_words_are_closed_normally() -> None:
+    flow = listening(new_flow())  # asr.enabled = false: no asr.* events at all
+    assert flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0) == [play("closing")]
+
+
+# ---- barge-in ------------------------------------------------------------------------------
+
+
+def test_barge_in_listens_during_the_greeting_and_speech_moves_on() -> None:
+    flow = new_flow(barge_in=True)
+    flow.on_event(m.CALL_OFFERED, {}, 0.0)
+    assert flow.on_event(m.CALL_ANSWERED, {}, 0.5) == [play("greeting"), listen(1, barge_in=True)]
+    assert flow.step is Step.GREETING
+    # the worker stopped the greeting itself; the interrupted prompt is no news
+    assert flow.on_event(m.PROMPT_FINISHED, {"interrupted": True}, 2.0) == []
+    assert flow.on_event(m.SPEECH_STARTED, {}, 2.0) == []
+    assert flow.step is Step.LISTENING
+    assert flow.deadline == 152.0
+    assert flow.on_event(m.ASR_FINAL, final("我要投诉噪音"), 6.0) == [
+        Command(m.STOP_LISTENING),
+        play("closing"),
+    ]
+
+
+def test_barge_in_greeting_played_to_the_end_needs_no_second_listen() -> None:
+    flow = new_flow(barge_in=True)
+    flow.on_event(m.CALL_OFFERED, {}, 0.0)
+    flow.on_event(m.CALL_ANSWERED, {}, 0.5)
+    assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "greeting"}, 6.0) == []
+    assert flow.step is Step.LISTENING
+    assert flow.on_event(m.LISTEN_TIMEOUT, {}, 14.0) == [
+        play("ask_again"),
+        listen(2, barge_in=True),
+    ]
+
+
+def test_one_ask_only_offers_a_human_at_once() -> None:
+    flow = listening(new_flow(asks=1))
+    flow.on_event(m.ASR_STREAMING, {"turn": 1}, 12.0)
+    flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0)
+    assert flow.on_tick(16.0 + flow.timeouts.transcript_s) == [play("agent_unavailable")]
+    assert flow.agent_offered == "no_transcript"

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from events import messages as m
 from events import topics
 from events.memory import MemoryBus
 from events.messages import Message
-from ivr.flow import Step
+from ivr.flow import FlowOptions, Step
 from ivr.hub import Hub
+from recordings.transcript import read_transcript
 
 NODE = "node1"
 
@@ -77,7 +79,8 @@ def bus() -> MemoryBus:
 
 @pytest.fixture
 def hub(bus: MemoryBus, clock: FakeClock) -> Hub:
-    return Hub(bus, NODE, clock=clock)
+    """Without barge-in: the worker is told to listen after each prompt."""
+    return Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False))
 
 
 async def feed(hub: Hub, *items: tuple[str, Message]) -> None:
@@ -499,7 +502,15 @@ async def running(bus: MemoryBus, hub: Hub, *workers: FakeWorker) -> AsyncIterat
         ),
         (
             "silent",
-            ["answer", "play:greeting", "listen", "play:no_input", "hangup"],
+            [
+                "answer",
+                "play:greeting",
+                "listen",
+                "play:ask_again",
+                "listen",
+                "play:no_input",
+                "hangup",
+            ],
             "flow_complete",
         ),
         (
@@ -595,3 +606,59 @@ async def test_worker_that_never_answers_is_hung_up_on_tick(
 
     assert worker.commands() == ["answer", "hangup"]
     assert worker.ended == {"c1": "timeout_in_answering"}
+
+
+async def test_barge_in_listens_during_the_greeting(bus: MemoryBus, clock: FakeClock) -> None:
+    hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=True))
+    worker = FakeWorker(bus, "w1", caller="speaks")
+
+    async with running(bus, hub, worker):
+        await worker.offer("c1")
+        await until(lambda: "c1" in hub.finished)
+
+    assert worker.commands() == ["answer", "play:greeting", "listen", "play:closing", "hangup"]
+    listen = next(c for c in worker.received if c.type == m.LISTEN)
+    assert listen.data["barge_in"] is True and listen.data["turn"] == 1
+
+
+async def test_transcript_is_published_and_saved_beside_the_recordings(
+    hub: Hub, bus: MemoryBus, tmp_path: Path
+) -> None:
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.ASR_STREAMING, turn=1),
+        event(
+            "c1",
+            m.ASR_FINAL,
+            leg="caller",
+            turn=1,
+            text="喂，我家楼下路灯坏了。",
+            content="我家楼下路灯坏了",
+            fillers=[[0, 1]],
+            substantive=True,
+            start_s=0.4,
+            end_s=3.1,
+            confidence=0.71,
+            engine="whisper-base",
+        ),
+        event("c1", m.PROMPT_FINISHED, prompt="closing", interrupted=False),
+        event("c1", m.CALL_ENDED, reason="local_hangup"),
+    )
+    (published,) = call_events(bus, "c1", m.CALL_TRANSCRIPT)
+    assert published.data["understood"] is True
+    assert published.data["lines"][0]["content"] == "我家楼下路灯坏了"
+
+    await feed(hub, event("c1", m.RECORDING_SAVED, directory=str(tmp_path), status="complete"))
+    saved = read_transcript(tmp_path)
+    assert saved["call_id"] == "c1" and saved["end_reason"] == "local_hangup"
+    (line,) = saved["lines"]
+    assert (line["text"], line["start_s"], line["end_s"], line["confidence"]) == (
+        "喂，我家楼下路灯坏了。",
+        0.4,
+        3.1,
+        0.71,
+    )
+    assert line["fillers"] == [[0, 1]]
