@@ -33,6 +33,7 @@ greeting = "您好，这里是一二三四五热线，请讲。"
 closing = "感谢来电，再见。"
 no_input = "没有听到声音，再见。"
 agent_unavailable = "暂时无法转接人工，再见。"
+ask_again = "没有听清，请您再说一遍。"
 
 [listen]
 no_input_s = {no_input_s}

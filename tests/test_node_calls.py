@@ -9,6 +9,7 @@ import json
 import subprocess
 import threading
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from asr.normalize import cer
 from ivr.sipp import alaw_decode, alaw_encode, read_wav_8k
 from recordings.manifest import verify
+from recordings.transcript import read_transcript
 from tests.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for
 
 pytestmark = pytest.mark.node
@@ -308,4 +310,57 @@ def test_the_callers_words_are_transcribed_during_the_call(node: Node) -> None:
     assert any(e["call_id"] == call_id for e in node.hub_events("asr.streaming"))
     finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
     assert finals, "the call has a transcript"
+    assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
+
+
+def test_caller_talking_over_the_greeting_stops_it_and_is_transcribed(node: Node) -> None:
+    """Barge-in: the caller starts talking 1 s into the greeting."""
+    before = _ids(node)
+    greeting_s = node.prompt_seconds("greeting")
+    result = node.sipp(
+        "caller_speech.xml", clip="aishell1_BAC009S0764W0121.wav", lead_silence_s=1.0
+    )
+    assert result.successful == 1, result.stderr[-1500:]
+    (manifest,) = _new_manifests(node, before)
+    call_id = manifest["call_id"]
+    finished = [
+        e
+        for e in node.hub_events("prompt.finished")
+        if e["call_id"] == call_id and e["prompt"] == "greeting"
+    ]
+    assert finished and finished[0]["interrupted"] is True, "the greeting gave way"
+    # What the node played: the greeting stops about when the caller started.
+    start, end = first_voiced_span(Path(manifest["_dir"]) / "played.wav", max_gap_s=0.3)
+    assert end - start < greeting_s - 0.8, (start, end, greeting_s)
+    finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
+    assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
+    transcript = wait_for(
+        lambda: (
+            read_transcript(Path(manifest["_dir"]))
+            if (Path(manifest["_dir"]) / "transcript.json").exists()
+            else None
+        ),
+        15,
+        "transcript.json beside the recordings",
+    )
+    assert transcript["understood"] is True and transcript["turns"] == 1
+    assert transcript["lines"][0]["confidence"] > 0
+
+
+def test_a_silent_first_turn_asks_again_and_the_second_turn_is_transcribed(
+    node_factory,
+) -> None:
+    node: Node = node_factory("ask-again", workers=1, no_input_s=2)
+    before = _ids(node)
+    lead = node.prompt_seconds("greeting") + 2.0 + 1.0  # speaks while being asked again
+    result = node.sipp(
+        "caller_speech.xml", clip="aishell1_BAC009S0764W0121.wav", lead_silence_s=lead
+    )
+    assert result.successful == 1, result.stderr[-1500:]
+    (manifest,) = _new_manifests(node, before)
+    call_id = manifest["call_id"]
+    prompts = [e["prompt"] for e in node.hub_events("prompt.started") if e["call_id"] == call_id]
+    assert prompts[:2] == ["greeting", "ask_again"] and prompts[-1] == "closing", prompts
+    finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
+    assert finals and {e["turn"] for e in finals} == {2}
     assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
