@@ -11,12 +11,10 @@ import os
 import signal
 from pathlib import Path
 
-from asr.models import prepare_whisper_base
+from asr.engines import open_engine
 from asr.protocol import StreamRequest
 from asr.service import AsrService, ServiceLimits, start_service
-from asr.stream import Final, Partial, StreamAdapter, StreamEvent, StreamFailed
-from asr.vad import webrtc_classifier
-from asr.whisper import WhisperRecognizer
+from asr.stream import Final, Partial, StreamEvent, StreamFailed
 from events import topics
 from events.messages import Message
 from events.mqtt import MqttBus
@@ -38,13 +36,8 @@ def asr_status_topic(name: str) -> str:
 async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     config = settings.asr
     name = f"{settings.node.name}-asr"
-    recognizer = WhisperRecognizer(prepare_whisper_base().path, cpu_threads=config.cpu_threads)
-    adapter = StreamAdapter(
-        recognizer,
-        lambda rate: webrtc_classifier(rate, config.vad_aggressiveness),
-        decoders=config.decoders,
-        interim_every_s=config.interim_every_s,
-    )
+    adapter = open_engine(config)  # asr.engine: Vosk or Whisper, the model loaded once
+    recognizer = adapter.recognizer
     service: AsrService | None = None
 
     def status(state: str) -> Message:

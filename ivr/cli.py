@@ -332,13 +332,75 @@ def models_prepare() -> None:
     )
 
 
+@models_app.command("fetch")
+def models_fetch(
+    name: Annotated[str, typer.Argument(help="Model to download: vosk-cn-small or vosk-cn.")],
+    mirror: Annotated[
+        str | None, typer.Option("--from", help="Download from this URL instead of the Vosk site.")
+    ] = None,
+) -> None:
+    """Download a Vosk model into the model cache, size and SHA-256 checked."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from asr.models import VOSK_MODELS, ModelError, fetch_vosk_model
+
+    spec = VOSK_MODELS.get(name)
+    if spec is None:
+        err.print(
+            f"[red]error:[/red] there is no model {name!r} to fetch: "
+            f"choose one of {', '.join(VOSK_MODELS)}",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    try:
+        with Progress(
+            TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err
+        ) as bar:
+            task = bar.add_task("download", total=spec.size_bytes)
+            info = fetch_vosk_model(
+                spec,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                url=mirror,
+            )
+    except ModelError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{info.name}: {info.path} ({info.size_bytes / 1e6:.0f} MB, size and SHA-256 verified)",
+        highlight=False,
+    )
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Installed models, and the engine ``asr.engine`` picks with them."""
+    from asr.engines import choose_engine
+    from asr.models import VOSK_MODELS, ModelError, installed_models, vosk_dir
+
+    installed = {info.name: info for info in installed_models()}
+    table = Table("model", "installed", "size", "folder")
+    for name in dict.fromkeys(["whisper-base", *VOSK_MODELS, *installed]):
+        info = installed.get(name)
+        where = str(info.path) if info else str(vosk_dir() / name) if name in VOSK_MODELS else ""
+        size = f"{info.size_bytes / 1e6:.0f} MB" if info else ""
+        table.add_row(name, "yes" if info else "no", size, where)
+    console.print(table)
+    settings = _settings(None)
+    try:
+        choice = choose_engine(settings.asr)
+        picked = choice.kind + (f" ({choice.vosk_model})" if choice.vosk_model else "")
+    except ModelError as exc:
+        picked = f"none: {exc}"
+    console.print(f"asr.engine = {settings.asr.engine} → {picked}", highlight=False)
+
+
 def _recognizer():  # noqa: ANN202 (engine types import heavy libraries)
+    from asr.engines import open_recognizer
     from asr.models import ModelError
     from asr.recognizer import RecognizerError
-    from asr.whisper import WhisperRecognizer
 
     try:
-        return WhisperRecognizer()
+        return open_recognizer(_settings(None).asr)  # asr.engine from HOTLINE_ASR__*
     except (ModelError, RecognizerError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None

@@ -27,12 +27,7 @@ def run_checks(settings: Settings) -> None:
         raise PreflightError(str(exc)) from None
     _check_writable(settings)
     if settings.asr.enabled:
-        from asr.models import ModelError, prepare_whisper_base
-
-        try:
-            prepare_whisper_base()  # instant once assembled; verifies the pinned digests
-        except ModelError as exc:
-            raise PreflightError(f"{exc} (or set asr.enabled = false)") from None
+        check_asr_model(settings)
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
             raise PreflightError(
@@ -48,6 +43,18 @@ def run_checks(settings: Settings) -> None:
             f"MQTT port {settings.mqtt.port} is in use: set mqtt.port to a free port, "
             "or to 0 to let the node choose one"
         )
+
+
+def check_asr_model(settings: Settings) -> None:
+    """The model of the engine ``asr.engine`` picks is there (a chosen Vosk model too)."""
+    from asr.engines import choose_engine
+    from asr.models import ModelError, prepare_whisper_base
+
+    try:
+        if choose_engine(settings.asr).kind == "whisper":
+            prepare_whisper_base()  # instant once assembled; verifies the pinned digests
+    except ModelError as exc:
+        raise PreflightError(f"{exc} (or set asr.enabled = false)") from None
 
 
 def _check_binaries(settings: Settings) -> None:

@@ -160,7 +160,9 @@ class AsrSection(Section):
     """The ASR service: one process, the model loaded once, a stream per call leg."""
 
     enabled: bool = True
-    engine: Literal["whisper"] = "whisper"
+    # auto: Vosk when a Chinese Vosk model is installed (``hotline models fetch``), else Whisper
+    engine: Literal["auto", "whisper", "vosk"] = "auto"
+    vosk_model: str = Field("vosk-cn-small", min_length=1)  # a registry name or a model folder
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)  # 0: a free port chosen at start
     max_streams: int = Field(8, ge=1, le=1000)
