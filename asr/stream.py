@@ -83,6 +83,7 @@ class RecognizerStream:
         executor: concurrent.futures.Executor,
         interim_every_s: float = 1.0,
         load: DecodeLoad | None = None,
+        speculate_after_ms: int = 0,
     ) -> None:
         self._recognizer = recognizer
         self._config = config
@@ -97,6 +98,12 @@ class RecognizerStream:
         self._pending: set[asyncio.Future] = set()
         self._closing = False
         self._load = load or DecodeLoad(decoders=1)
+        # Early final: once the caller has been quiet this long, the turn is decoded
+        # while the endpointer still waits out the end-of-speech silence; if the
+        # caller stays quiet the result is the final, if not it is dropped.
+        self._speculate_ms = speculate_after_ms or config.end_silence_ms // 2
+        self._speculation: tuple[int, int, asyncio.Future] | None = None
+        self.speculations = self.speculations_used = 0
 
     # ---- input ----------------------------------------------------------------
     def feed(self, frame: bytes) -> None:
@@ -104,7 +111,14 @@ class RecognizerStream:
             raise RuntimeError("the stream is closed")
         for event in self._endpointer.feed(frame):
             self._on_endpoint(event)
-        if self._endpointer.in_speech:
+        silence_ms = self._endpointer.trailing_silence_ms
+        if silence_ms == 0:
+            self._speculation = None  # the caller went on talking
+        elif silence_ms >= self._speculate_ms and self._speculation is None:
+            audio = self._endpointer.speech_without_trailing_silence()
+            self._speculation = (self._turn, len(audio), self._submit(audio))
+            self.speculations += 1
+        if self._endpointer.in_speech and silence_ms == 0:
             self._frames_since_interim += 1
             if (
                 self._frames_since_interim >= self._interim_frames
@@ -147,7 +161,12 @@ class RecognizerStream:
             self._events.put_nowait(SpeechStarted(event.at_s))
             return
         turn, ended_at = self._turn, time.perf_counter()
-        future = self._submit(event.audio)
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation[:2] == (turn, len(event.audio)):
+            future = speculation[2]  # decoded while the endpointer waited
+            self.speculations_used += 1
+        else:
+            future = self._submit(event.audio)
 
         def done(result: asyncio.Future) -> None:
             self._pending.discard(result)

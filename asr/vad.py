@@ -87,6 +87,16 @@ class Endpointer:
     def speech_so_far(self) -> bytes:
         return b"".join(self._utterance)
 
+    @property
+    def trailing_silence_ms(self) -> int:
+        """Non-speech since the caller's last voiced frame, within a turn."""
+        return self._silent_frames * FRAME_MS if self._in_speech else 0
+
+    def speech_without_trailing_silence(self) -> bytes:
+        """The turn's audio as :meth:`SpeechEnd.audio` will be if the caller stays quiet."""
+        kept = len(self._utterance) - self._silent_frames
+        return b"".join(self._utterance[:kept])
+
     def _before_speech(self, frame: bytes, voiced: bool) -> list[SpeechStart | SpeechEnd]:
         window = max(1, self.config.min_speech_ms // FRAME_MS)
         keep = window + self.config.pre_roll_ms // FRAME_MS

@@ -113,3 +113,29 @@ async def test_whisper_stream_on_a_telephone_clip() -> None:
     assert any(isinstance(e, Partial) for e in events[: events.index(finals[0])])
     assert cer("甚至出现交易几乎停滞的情况", "".join(f.text for f in finals)) <= 0.3
     assert finals[-1].latency_s < 2.0
+
+
+async def test_the_final_is_decoded_during_the_end_of_speech_silence() -> None:
+    """Early final: decoded once the caller is quiet for half the end-of-speech silence."""
+    engine = CountingRecognizer()
+    adapter = StreamAdapter(engine, lambda rate: energy, interim_every_s=10.0)
+    stream = adapter.open_stream(EndpointConfig(sample_rate=RATE, end_silence_ms=800))
+    events = await feed_all(stream, np.concatenate([silence(0.5), tone(2.0), silence(1.5)]))
+    adapter.close()
+    finals = [e for e in events if isinstance(e, Final)]
+    assert [f.text for f in finals] == ["2.2秒"]
+    assert stream.speculations == 1 and stream.speculations_used == 1
+    assert engine.calls == [pytest.approx(2.2, abs=0.06)], "one decode for the turn, not two"
+
+
+async def test_an_early_final_is_dropped_when_the_caller_goes_on() -> None:
+    engine = CountingRecognizer()
+    adapter = StreamAdapter(engine, lambda rate: energy, interim_every_s=10.0)
+    stream = adapter.open_stream(EndpointConfig(sample_rate=RATE, end_silence_ms=800))
+    # a 0.6 s pause: long enough to decode early, too short to end the turn
+    audio = np.concatenate([silence(0.5), tone(1.0), silence(0.6), tone(1.0), silence(1.5)])
+    events = await feed_all(stream, audio)
+    adapter.close()
+    (final,) = [e for e in events if isinstance(e, Final)]
+    assert final.text == "2.8秒", "the whole turn, both stretches of speech and the pause"
+    assert stream.speculations == 2 and stream.speculations_used == 1
