@@ -173,9 +173,10 @@ def events_tail(
 def config_check(file: Annotated[Path, typer.Argument(help="TOML settings file.")]) -> None:
     """Validate a settings file; every error names the key, the value and what is allowed."""
     settings = _settings(file)
+    prompts = len(_catalogue(settings))
     console.print(
         f"{file}: OK (node {settings.node.name}, SIP {settings.sip.listen}:"
-        f"{settings.sip.port}, {settings.workers.count} workers)",
+        f"{settings.sip.port}, {settings.workers.count} workers, {prompts} prompts)",
         highlight=False,
     )
 
@@ -247,27 +248,49 @@ def phone(
     raise typer.Exit(3 if result.error else 1)
 
 
+def _catalogue(settings: Settings) -> Any:
+    """The node's prompt catalogue, or exit 2 with every problem on stderr."""
+    from tts.catalogue import CatalogueError, load_catalogue
+
+    try:
+        return load_catalogue(settings.prompts)
+    except CatalogueError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @tts_app.command("say")
 def tts_say(
     text: Annotated[str, typer.Argument(help="Simplified Chinese text to speak.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="WAV file to write.")],
-    rate: Annotated[int, typer.Option(help="Sample rate.")] = 8000,
+    rate: Annotated[int, typer.Option(help="Sample rate: 8000 or 16000.")] = 8000,
+    voice: Annotated[str | None, typer.Option(help="Voice (default prompts.voice).")] = None,
+    wpm: Annotated[
+        int | None, typer.Option(min=80, max=400, help="Words per minute (default from settings).")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Synthesize TEXT with the node's voice into a WAV file."""
-    from tts.espeak import SynthesisError, check_voice, synthesize, write_wav
+    """Synthesize TEXT as prompts are made (pyttsx3 on espeak-ng) into a WAV file."""
+    from tts.espeak import check_voice
+    from tts.prompts import default_synthesizer
+    from tts.synth import SynthesisError, Utterance
+    from tts.wav import write_wav
 
+    if rate not in (8000, 16000):
+        err.print("[red]error:[/red] --rate must be 8000 or 16000 (the call sample rates)")
+        raise typer.Exit(2)
     settings = _settings(config)
+    voice = voice or settings.prompts.voice
+    utterance = Utterance(text, voice, wpm or settings.prompts.words_per_minute)
     try:
-        check_voice(settings.prompts.voice)
-        write_wav(
-            output,
-            synthesize(text, settings.prompts.voice, settings.prompts.words_per_minute, rate),
-        )
+        check_voice(voice)
+        (speech,) = default_synthesizer().synthesize([utterance])
+        write_wav(output, speech.wav_bytes(rate))
     except SynthesisError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    print(f"{output}: written")
+    print(f"{output}: written ({speech.seconds:.1f} s at {rate} Hz, by {speech.backend})")
 
 
 @prompts_app.command("render")
@@ -276,33 +299,41 @@ def prompts_render(
     data_dir: DataDirOpt = None,
     rates: Annotated[list[int] | None, typer.Option("--rate", help="Sample rates.")] = None,
 ) -> None:
-    """Render every catalogue prompt (or use its recording) into the prompt cache."""
+    """Render every catalogue prompt (or convert its recording) into the prompt cache."""
     from rich.progress import Progress
 
-    from tts.espeak import SynthesisError
     from tts.prompts import render_catalogue
+    from tts.synth import SynthesisError
 
     settings = _settings(config, **{"node.data_dir": data_dir})
-    prompts = settings.prompts
+    catalogue = _catalogue(settings)
     wanted = rates or [settings.workers.clock_rate]
     with Progress(console=err) as bar:
-        task = bar.add_task("prompts", total=len(prompts.texts) * len(wanted))
+        task = bar.add_task("prompts", total=len(catalogue) * len(wanted))
         try:
-            paths = render_catalogue(
-                prompts.texts,
-                settings.prompts_dir,
-                wanted,
-                prompts.voice,
-                prompts.words_per_minute,
-                recorded_dir=prompts.recorded_dir,
-                progress=lambda _: bar.advance(task),
+            rendered = render_catalogue(
+                catalogue, settings.prompts_dir, wanted, progress=lambda _: bar.advance(task)
             )
         except SynthesisError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None
-        bar.update(task, completed=len(paths))
-    for path in paths:
-        print(path)
+    for item in rendered:
+        made = f"rendered by {item.backend}" if item.fresh else "up to date"
+        print(f"{item.path}\t{item.source}\t{made}")
+
+
+@prompts_app.command("list")
+def prompts_list(config: ConfigOpt = None) -> None:
+    """Every prompt of the catalogue: id, source (synth or recorded) and text."""
+    settings = _settings(config)
+    table = Table("id", "source", "text")
+    for prompt in _catalogue(settings):
+        if prompt.recording is not None:
+            source = f"recorded ({prompt.recording})"
+        else:
+            source = f"synth ({prompt.voice}, {prompt.words_per_minute} wpm)"
+        table.add_row(prompt.id, source, prompt.text)
+    console.print(table)
 
 
 @models_app.command("prepare")

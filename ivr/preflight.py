@@ -8,6 +8,7 @@ import socket
 import tempfile
 
 from sip_config import Settings
+from tts.catalogue import CatalogueError, load_catalogue
 from tts.espeak import SynthesisError, check_voice
 
 DEFAULT_BROKER_PORT = 1883
@@ -22,9 +23,13 @@ class PreflightError(Exception):
 def run_checks(settings: Settings) -> None:
     _check_binaries(settings)
     try:
-        check_voice(settings.prompts.voice)
+        voices = {prompt.voice for prompt in load_catalogue(settings.prompts)}
+        for voice in sorted({settings.prompts.voice} | voices):
+            check_voice(voice)
     except SynthesisError as exc:
         raise PreflightError(str(exc)) from None
+    except CatalogueError as exc:
+        raise PreflightError("\n".join(exc.problems)) from None
     _check_writable(settings)
     if settings.asr.enabled:
         check_asr_model(settings)

@@ -33,6 +33,7 @@ from ivr.logs import fields
 from ivr.preflight import PreflightError, choose_broker_port, free_port, run_checks
 from sip_config import Settings
 from sip_config.kamailio import WorkerTarget, control_socket, dispatcher_list, kamailio_cfg
+from tts.catalogue import load_catalogue
 from tts.prompts import render_catalogue
 
 log = logging.getLogger("supervisor")
@@ -171,17 +172,12 @@ class Supervisor:
         )
 
     def _render_prompts(self) -> None:
-        prompts = self.settings.prompts
-        rendered: list[str] = []
-        render_catalogue(
-            prompts.texts,
+        made = render_catalogue(
+            load_catalogue(self.settings.prompts),  # checked by run_checks
             self.settings.prompts_dir,
             [self.settings.workers.clock_rate],
-            prompts.voice,
-            prompts.words_per_minute,
-            progress=rendered.append,
-            recorded_dir=prompts.recorded_dir,
         )
+        rendered = [f"{m.prompt_id}@{m.sample_rate} ({m.backend})" for m in made if m.fresh]
         if rendered:
             log.info("prompts rendered", extra=fields(prompts=rendered))
 
@@ -423,6 +419,8 @@ def absolute_paths(settings: Settings) -> Settings:
     prompts = settings.prompts
     if prompts.recorded_dir is not None:
         prompts = prompts.model_copy(update={"recorded_dir": prompts.recorded_dir.resolve()})
+    if prompts.catalogue is not None:
+        prompts = prompts.model_copy(update={"catalogue": prompts.catalogue.resolve()})
     return settings.model_copy(update={"node": node, "recordings": recordings, "prompts": prompts})
 
 

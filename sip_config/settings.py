@@ -119,30 +119,52 @@ class MqttSection(Section):
 
 
 class PromptsSection(Section):
-    """Prompts spoken by the node (Simplified Chinese), synthesized with espeak-ng."""
+    """Prompts spoken by the node (Simplified Chinese).
 
-    voice: str = "cmn-latn-pinyin"
-    words_per_minute: int = Field(165, ge=80, le=400)
+    The catalogue shipped in ``tts/catalogue.toml`` (greeting, closing, …) is
+    extended or overridden by id from ``catalogue``, then ``texts``; prompts are
+    synthesized with pyttsx3 on espeak-ng unless a recording replaces them.
+    """
+
+    voice: str = "cmn-latn-pinyin"  # default espeak-ng voice; a prompt may name its own
+    words_per_minute: int = Field(165, ge=80, le=400)  # default rate; a prompt may set its own
+    # The operator's catalogue (TOML, one table per prompt id); overrides the defaults by id.
+    catalogue: Path | None = None
     # Folder of voice-talent recordings, <prompt id>.wav; each overrides synthesis.
     recorded_dir: Path | None = None
-    texts: dict[str, str] = {
-        "greeting": (
-            "您好，欢迎致电一二三四五政务服务便民热线。请直接说出您要反映的问题，说完请稍候。"
-        ),
-        "closing": "您的来电已记录，我们会尽快处理。感谢您的来电，再见。",
-        "no_input": "没有听到您的声音。我们已记录本次来电，感谢您的来电，再见。",
-        "agent_unavailable": "暂时无法为您转接人工服务，您的来电已记录，我们会尽快回复您。再见。",
-    }
+    # Quick text changes by prompt id, e.g. texts.greeting = "您好……".
+    texts: dict[str, str] = {}
 
     @field_validator("texts")
     @classmethod
     def _texts(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in ("greeting", "closing"):
-            if not value.get(key, "").strip():
-                raise ValueError(f"prompt {key!r} must have a text")
-        for key in value:
+        for key, text in value.items():
             if not re.match(r"^[a-z][a-z0-9_]{0,40}$", key):
                 raise ValueError(f"prompt id {key!r} must be lower-case letters, digits, _")
+            if not text.strip():
+                raise ValueError(
+                    f"prompt {key!r} must have a text; write what it says or remove the key"
+                )
+        return value
+
+    @field_validator("catalogue")
+    @classmethod
+    def _catalogue(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(
+                f"no such file {value}; point it at your catalogue TOML (one table per "
+                "prompt id, see the README) or remove the key to use the shipped catalogue"
+            )
+        return value
+
+    @field_validator("recorded_dir")
+    @classmethod
+    def _recorded_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(
+                f"{value} is not a folder; create it (one <prompt id>.wav per recorded "
+                "prompt) or remove the key"
+            )
         return value
 
 

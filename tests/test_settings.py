@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from sip_config import ConfigError, Settings, load_settings
+from tts.catalogue import CatalogueError, load_catalogue
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +45,11 @@ def test_defaults_load_without_file_or_environment() -> None:
     assert settings.sip.codecs == ["PCMA", "PCMU", "G722"]
     assert settings.workers.max_calls == 4
     assert settings.local_broker is True
-    assert {"greeting", "closing", "no_input", "agent_unavailable"} <= set(settings.prompts.texts)
+    assert settings.prompts.texts == {}  # the texts come from the shipped catalogue
+    assert settings.prompts.catalogue is None
+    assert {"greeting", "closing", "no_input", "agent_unavailable"} <= set(
+        load_catalogue(settings.prompts).prompts
+    )
 
 
 def test_derived_directories_follow_data_dir(tmp_path: Path) -> None:
@@ -315,6 +320,67 @@ def test_greeting_prompt_must_have_a_text() -> None:
     problem = only_problem(exc)
     assert "prompts.texts" in problem
     assert "'greeting'" in problem
+
+
+def test_prompt_catalogue_must_be_an_existing_file(tmp_path: Path) -> None:
+    absent = tmp_path / "mine.toml"
+    with pytest.raises(ConfigError) as exc:
+        load_settings(overrides={"prompts.catalogue": str(absent)})
+
+    problem = only_problem(exc)
+    assert "prompts.catalogue" in problem
+    assert str(absent) in problem
+    assert "no such file" in problem and "remove the key" in problem
+
+
+def test_recorded_prompts_folder_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(overrides={"prompts.recorded_dir": str(tmp_path / "absent")})
+
+    problem = only_problem(exc)
+    assert "prompts.recorded_dir" in problem and "not a folder" in problem
+
+
+def test_prompt_text_ids_are_checked() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(overrides={"prompts.texts": {"Greeting": "您好"}})
+
+    assert "prompt id 'Greeting' must be lower-case" in only_problem(exc)
+
+
+def test_operator_catalogue_from_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "prompts.toml").write_text(
+        '[greeting]\ntext = "您好，这里是一二三四五。"\n\n[holiday]\ntext = "节日快乐。"\n',
+        encoding="utf-8",
+    )
+    path = write_toml(
+        tmp_path,
+        f'[prompts]\ncatalogue = "{tmp_path / "prompts.toml"}"\n\n'
+        '[prompts.texts]\nclosing = "再见。"\n',
+    )
+
+    catalogue = load_catalogue(load_settings(path).prompts)
+
+    assert catalogue["greeting"].text == "您好，这里是一二三四五。"
+    assert catalogue["holiday"].text == "节日快乐。"
+    assert catalogue["closing"].text == "再见。"
+    assert "no_input" in catalogue
+
+
+def test_malformed_operator_catalogue_names_file_prompt_key_and_fix(tmp_path: Path) -> None:
+    mine = tmp_path / "prompts.toml"
+    mine.write_text('[greeting]\ntext = "您好"\nrate = "fast"\n\n[extra]\nvoice = "cmn"\n')
+    settings = load_settings(overrides={"prompts.catalogue": str(mine)})
+
+    with pytest.raises(CatalogueError) as exc:
+        load_catalogue(settings.prompts)
+
+    rate, text = exc.value.problems
+    assert rate.startswith(f"{mine}: prompt 'greeting', key 'rate' = 'fast'")
+    assert "e.g. rate = 165" in rate
+    assert text.startswith(f"{mine}: prompt 'extra', key 'text' is missing")
+    assert 'text = "…"' in text
+    assert exc.value.retryable is False
 
 
 def test_long_bad_values_are_shortened() -> None:

@@ -1,32 +1,29 @@
-"""Speech synthesis with espeak-ng (Debian ``espeak-ng``), offline.
+"""Speech synthesis with the ``espeak-ng`` program (Debian ``espeak-ng``), offline.
 
+The fallback backend when pyttsx3 cannot drive libespeak-ng in-process
+(:mod:`tts.pyttsx`); both speak with the same voice data, so they sound alike.
 Debian 12's plain ``cmn`` voice reads many characters as pinyin with English
 tone numbers; ``cmn-latn-pinyin`` speaks Mandarin (DESIGN.md, "Models").
 """
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tempfile
-import wave
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import soxr
+from tts.synth import Speech, SynthesisError, SynthesizerUnavailable, Utterance, check_texts
+from tts.wav import read_wav
 
-
-class SynthesisError(Exception):
-    """Text could not be synthesized; retrying will not help."""
-
-    retryable = False
+__all__ = ["EspeakCliSynthesizer", "SynthesisError", "check_voice", "espeak_binary"]
 
 
 def espeak_binary() -> str:
     path = shutil.which("espeak-ng")
     if path is None:
-        raise SynthesisError(
+        raise SynthesizerUnavailable(
             "espeak-ng is not installed: run `apt-get install espeak-ng` "
             "(the setup script does this)"
         )
@@ -45,44 +42,36 @@ def check_voice(voice: str) -> None:
         )
 
 
-def synthesize(text: str, voice: str, words_per_minute: int, sample_rate: int) -> bytes:
-    """16-bit mono PCM WAV bytes at ``sample_rate``."""
-    if not text.strip():
-        raise SynthesisError("nothing to say: the text is empty")
-    with tempfile.TemporaryDirectory(prefix="hotline-tts-") as tmp:
-        raw = Path(tmp) / "speech.wav"
-        result = subprocess.run(
-            [espeak_binary(), "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode != 0 or not raw.exists():
-            message = result.stderr.decode(errors="replace").strip()
-            raise SynthesisError(f"espeak-ng failed: {message}")
-        with wave.open(str(raw)) as source:
-            rate = source.getframerate()
-            samples = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
-    return mono_wav_bytes(samples, rate, sample_rate)
+class EspeakCliSynthesizer:
+    """One ``espeak-ng -w`` run per utterance."""
 
+    name = "espeak-ng"
 
-def mono_wav_bytes(samples: np.ndarray, rate: int, sample_rate: int) -> bytes:
-    """Mono samples at ``rate`` as 16-bit PCM WAV bytes at ``sample_rate``."""
-    audio = samples.astype(np.float32)
-    if rate != sample_rate:
-        audio = soxr.resample(audio, rate, sample_rate, quality="HQ")
-    pcm = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(sample_rate)
-        target.writeframes(pcm.tobytes())
-    return out.getvalue()
+    def __init__(self, timeout_s: float = 60.0) -> None:
+        self.timeout_s = timeout_s
 
+    def synthesize(self, utterances: Sequence[Utterance]) -> list[Speech]:
+        check_texts(utterances)
+        return [self._one(utterance) for utterance in utterances]
 
-def write_wav(path: Path, wav_bytes: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(wav_bytes)
-    tmp.replace(path)
+    def _one(self, utterance: Utterance) -> Speech:
+        binary = espeak_binary()
+        with tempfile.TemporaryDirectory(prefix="hotline-tts-") as tmp:
+            raw = Path(tmp) / "speech.wav"
+            argv = [binary, "-v", utterance.voice, "-s", str(utterance.words_per_minute)]
+            try:
+                result = subprocess.run(
+                    [*argv, "-w", str(raw), utterance.text],
+                    capture_output=True,
+                    timeout=self.timeout_s,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise SynthesizerUnavailable(
+                    f"espeak-ng did not finish within {self.timeout_s:g} s"
+                ) from None
+            if result.returncode != 0 or not raw.exists():
+                message = result.stderr.decode(errors="replace").strip()
+                raise SynthesisError(f"espeak-ng failed: {message}")
+            samples, rate = read_wav(raw)
+        return Speech(samples, rate, self.name)
