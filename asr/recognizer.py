@@ -52,3 +52,10 @@ class BatchRecognizer(Protocol):
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> Transcript:
         """``samples``: mono float32 in [-1, 1] at ``sample_rate`` (8000 or 16000)."""
         ...
+
+
+class QuickRecognizer(BatchRecognizer, Protocol):
+    """A batch engine that also has a faster, somewhat less accurate mode, used for
+    interim results and for finals while other finals wait for a decoder."""
+
+    def transcribe_quick(self, samples: np.ndarray, sample_rate: int) -> Transcript: ...

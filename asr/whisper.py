@@ -8,6 +8,7 @@ repeats, no conditioning on previous text, then Traditional → Simplified.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -19,17 +20,19 @@ from asr.normalize import punctuate, to_simplified
 from asr.recognizer import RecognizerError, Segment, Transcript
 
 MODEL_RATE = 16000
+FRAMES_PER_S = 100  # log-mel frames the encoder takes per second of audio
 
 
 class WhisperRecognizer:
     name = "whisper-base"
 
-    def __init__(self, model_dir: Path | None = None, cpu_threads: int = 2) -> None:
-        from faster_whisper import WhisperModel  # heavy import, only when an engine is made
-
+    def __init__(
+        self, model_dir: Path | None = None, cpu_threads: int = 2, beam_size: int = 5
+    ) -> None:
+        self.beam_size = beam_size
         directory = model_dir or prepare_whisper_base().path
         try:
-            self._model = WhisperModel(
+            self._model = _fitted_window_model()(
                 str(directory),
                 device="cpu",
                 compute_type="int8",
@@ -40,17 +43,28 @@ class WhisperRecognizer:
             raise RecognizerError(f"cannot load Whisper from {directory}: {exc}") from None
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> Transcript:
+        """Full accuracy: the utterance in Whisper's 30 s window, as it was trained."""
+        return self._transcribe(samples, sample_rate, quick=False)
+
+    def transcribe_quick(self, samples: np.ndarray, sample_rate: int) -> Transcript:
+        """The encoder sees the utterance plus 1 s instead of 30 s: about 3 times
+        faster; on 8 kHz telephone audio the CER rises a few points (README)."""
+        return self._transcribe(samples, sample_rate, quick=True)
+
+    def _transcribe(self, samples: np.ndarray, sample_rate: int, quick: bool) -> Transcript:
         if sample_rate not in (8000, 16000):
             raise RecognizerError(f"unsupported sample rate {sample_rate} (8000 or 16000)")
         audio = np.asarray(samples, dtype=np.float32)
         if sample_rate != MODEL_RATE:
             audio = soxr.resample(audio, sample_rate, MODEL_RATE, quality="HQ").astype(np.float32)
         started = time.perf_counter()
+        seconds = len(audio) / MODEL_RATE
+        _window.frames = min(3000, math.ceil(seconds + 1) * FRAMES_PER_S) if quick else None
         try:
             segments, _info = self._model.transcribe(
                 audio,
                 language="zh",
-                beam_size=5,
+                beam_size=self.beam_size,
                 temperature=0.0,
                 no_repeat_ngram_size=3,
                 condition_on_previous_text=False,
@@ -74,3 +88,24 @@ class WhisperRecognizer:
             decode_s=time.perf_counter() - started,
             engine=self.name,
         )
+
+
+_window = threading.local()  # per decoding thread: how many encoder frames to keep
+
+
+def _fitted_window_model() -> type:
+    """``WhisperModel`` whose encoder may see a window fitted to the utterance.
+
+    faster-whisper pads every window to 30 s of features; the encoder's cost is
+    proportional to the window, and CTranslate2 accepts shorter ones.
+    """
+    from faster_whisper import WhisperModel  # heavy import, only when an engine is made
+
+    class FittedWindowModel(WhisperModel):
+        def encode(self, features):  # noqa: ANN001, ANN202 (faster-whisper's signature)
+            frames = getattr(_window, "frames", None)
+            if frames and features.shape[-1] > frames:
+                features = features[..., :frames]
+            return super().encode(features)
+
+    return FittedWindowModel

@@ -33,6 +33,7 @@ from asr.service import AsrService, ServiceLimits, start_service  # noqa: E402
 from asr.stream import StreamAdapter  # noqa: E402
 from asr.vad import webrtc_classifier  # noqa: E402
 from asr.whisper import WhisperRecognizer  # noqa: E402
+from sip_config import Settings  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "speech"
 console = Console(width=140)
@@ -74,7 +75,8 @@ async def round_of(url: str, n: int, clips: list[tuple[np.ndarray, int, str]]) -
         tasks.append(one_caller(url, f"bench-{n}-{index}", audio, rate))
     results = await asyncio.gather(*tasks)
     for result, index in zip(results, range(n), strict=True):
-        result["reference"] = clips[index % len(clips)][2]
+        samples, rate, reference = clips[index % len(clips)]
+        result["reference"], result["audio_s"] = reference, len(samples) / rate
     return results
 
 
@@ -86,9 +88,18 @@ async def main_async(args: argparse.Namespace) -> None:
     ]
     clips = [(*read_wav(path), reference) for path, reference in rows]
     streams = [int(x) for x in args.streams.split(",")]
-    recognizer = WhisperRecognizer(cpu_threads=args.cpu_threads)
+    recognizer = WhisperRecognizer(cpu_threads=args.cpu_threads, beam_size=args.beam)
     adapter = StreamAdapter(recognizer, webrtc_classifier, decoders=args.decoders)
-    service = AsrService(adapter, ServiceLimits(max_streams=max(streams)))
+    listen = Settings().listen  # the node's end-of-speech settings
+    service = AsrService(
+        adapter,
+        ServiceLimits(
+            max_streams=max(streams),
+            min_speech_ms=listen.min_speech_ms,
+            end_silence_ms=listen.end_silence_ms,
+            max_utterance_s=listen.max_speech_s,
+        ),
+    )
     server = await start_service(service, "127.0.0.1", 0)
     url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     process = psutil.Process()
@@ -98,23 +109,28 @@ async def main_async(args: argparse.Namespace) -> None:
         "latency p50 s",
         "latency p95 s",
         "CPU %core",
+        "CPU s per audio s",
         "CER",
-        title=f"Whisper base, {args.rate} Hz, {args.decoders} decoder(s) × "
-        f"{args.cpu_threads} threads, {args.rounds} round(s)",
+        title=f"Whisper base, {args.rate} Hz, beam {args.beam}, {args.decoders} decoder(s) × "
+        f"{args.cpu_threads} threads, end of speech after {listen.end_silence_ms} ms, "
+        f"{args.rounds} round(s)",
     )
     report = []
     for n in streams:
-        latencies, errors, characters = [], 0, 0
+        latencies, errors, characters, audio_s = [], 0, 0, 0.0
         process.cpu_percent()
+        cpu_before = sum(process.cpu_times()[:2])
         started = time.perf_counter()
         for _ in range(args.rounds):
             for result in await round_of(url, n, clips):
                 latencies += [f["latency_s"] for f in result["finals"]]
                 text = "".join(f["text"] for f in result["finals"])
+                audio_s += result["audio_s"]
                 ref_len = len(result["reference"])
                 errors += round(cer(result["reference"], text) * ref_len)
                 characters += ref_len
         cpu = process.cpu_percent() if time.perf_counter() - started > 0 else 0.0
+        rtf = (sum(process.cpu_times()[:2]) - cpu_before) / max(audio_s, 1e-9)
         p50 = median(latencies) if latencies else float("nan")
         p95 = float(np.percentile(latencies, 95)) if latencies else float("nan")
         row = {
@@ -123,6 +139,7 @@ async def main_async(args: argparse.Namespace) -> None:
             "latency_p50_s": round(p50, 3),
             "latency_p95_s": round(p95, 3),
             "cpu_pct_of_core": round(cpu, 1),
+            "cpu_s_per_audio_s": round(rtf, 3),
             "cer": round(errors / max(characters, 1), 3),
         }
         report.append(row)
@@ -132,6 +149,7 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{p50:.2f}",
             f"{p95:.2f}",
             f"{cpu:.0f}",
+            f"{rtf:.2f}",
             f"{row['cer']:.3f}",
         )
         console.print(row)
@@ -155,6 +173,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, choices=(8000, 16000), default=8000)
     parser.add_argument("--decoders", type=int, default=1)
     parser.add_argument("--cpu-threads", type=int, default=2)
+    parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--goal-s", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/asr.json"))
     asyncio.run(main_async(parser.parse_args()))
