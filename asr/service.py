@@ -18,7 +18,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from asr.protocol import StreamRequest, control, encode_event, parse_request
-from asr.stream import Final, Partial, StreamAdapter, StreamEvent, StreamFailed
+from asr.stream import Final, Partial, StreamAdapter, StreamEnded, StreamEvent, StreamFailed
 from asr.vad import EndpointConfig
 
 log = logging.getLogger("asr")
@@ -93,8 +93,12 @@ class AsrService:
         )
         await connection.send(control("ready"))
 
+        finals = 0
+
         async def forward() -> None:
+            nonlocal finals
             async for event in stream:
+                finals += isinstance(event, Final)
                 with contextlib.suppress(ConnectionClosed):
                     await connection.send(encode_event(event))
                 if self._publish is not None and isinstance(event, (Partial, Final, StreamFailed)):
@@ -119,6 +123,11 @@ class AsrService:
         finally:
             await stream.close()
             await forwarder
+            if self._publish is not None:
+                try:
+                    await self._publish(request, StreamEnded(finals))
+                except Exception:
+                    log.exception("publishing the end of an ASR stream failed")
         with contextlib.suppress(ConnectionClosed):
             await connection.send(control("closed"))
             await connection.close()

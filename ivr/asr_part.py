@@ -12,9 +12,11 @@ import signal
 from pathlib import Path
 
 from asr.engines import open_engine
+from asr.normalize import filler_spans, says_something, without_fillers
 from asr.protocol import StreamRequest
 from asr.service import AsrService, ServiceLimits, start_service
-from asr.stream import Final, Partial, StreamEvent, StreamFailed
+from asr.stream import Final, Partial, StreamEnded, StreamEvent, StreamFailed
+from events import messages as m
 from events import topics
 from events.messages import Message
 from events.mqtt import MqttBus
@@ -23,10 +25,6 @@ from ivr.logs import configure
 from sip_config import Settings
 
 log = logging.getLogger("asr")
-
-ASR_PARTIAL = "asr.partial"
-ASR_FINAL = "asr.final"
-ASR_FAILED = "asr.failed"
 
 
 def asr_status_topic(name: str) -> str:
@@ -68,14 +66,25 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     )
 
     async def publish(request: StreamRequest, event: StreamEvent) -> None:
-        kind = {Partial: ASR_PARTIAL, Final: ASR_FINAL, StreamFailed: ASR_FAILED}[type(event)]
-        data = {"call_id": request.call_id, "leg": request.leg, "engine": recognizer.name}
+        kind = {
+            Partial: m.ASR_PARTIAL,
+            Final: m.ASR_FINAL,
+            StreamFailed: m.ASR_FAILED,
+            StreamEnded: m.ASR_DONE,
+        }[type(event)]
+        data = {
+            "call_id": request.call_id,
+            "leg": request.leg,
+            "turn": request.turn,
+            "engine": recognizer.name,
+        }
         match event:
             case Partial(text=text):
-                data["text"] = text
+                data |= {"text": text, **_content(text)}
             case Final():
                 data |= {
                     "text": event.text,
+                    **_content(event.text),
                     "start_s": event.start_s,
                     "end_s": event.end_s,
                     "confidence": event.confidence,
@@ -84,6 +93,8 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
                 }
             case StreamFailed(message=message, retryable=retryable):
                 data |= {"message": message, "retryable": retryable}
+            case StreamEnded(finals=finals):
+                data["finals"] = finals
         await bus.publish(
             topics.call_event(request.call_id, kind), Message(kind, data, node=settings.node.name)
         )
@@ -122,6 +133,15 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     bus_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await bus_task
+
+
+def _content(text: str) -> dict:
+    """Fillers kept in ``text`` but marked; what the caller said without them."""
+    return {
+        "fillers": filler_spans(text),
+        "content": without_fillers(text),
+        "substantive": says_something(text),
+    }
 
 
 async def _ignore(topic: str, message: Message) -> None:

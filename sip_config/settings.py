@@ -169,13 +169,16 @@ class PromptsSection(Section):
 
 
 class ListenSection(Section):
-    """Energy-based end of speech, used until ASR endpointing takes over."""
+    """Listening to the caller: end of speech (the ASR service uses the same values),
+    barge-in and how often the caller is asked before a human is offered."""
 
     no_input_s: float = Field(8.0, gt=0, le=120)
     end_silence_ms: int = Field(1000, ge=200, le=10000)
     min_speech_ms: int = Field(300, ge=20, le=10000)
     max_speech_s: float = Field(60.0, gt=1, le=600)
     speech_level: int = Field(3, ge=1, le=255)
+    barge_in: bool = True  # the caller may talk over prompts; the prompt stops
+    asks: int = Field(2, ge=1, le=5)  # turns with nothing understood before a human
 
 
 class AsrSection(Section):
