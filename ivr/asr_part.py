@@ -45,7 +45,7 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
             {
                 "state": state,
                 "pid": os.getpid(),
-                "engine": config.engine,
+                "engine": recognizer.name,
                 "url": f"ws://{config.host}:{config.port}",
                 **load,
             },
