@@ -125,4 +125,9 @@ class MqttBus:
                 except ValueError as exc:
                     log.warning("dropped a malformed message on %s: %s", mqtt_message.topic, exc)
                     continue
-                await handler(mqtt_message.topic.value, message)
+                try:
+                    await handler(mqtt_message.topic.value, message)
+                except Exception:  # one bad message must not stop the subscriber
+                    log.exception(
+                        "handling %s on %s failed", message.type, mqtt_message.topic.value
+                    )

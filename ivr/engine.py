@@ -137,15 +137,20 @@ class _Player(pj.AudioMediaPlayer):
 class _Tap(pj.AudioMediaPort):
     """Copies what the caller says out of the bridge, 20 ms at a time.
 
-    Called on the bridge's clock thread: copy and hand over, nothing more."""
+    Called on the bridge's clock thread: copy and hand over, nothing more.
+    Taps are never freed while calls run: a callback may already be waiting for
+    the GIL when the bridge lets go of the port, and freeing the port under it
+    crashes the worker.  Parked taps (``sink`` None) are reused for later calls.
+    """
 
-    def __init__(self, sink: Callable[[bytes], None]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._sink = sink
+        self.sink: Callable[[bytes], None] | None = None
 
     def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 (pjsua2 callback name)
-        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            self._sink(bytes(frame.buf))
+        sink = self.sink
+        if sink is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            sink(bytes(frame.buf))
 
 
 class _Call(pj.Call):
@@ -192,6 +197,8 @@ class SipEngine:
         self._graveyard: collections.deque[tuple[float, Any, Callable[[], None] | None]] = (
             collections.deque()
         )
+        self._free_taps: list[_Tap] = []  # parked audio taps, reused (see _Tap)
+        self._taps_made = 0
         self._counter = 0
         self.accepting = True
         self.port = 0
@@ -336,6 +343,7 @@ class SipEngine:
             while time.monotonic() < end:
                 self._ep.libHandleEvents(_POLL_MS)
         self._sweep_graveyard(0.0, everything=True)
+        self._free_taps.clear()  # no call is left: the bridge no longer calls them
         self._account = None
         try:
             self._ep.libDestroy()
@@ -606,15 +614,19 @@ class SipEngine:
             self._bury(leg.silence)
             leg.silence = None
         if leg.tap is not None:
-            if leg.media is not None:
-                self._unlink(leg.media, [leg.tap])
-            self._bury(leg.tap)
-            leg.tap = None
+            self._park_tap(leg)
         if leg.media is not None:
             self._unlink(leg.media, recorders)
         for recorder in recorders:
             self._bury(recorder)  # freeing a recorder closes its WAV file
         leg.recorders.clear()
+
+    def _park_tap(self, leg: _Leg) -> None:
+        tap, leg.tap = leg.tap, None
+        tap.sink = None
+        if leg.media is not None:
+            self._unlink(leg.media, [tap])
+        self._bury(tap, after=lambda: self._free_taps.append(tap))  # kept, not freed
 
     @staticmethod
     def _unlink(source: Any, sinks: list[Any]) -> None:
@@ -726,10 +738,15 @@ class SipEngine:
             leg = self._leg(leg_id)
             if leg.tap is not None:
                 return
-            fmt = pj.MediaFormatAudio()
-            fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
-            tap = _Tap(sink)
-            tap.createPort(f"tap-{leg_id}", fmt)
+            if self._free_taps:
+                tap = self._free_taps.pop()
+            else:
+                fmt = pj.MediaFormatAudio()
+                fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
+                tap = _Tap()
+                self._taps_made += 1
+                tap.createPort(f"tap-{self._taps_made}", fmt)
+            tap.sink = sink
             leg.tap = tap
             if leg.media is not None:
                 leg.media.startTransmit(tap)
@@ -741,10 +758,7 @@ class SipEngine:
             leg = self._legs.get(leg_id)
             if leg is None or leg.tap is None:
                 return
-            if leg.media is not None:
-                self._unlink(leg.media, [leg.tap])
-            self._bury(leg.tap)
-            leg.tap = None
+            self._park_tap(leg)
 
         return self.submit(run)
 

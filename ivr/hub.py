@@ -79,14 +79,20 @@ class Hub:
             self.flows[call_id] = flow
         before, step = flow.agent_requested, flow.step
         commands = flow.on_event(message.type, data, self.clock())
+        if message.type == m.CALL_ENDED:
+            self._finish(call_id)  # before any await: the tick must not see it again
         if flow.agent_requested and not before:
             await self._publish_call_event(flow, m.AGENT_REQUESTED, {"digit": "0"})
         await self._send(flow, commands, stepped=flow.step is not step)
         if message.type == m.CALL_ENDED:
-            self.finished[call_id] = self.flows.pop(call_id)
             await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
-            if len(self.finished) > 1000:
-                self.finished.pop(next(iter(self.finished)))
+
+    def _finish(self, call_id: str) -> None:
+        flow = self.flows.pop(call_id, None)
+        if flow is not None:
+            self.finished[call_id] = flow
+        if len(self.finished) > 1000:
+            self.finished.pop(next(iter(self.finished)))
 
     async def _on_worker_status(self, message: Message) -> None:
         worker = str(message.data.get("worker", ""))
@@ -99,7 +105,7 @@ class Hub:
                     log.warning(
                         "call lost with its worker", extra=fields(call_id=call_id, worker=worker)
                     )
-                    self.finished[call_id] = self.flows.pop(call_id)
+                    self._finish(call_id)
             return
         for call in message.data.get("calls", []):
             call_id = call.get("call_id", "")
@@ -117,13 +123,14 @@ class Hub:
     async def tick(self) -> None:
         now = self.clock()
         for call_id, flow in list(self.flows.items()):
-            await self._send(flow, flow.on_tick(now))
-            if flow.step is Step.ENDED:
+            commands = flow.on_tick(now)
+            if flow.step is Step.ENDED and call_id in self.flows:
                 log.warning(
                     "call dropped: its worker never confirmed the end",
                     extra=fields(call_id=call_id, worker=flow.worker),
                 )
-                self.finished[call_id] = self.flows.pop(call_id)
+                self._finish(call_id)
+            await self._send(flow, commands)
 
     async def _save_transcript(self, flow: CallFlow, saved: dict) -> None:
         """Put the transcript beside the recordings, where QA finds the call."""

@@ -57,7 +57,6 @@ class WorkerCall:
     plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
     answer_timer: asyncio.TimerHandle | None = None
     asr: AsrLink | None = None  # the current turn's stream to the ASR service
-    tapped: bool = False  # the caller's audio is tapped (once per call, for every turn)
 
 
 class MediaWorker:
@@ -386,18 +385,7 @@ class MediaWorker:
             on_lost=lambda why: self._emit_soon(call, m.ASR_UNAVAILABLE, reason=why, turn=turn),
             turn=turn,
         )
-        call.asr = link  # frames queue in the link while it connects
-        if not call.tapped:
-            call.tapped = True
-            loop = self.loop
-            try:
-                await asyncio.wrap_future(
-                    self.engine.tap(
-                        call.leg, lambda frame: loop.call_soon_threadsafe(self._to_asr, call, frame)
-                    )
-                )
-            except EngineError:
-                call.tapped = False
+        call.asr = link
         problem = await link.start()
         if problem and call.asr is link:
             call.asr = None
@@ -407,6 +395,16 @@ class MediaWorker:
             return  # the turn ended while connecting
         if call.call_id not in self.calls or call.asr is not link:
             await link.close()  # the call or the turn ended while connecting
+            return
+        loop = self.loop
+        try:  # one tap per call, kept across turns; frames go to the current link
+            await asyncio.wrap_future(
+                self.engine.tap(
+                    call.leg, lambda frame: loop.call_soon_threadsafe(self._to_asr, call, frame)
+                )
+            )
+        except EngineError:
+            await self._stop_asr(call)
             return
         await self._emit(
             call, m.ASR_STREAMING, sample_rate=self.settings.workers.clock_rate, turn=turn
@@ -422,6 +420,9 @@ class MediaWorker:
         if link is None:
             return
         await link.close()
+        if call.asr is None and call.call_id in self.calls:  # no newer turn is streaming
+            with contextlib.suppress(EngineError):
+                await asyncio.wrap_future(self.engine.untap(call.leg))
         if link.dropped:
             log.warning(
                 "ASR frames dropped", extra=fields(call_id=call.call_id, frames=link.dropped)

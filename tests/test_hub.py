@@ -662,3 +662,23 @@ async def test_transcript_is_published_and_saved_beside_the_recordings(
         0.71,
     )
     assert line["fillers"] == [[0, 1]]
+
+
+class YieldingBus(MemoryBus):
+    """Publishing yields to the event loop, as a real broker client does."""
+
+    async def publish(self, topic: str, message: Message, *, retain: bool = False) -> None:
+        await asyncio.sleep(0)
+        await super().publish(topic, message, retain=retain)
+
+
+async def test_call_ended_while_the_tick_runs_is_finished_once(clock: FakeClock) -> None:
+    """The tick and a call.ended may interleave at an await; neither may crash the hub."""
+    bus = YieldingBus()
+    hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False))
+    await offered(hub)
+    await feed(hub, event("c1", m.CALL_ANSWERED))
+    topic, ended = event("c1", m.CALL_ENDED, reason="remote_hangup")
+    await asyncio.gather(hub.on_message(topic, ended), hub.tick(), hub.tick())
+    assert "c1" not in hub.flows and hub.finished["c1"].end_reason == "remote_hangup"
+    assert len(call_events(bus, "c1", m.CALL_TRANSCRIPT)) == 1
