@@ -240,6 +240,9 @@ def test_killed_asr_service_costs_no_call_and_comes_back(node_factory) -> None:
     assert result.successful == 1, "the call goes on without its transcript"
     unavailable = node.hub_events("asr.unavailable")
     assert unavailable and "lost" in unavailable[0]["reason"]
+    call_id = unavailable[0]["call_id"]
+    prompts = [e["prompt"] for e in node.hub_events("prompt.started") if e["call_id"] == call_id]
+    assert prompts[-1] == "agent_unavailable", f"a human is offered, not a wait: {prompts}"
     wait_for(
         lambda: node.part("asr")["restarts"] == 1 and node.part("asr")["pid"],
         30,
