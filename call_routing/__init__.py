@@ -1,0 +1,1 @@
+"""Understanding callers and allocating seats, as pure logic (no I/O)."""
