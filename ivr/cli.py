@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ivr.cli_nlu import nlu_app, route
 from sip_config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
@@ -29,6 +30,8 @@ app.add_typer(asr_app, name="asr")
 app.add_typer(models_app, name="models")
 app.add_typer(tts_app, name="tts")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(nlu_app, name="nlu")
+app.command("route")(route)
 
 console = Console()
 err = Console(stderr=True)

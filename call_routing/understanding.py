@@ -1,0 +1,193 @@
+"""What the caller wants (诉求理解): request type, domain and seat group, emergency,
+slots and a one-line summary, from a transcript or a web form's text.
+
+``Understander.understand(text, now)`` never raises on odd input (empty, only
+fillers, thousands of characters, English and digits): it returns a valid
+:class:`Understanding`, with low confidence where there is little to go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from call_routing.classifier import Prediction
+from call_routing.emergency import detect_emergency
+from call_routing.nlu_model import NluModels
+from call_routing.slots import extract_slots, mask_ids, mask_phones
+from call_routing.taxonomy import Taxonomy
+from call_routing.text import clauses, normalise, without_greeting
+
+# Words that name the request type outright; they tip the model's balance.
+TYPE_CUES: dict[str, tuple[str, ...]] = {
+    "投诉": ("投诉", "太吵", "扰民", "不处理", "没人管", "态度差", "态度很差", "乱收费", "不作为"),
+    "举报": ("举报", "偷排", "非法", "违法", "无证", "黑作坊", "偷倒", "违规"),
+    "表扬": ("表扬", "感谢", "谢谢你们", "点赞", "锦旗", "好评", "辛苦了"),
+    "建议": ("建议", "希望能", "能不能增加", "应该增设", "提个意见", "提议"),
+    "咨询": ("请问", "咨询", "怎么办理", "想问", "需要什么材料", "在哪里办", "怎么申请"),
+    "求助": ("求助", "帮帮", "帮忙", "救救", "没办法了", "走投无路"),
+}
+_CUE_WEIGHT = 0.25  # per cue found, added to the model's probability, then renormalised
+_WORD_WEIGHT = 0.08  # per taxonomy word of a domain found
+_LOW_CONFIDENCE = 0.45
+_SELF = re.compile(r"^(我叫|我姓|我是.{0,6}(先生|女士|小姐|师傅)|我的电话|电话是|手机号|联系电话)")
+_COURTESY = re.compile(r"^(谢谢|麻烦(你们|您)?了?|好的|拜托了|辛苦了|就这样)$")
+_PROBLEM = re.compile(
+    r"(坏|不|没|太|乱|漏|吵|臭|欠|要求|希望|请问|怎么|为什么|投诉|举报|建议|表扬|感谢|"
+    r"问题|影响|严重|占用|违|堵|停|拖)"
+)
+
+
+@dataclass(frozen=True)
+class Understanding:
+    request_type: str
+    type_confidence: float
+    domain: str
+    domain_confidence: float
+    category_code: str
+    category: str
+    seat_group: str
+    departments: tuple[str, ...]
+    emergency: Any  # call_routing.emergency.Emergency or None
+    slots: Any  # call_routing.slots.Slots
+    summary: str
+    text: str = ""
+    alternatives: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        return min(self.type_confidence, self.domain_confidence)
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.confidence < _LOW_CONFIDENCE
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``hotline route --json``, events, tickets)."""
+        emergency = None
+        if self.emergency is not None:
+            emergency = self.emergency.number
+        return {
+            "request_type": self.request_type,
+            "domain": self.domain,
+            "category": {"code": self.category_code, "name": self.category},
+            "seat_group": self.seat_group,
+            "departments": list(self.departments),
+            "emergency": emergency,
+            "emergency_detail": _plain(self.emergency),
+            "slots": _plain(self.slots),
+            "summary": self.summary,
+            "confidence": round(self.confidence, 3),
+            "type_confidence": round(self.type_confidence, 3),
+            "domain_confidence": round(self.domain_confidence, 3),
+            "low_confidence": self.low_confidence,
+        }
+
+
+class Understander:
+    def __init__(self, taxonomy: Taxonomy, models: NluModels) -> None:
+        self.taxonomy = taxonomy
+        self.models = models
+
+    def understand(self, text: str, now: datetime) -> Understanding:
+        clean = normalise(text)
+        if not re.search(r"\w", clean):
+            return self._nothing(text, now)
+        request_type = _blend(self.models.request_type.predict(clean), self._type_cues(clean))
+        domain = _blend(self.models.domain.predict(clean), self._domain_words(clean))
+        domain_name = self.taxonomy.canonical_domain(domain.label)
+        entry = self.taxonomy.domains[domain_name]
+        category = self.taxonomy.category(domain_name, clean)
+        slots = extract_slots(clean, now=now)
+        emergency = detect_emergency(clean, self.taxonomy.emergency_numbers or None)
+        return Understanding(
+            request_type=request_type.label,
+            type_confidence=request_type.confidence,
+            domain=domain_name,
+            domain_confidence=domain.confidence,
+            category_code=category.code,
+            category=category.name,
+            seat_group=entry.seat_group,
+            departments=entry.departments,
+            emergency=emergency,
+            slots=slots,
+            summary=summarise(clean, request_type.label),
+            text=text,
+            alternatives={"type": request_type.scores, "domain": domain.scores},
+        )
+
+    def _nothing(self, text: str, now: datetime) -> Understanding:
+        other = self.taxonomy.domains["其他"]
+        return Understanding(
+            request_type="咨询",
+            type_confidence=0.0,
+            domain=other.name,
+            domain_confidence=0.0,
+            category_code=other.categories[0].code,
+            category=other.categories[0].name,
+            seat_group=self.taxonomy.general_seat_group,
+            departments=other.departments,
+            emergency=None,
+            slots=extract_slots("", now=now),
+            summary="",
+            text=text,
+        )
+
+    def _type_cues(self, text: str) -> dict[str, float]:
+        return {
+            label: _CUE_WEIGHT * sum(1 for cue in cues if cue in text)
+            for label, cues in TYPE_CUES.items()
+        }
+
+    def _domain_words(self, text: str) -> dict[str, float]:
+        bonus = {}
+        for name, domain in self.taxonomy.domains.items():
+            hits = sum(1 for c in domain.categories for word in c.words if word in text)
+            bonus[name] = _WORD_WEIGHT * min(hits, 3)
+        return bonus
+
+
+def _blend(prediction: Prediction, bonus: dict[str, float]) -> Prediction:
+    scores = {label: p + bonus.get(label, 0.0) for label, p in prediction.scores.items()}
+    total = sum(scores.values()) or 1.0
+    scores = {label: s / total for label, s in scores.items()}
+    best = max(scores, key=scores.__getitem__)
+    return Prediction(best, scores[best], scores)
+
+
+def summarise(text: str, request_type: str, limit: int = 60) -> str:
+    """诉求摘要: the clauses that carry the problem, without greetings, fillers,
+    self-introductions and courtesy, ID and phone numbers masked."""
+    kept = []
+    for clause in clauses(text):
+        clause = without_greeting(clause)
+        if not clause or _SELF.match(clause) or _COURTESY.match(clause):
+            continue
+        kept.append(clause)
+    if not kept:
+        return ""
+    scored = sorted(range(len(kept)), key=lambda i: (-len(_PROBLEM.findall(kept[i])), i))[:2]
+    chosen = "，".join(kept[i] for i in sorted(scored))
+    chosen = mask_phones(mask_ids(chosen))
+    if len(chosen) > limit:
+        chosen = chosen[: limit - 1] + "…"
+    return f"{request_type}：{chosen}"
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+        return value.value  # enums
+    return value
