@@ -37,6 +37,9 @@ ASR_DONE = "asr.done"  # the leg's stream is finished: no more results will come
 # Events the hub reports about a call's flow.
 FLOW_STEP = "flow.step"
 AGENT_REQUESTED = "agent.requested"
+TRANSFER_STATUS = "call.transfer"  # the network's answer to a transfer: code, final
+CALL_UNDERSTOOD = "call.understood"  # the hub: request type, domain, emergency, slots
+TICKET_DRAFTED = "ticket.drafted"  # the hub: a draft work order for the call
 CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the call ended
 
 # Commands the hub sends to a worker (topic: hotline/v1/workers/{worker}/commands).
@@ -47,8 +50,19 @@ STOP_PLAYBACK = "stop_playback"
 LISTEN = "listen"
 STOP_LISTENING = "stop_listening"
 HANGUP = "hangup"
+TRANSFER = "transfer"  # hand the caller to a number (SIP REFER), e.g. 119
 DRAIN = "drain"
-COMMANDS = {ANSWER, REJECT, PLAY, STOP_PLAYBACK, LISTEN, STOP_LISTENING, HANGUP, DRAIN}
+COMMANDS = {
+    ANSWER,
+    REJECT,
+    PLAY,
+    STOP_PLAYBACK,
+    LISTEN,
+    STOP_LISTENING,
+    HANGUP,
+    TRANSFER,
+    DRAIN,
+}
 
 # Status documents (retained).
 WORKER_STATUS = "worker.status"

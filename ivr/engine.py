@@ -44,6 +44,7 @@ from ivr.engine_events import (
     RecordingClosed,
     SpeechEnded,
     SpeechStarted,
+    TransferStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,12 @@ class _Call(pj.Call):
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         method = "sip_info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
         self._engine._emit(DtmfReceived(self.leg_id, prm.digit, method))
+
+    def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802
+        self._engine._emit(
+            TransferStatus(self.leg_id, int(prm.statusCode), str(prm.reason), bool(prm.finalNotify))
+        )
+        prm.cont = not prm.finalNotify
 
 
 class _Account(pj.Account):
@@ -771,6 +778,19 @@ class SipEngine:
     def stop_listening(self, leg_id: str) -> concurrent.futures.Future:
         def run() -> None:
             self._leg(leg_id).listen = None
+
+        return self.submit(run)
+
+    def transfer(self, leg_id: str, uri: str) -> concurrent.futures.Future:
+        """Blind transfer (REFER) of the leg's far end to ``uri``; progress comes as
+        :class:`TransferStatus` events."""
+
+        def run() -> None:
+            leg = self._leg(leg_id)
+            try:
+                leg.call.xfer(uri, pj.CallOpParam(True))
+            except pj.Error as exc:
+                raise EngineError(f"transfer to {uri} failed: {exc.reason}") from None
 
         return self.submit(run)
 

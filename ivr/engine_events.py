@@ -63,6 +63,15 @@ class PlaybackFailed(EngineEvent):
 
 
 @dataclass(frozen=True)
+class TransferStatus(EngineEvent):
+    """Progress of a transfer (REFER): the far end's NOTIFY status; ``final`` once settled."""
+
+    code: int
+    reason: str
+    final: bool
+
+
+@dataclass(frozen=True)
 class DtmfReceived(EngineEvent):
     digit: str
     method: str  # "rfc4733" or "sip_info"

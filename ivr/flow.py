@@ -26,6 +26,8 @@ class Step(enum.Enum):
     ASKING_AGAIN = "asking_again"  # nothing understood: the caller is asked once more
     LISTENING = "listening"
     TRANSCRIBING = "transcribing"  # the caller stopped; the transcript is on its way
+    EMERGENCY = "emergency"  # told it is urgent, then handed to 119/110/120
+    TRANSFERRING = "transferring"
     CLOSING = "closing"
     HANGING_UP = "hanging_up"
     ENDED = "ended"
@@ -53,6 +55,7 @@ class FlowTimeouts:
     prompt_s: float = 120.0
     listen_s: float = 150.0
     transcript_s: float = 4.0  # after the caller stopped, how long to wait for the text
+    transfer_s: float = 15.0  # the network's answer to a transfer (REFER)
     hangup_s: float = 15.0
 
 
@@ -75,6 +78,9 @@ class CallFlow:
     asr_active: bool = False
     asr_lost: bool = False
     understood: bool = False  # the caller said something substantive this call
+    understanding: dict[str, Any] | None = None  # the hub's, from the caller's words
+    emergency: str = ""  # the number the call is handed to (119, 110, 120)
+    seat_group: str = ""  # where the call would queue (seat allocation comes later)
     transcript: list[dict[str, Any]] = field(default_factory=list)
     options: FlowOptions = field(default_factory=FlowOptions)
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
@@ -132,6 +138,28 @@ class CallFlow:
                 return self._try_again(now, "no_input")
             case m.DTMF:
                 return self._on_digit(str(data.get("digit", "")), now)
+            case m.PROMPT_FINISHED if self.step is Step.EMERGENCY:
+                return self._go(
+                    Step.TRANSFERRING,
+                    now,
+                    self.timeouts.transfer_s,
+                    Command(m.TRANSFER, {"number": self.emergency}),
+                )
+            case m.PROMPT_FAILED if self.step is Step.EMERGENCY:
+                return self._go(  # no prompt: transfer all the same
+                    Step.TRANSFERRING,
+                    now,
+                    self.timeouts.transfer_s,
+                    Command(m.TRANSFER, {"number": self.emergency}),
+                )
+            case m.TRANSFER_STATUS if self.step is Step.TRANSFERRING:
+                code = int(data.get("code", 0))
+                if not data.get("final"):
+                    return []
+                if 200 <= code < 300:
+                    return self._hang_up(now, "transferred")
+                # The network refused the transfer: tell the caller to dial it.
+                return self._close(now, f"emergency_dial_{self.emergency}")
             case m.PROMPT_FINISHED if self.step is Step.CLOSING:
                 if data.get("interrupted"):
                     return []
@@ -149,6 +177,8 @@ class CallFlow:
             return []
         if self.step is Step.TRANSCRIBING:
             return self._try_again(now, "no_transcript")  # the text never came
+        if self.step is Step.TRANSFERRING:
+            return self._close(now, f"emergency_dial_{self.emergency}")
         if self.step is Step.HANGING_UP:
             # The worker never confirmed the hang-up: the call is gone for the flow.
             self.end_reason = "hangup_unconfirmed"
@@ -180,11 +210,26 @@ class CallFlow:
         if not substantive or not self._this_turn(data):
             return []  # 喂？ or a result of an earlier turn: keep listening
         self.understood = True
-        if self.step in (Step.LISTENING, Step.TRANSCRIBING, Step.GREETING, Step.ASKING_AGAIN):
-            commands = [Command(m.STOP_LISTENING)] if self.listening else []
-            self.listening = False
-            return commands + self._close(now, "closing")
-        return []
+        if self.step not in (Step.LISTENING, Step.TRANSCRIBING, Step.GREETING, Step.ASKING_AGAIN):
+            return []
+        commands = [Command(m.STOP_LISTENING)] if self.listening else []
+        self.listening = False
+        understanding = data.get("understanding")
+        if isinstance(understanding, dict):
+            self.understanding = understanding
+            self.seat_group = str(understanding.get("seat_group", ""))
+            number = str(understanding.get("emergency") or "")
+            if number:
+                self.emergency = number
+                return commands + self._go(
+                    Step.EMERGENCY, now, self.timeouts.prompt_s, _play(f"emergency_{number}")
+                )
+            if understanding.get("low_confidence") and self.turn < self.options.asks:
+                # Not sure what it is about: once more, with a hint of what helps.
+                return commands + self._prompt_then_listen(Step.ASKING_AGAIN, "ask_detail", now)
+            if understanding.get("low_confidence"):
+                self.seat_group = str(understanding.get("general_seat_group", self.seat_group))
+        return commands + self._close(now, "closing")
 
     def _try_again(self, now: float, why: str) -> list[Command]:
         """Nothing understood this turn: ask once more, then offer a human."""

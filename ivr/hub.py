@@ -39,11 +39,13 @@ class Hub:
         node: str,
         clock: Callable[[], float] = time.monotonic,
         options: FlowOptions | None = None,
+        understand: Callable[[str], dict] | None = None,
     ) -> None:
         self.bus = bus
         self.node = node
         self.clock = clock
         self.options = options or FlowOptions()
+        self.understand = understand  # the caller's words → understanding (blocking)
         self.flows: dict[str, CallFlow] = {}
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
@@ -77,6 +79,8 @@ class Hub:
                 return
             flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)
             self.flows[call_id] = flow
+        if message.type == m.ASR_FINAL and data.get("substantive") and self.understand:
+            data = await self._understood(flow, data)
         before, step = flow.agent_requested, flow.step
         commands = flow.on_event(message.type, data, self.clock())
         if message.type == m.CALL_ENDED:
@@ -86,6 +90,19 @@ class Hub:
         await self._send(flow, commands, stepped=flow.step is not step)
         if message.type == m.CALL_ENDED:
             await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
+
+    async def _understood(self, flow: CallFlow, data: dict) -> dict:
+        """Attach the understanding of everything the caller said so far."""
+        said = [line["content"] for line in flow.transcript if line.get("content")]
+        text = "，".join([*said, str(data.get("content") or data.get("text", ""))])
+        assert self.understand is not None
+        try:
+            understanding = await asyncio.to_thread(self.understand, text)
+        except Exception:  # never lose the call over the model: the agent decides
+            log.exception("understanding failed", extra=fields(call_id=flow.call_id))
+            return data
+        await self._publish_call_event(flow, m.CALL_UNDERSTOOD, understanding)
+        return {**data, "understanding": understanding}
 
     def _finish(self, call_id: str) -> None:
         flow = self.flows.pop(call_id, None)
@@ -176,6 +193,28 @@ class Hub:
         )
 
 
+def load_understanding() -> Callable[[str], dict] | None:
+    """The understanding model, loaded once; None (logged) if it cannot be loaded."""
+    from datetime import datetime
+
+    from call_routing import nlu_model
+    from call_routing.taxonomy import default_taxonomy
+    from call_routing.understanding import Understander
+
+    try:
+        taxonomy = default_taxonomy()
+        understander = Understander(taxonomy, nlu_model.load())
+    except (OSError, ValueError) as exc:
+        log.error("no understanding of callers: %s", exc)
+        return None
+
+    def understand(text: str) -> dict:
+        result = understander.understand(text, datetime.now()).as_dict()
+        return {**result, "general_seat_group": taxonomy.general_seat_group}
+
+    return understand
+
+
 def transcript_record(flow: CallFlow) -> dict:
     return {
         "call_id": flow.call_id,
@@ -185,6 +224,9 @@ def transcript_record(flow: CallFlow) -> dict:
         "understood": flow.understood,
         "agent_requested": flow.agent_requested,
         "agent_offered": flow.agent_offered,
+        "understanding": flow.understanding,
+        "emergency": flow.emergency,
+        "seat_group": flow.seat_group,
         "end_reason": flow.end_reason,
         "lines": flow.transcript,
     }
@@ -207,7 +249,12 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         on_connect=announce,
     )
     listen = settings.listen
-    hub = Hub(bus, settings.node.name, options=FlowOptions(listen.barge_in, listen.asks))
+    hub = Hub(
+        bus,
+        settings.node.name,
+        options=FlowOptions(listen.barge_in, listen.asks),
+        understand=load_understanding(),
+    )
     task = asyncio.create_task(
         bus.run(
             [topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],

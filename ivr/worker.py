@@ -56,6 +56,7 @@ class WorkerCall:
     codec_rate: int = 0
     plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
     answer_timer: asyncio.TimerHandle | None = None
+    remote_uri: str = ""
     asr: AsrLink | None = None  # the current turn's stream to the ASR service
 
 
@@ -169,6 +170,8 @@ class MediaWorker:
                 self._emit_soon(call, m.PROMPT_FAILED, play_id=play_id, prompt=prompt, error=error)
             case ev.DtmfReceived(digit=digit, method=method):
                 self._emit_soon(call, m.DTMF, digit=digit, method=method)
+            case ev.TransferStatus(code=code, reason=reason, final=final):
+                self._emit_soon(call, m.TRANSFER_STATUS, code=code, reason=reason, final=final)
             case ev.SpeechStarted(listen_id=listen_id):
                 self._emit_soon(call, m.SPEECH_STARTED, listen_id=listen_id)
             case ev.SpeechEnded(listen_id=listen_id, speech_ms=speech_ms, reason=reason):
@@ -188,7 +191,13 @@ class MediaWorker:
         started = datetime.now(UTC)
         call_id = f"{started:%Y%m%d-%H%M%S}-{self.worker_id}-{secrets.token_hex(3)}"
         call = WorkerCall(
-            call_id, event.leg, event.sip_call_id, event.caller, event.called, started
+            call_id,
+            event.leg,
+            event.sip_call_id,
+            event.caller,
+            event.called,
+            started,
+            remote_uri=event.remote_uri,
         )
         self.calls[call_id] = call
         self.by_leg[event.leg] = call_id
@@ -368,6 +377,12 @@ class MediaWorker:
             case m.STOP_LISTENING:
                 await asyncio.wrap_future(self.engine.stop_listening(call.leg))
                 await self._stop_asr(call)
+            case m.TRANSFER:
+                uri = transfer_target(
+                    str(data["number"]), self.settings.sip.transfer_uri, call.remote_uri
+                )
+                log.warning("transferring the call", extra=fields(call_id=call.call_id, target=uri))
+                await asyncio.wrap_future(self.engine.transfer(call.leg, uri))
             case m.HANGUP:
                 await asyncio.wrap_future(
                     self.engine.hangup(call.leg, str(data.get("reason", "local_hangup")))
@@ -481,6 +496,18 @@ class MediaWorker:
         with contextlib.suppress(asyncio.CancelledError):
             await bus_task
         await asyncio.to_thread(self.engine.stop)
+
+
+def transfer_target(number: str, template: str, remote_uri: str) -> str:
+    """The SIP URI an emergency call is handed to (``sip.transfer_uri``)."""
+    if not number.isdigit():
+        raise ValueError(f"not a number to transfer to: {number!r}")
+    if template:
+        return template.replace("{number}", number)
+    host = remote_uri.split("@", 1)[-1].split(";", 1)[0].rstrip(">") if "@" in remote_uri else ""
+    if not host:
+        raise ValueError("no sip.transfer_uri and no caller host to transfer through")
+    return f"sip:{number}@{host}"
 
 
 async def _main(settings_file: Path, worker_id: str) -> None:

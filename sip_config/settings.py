@@ -48,6 +48,9 @@ class SipSection(Section):
     codecs: list[Codec] = ["PCMA", "PCMU", "G722"]
     session_expires_s: int = Field(1800, ge=90, le=86400)
     retry_after_s: int = Field(30, ge=1, le=3600)
+    # Where emergencies are transferred (SIP REFER): a URI with {number}; empty means
+    # sip:{number}@ the host the caller's call came from (the trunk's gateway).
+    transfer_uri: str = ""
     probing_interval_s: int = Field(2, ge=1, le=300)
     invite_timeout_s: int = Field(4, ge=1, le=60)
     # Admission control: new calls per second the node accepts; beyond it Kamailio
@@ -59,6 +62,13 @@ class SipSection(Section):
     def _ip(cls, value: str) -> str:
         if value:
             ipaddress.ip_address(value)
+        return value
+
+    @field_validator("transfer_uri")
+    @classmethod
+    def _transfer_uri(cls, value: str) -> str:
+        if value and not re.match(r"^sips?:[^@\s]*\{number\}[^@\s]*@[^\s]+$", value):
+            raise ValueError("must look like sip:{number}@gateway.example (with {number})")
         return value
 
     @field_validator("numbers")

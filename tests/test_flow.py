@@ -458,3 +458,58 @@ def test_one_ask_only_offers_a_human_at_once() -> None:
     flow.on_event(m.SPEECH_ENDED, {"speech_ms": 2000}, 16.0)
     assert flow.on_tick(16.0 + flow.timeouts.transcript_s) == [play("agent_unavailable")]
     assert flow.agent_offered == "no_transcript"
+
+
+# ---- understanding: emergencies, low confidence ----------------------------------------------
+
+
+def understood(text: str, turn: int = 1, **understanding: Any) -> dict:
+    base = {"emergency": None, "low_confidence": False, "seat_group": "环保"}
+    return final(text, turn=turn, understanding={**base, **understanding})
+
+
+def test_an_emergency_is_told_and_transferred_at_once() -> None:
+    flow = listening(new_flow())
+    commands = flow.on_event(m.ASR_FINAL, understood("楼下着火了好大的烟", emergency="119"), 9.0)
+    assert commands == [Command(m.STOP_LISTENING), play("emergency_119")]
+    assert flow.step is Step.EMERGENCY and flow.emergency == "119"
+    assert flow.on_event(m.PROMPT_FINISHED, {"prompt": "emergency_119"}, 12.0) == [
+        Command(m.TRANSFER, {"number": "119"})
+    ]
+    assert flow.on_event(m.TRANSFER_STATUS, {"code": 100, "final": False}, 12.1) == []
+    assert flow.on_event(m.TRANSFER_STATUS, {"code": 200, "final": True}, 13.0) == [
+        hangup("transferred")
+    ]
+
+
+def test_a_refused_or_unanswered_transfer_tells_the_caller_to_dial() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_FINAL, understood("有人要跳楼", emergency="110"), 9.0)
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "emergency_110"}, 12.0)
+    assert flow.on_event(m.TRANSFER_STATUS, {"code": 603, "final": True}, 12.5) == [
+        play("emergency_dial_110")
+    ]
+    other = listening(new_flow())
+    other.on_event(m.ASR_FINAL, understood("我老公倒在地上叫不醒", emergency="120"), 9.0)
+    other.on_event(m.PROMPT_FINISHED, {"prompt": "emergency_120"}, 12.0)
+    assert other.on_tick(12.0 + other.timeouts.transfer_s) == [play("emergency_dial_120")]
+
+
+def test_low_confidence_asks_for_details_once_then_goes_on() -> None:
+    flow = listening(new_flow())
+    data = understood("那个事情你们管一下", low_confidence=True, general_seat_group="综合")
+    assert flow.on_event(m.ASR_FINAL, data, 9.0) == [
+        Command(m.STOP_LISTENING),
+        play("ask_detail"),
+    ]
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_detail"}, 12.0)
+    again = understood("还是那个事", turn=2, low_confidence=True, general_seat_group="综合")
+    assert flow.on_event(m.ASR_FINAL, again, 15.0)[-1] == play("closing")
+    assert flow.seat_group == "综合", "unsure twice: the general seat group"
+
+
+def test_a_clear_request_goes_to_its_seat_group() -> None:
+    flow = listening(new_flow())
+    flow.on_event(m.ASR_FINAL, understood("楼下工地晚上施工太吵"), 9.0)
+    assert flow.step is Step.CLOSING and flow.seat_group == "环保"
+    assert flow.understanding is not None and flow.understanding["seat_group"] == "环保"

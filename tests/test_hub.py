@@ -682,3 +682,52 @@ async def test_call_ended_while_the_tick_runs_is_finished_once(clock: FakeClock)
     await asyncio.gather(hub.on_message(topic, ended), hub.tick(), hub.tick())
     assert "c1" not in hub.flows and hub.finished["c1"].end_reason == "remote_hangup"
     assert len(call_events(bus, "c1", m.CALL_TRANSCRIPT)) == 1
+
+
+async def test_the_hub_understands_what_the_caller_said_so_far(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    heard: list[str] = []
+
+    def understand(text: str) -> dict:
+        heard.append(text)
+        return {"emergency": "119", "low_confidence": False, "seat_group": "城建"}
+
+    hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False), understand=understand)
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.ASR_FINAL, leg="caller", turn=1, text="喂？", content="", substantive=False),
+        event(
+            "c1",
+            m.ASR_FINAL,
+            leg="caller",
+            turn=1,
+            text="楼下着火了",
+            content="楼下着火了",
+            substantive=True,
+        ),
+    )
+    assert heard == ["楼下着火了"], "fillers are not part of what the caller asks"
+    (published,) = call_events(bus, "c1", m.CALL_UNDERSTOOD)
+    assert published.data["emergency"] == "119"
+    plays = [d["prompt"] for c, d in commands_to(bus, "w1") if c == m.PLAY]
+    assert plays[-1] == "emergency_119"
+
+
+async def test_a_failing_model_does_not_lose_the_call(bus: MemoryBus, clock: FakeClock) -> None:
+    def understand(text: str) -> dict:
+        raise RuntimeError("model broken")
+
+    hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False), understand=understand)
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.ASR_FINAL, leg="caller", turn=1, text="路灯坏了", substantive=True),
+    )
+    plays = [d["prompt"] for c, d in commands_to(bus, "w1") if c == m.PLAY]
+    assert plays[-1] == "closing"
