@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -219,6 +220,103 @@ class RecordingsSection(Section):
     dir: Path | None = None
 
 
+_REQUEST_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+# Guangdong's working-day limits; praise has none, five days is ours.
+_TICKET_DEADLINES = {"咨询": 2, "求助": 10, "建议": 10, "投诉": 15, "举报": 15, "表扬": 5}
+
+
+class TicketsSection(Section):
+    """Work orders: where they are stored, their numbers, deadlines and duplicates.
+
+    Empty ``database_url`` means SQLite at ``<data_dir>/tickets.db``; PostgreSQL is
+    ``postgresql+psycopg://user:password@host:5432/dbname``.
+    """
+
+    database_url: str = ""
+    number_prefix: str = "GD12345"
+    timezone: str = "Asia/Shanghai"  # which calendar day a time falls on
+    # Working days to answer, by request type; the types not given keep these defaults.
+    deadlines: dict[str, int] = _TICKET_DEADLINES
+    builtin_calendar: bool = True  # China's announced public holidays shipped with the node
+    holidays: list[date] = []  # further days off (dates, e.g. 2027-01-01)
+    working_days: list[date] = []  # weekend days worked to make up for holidays (调休)
+    duplicate_window_days: int = Field(7, ge=0, le=365)
+    duplicate_similarity: float = Field(0.5, gt=0, le=1)  # same address, content alike
+    duplicate_caller_similarity: float = Field(0.2, ge=0, le=1)  # same caller, content alike
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError(
+                "must be empty (SQLite under node.data_dir), sqlite:///path/tickets.db or "
+                "postgresql+psycopg://user:password@host:5432/dbname"
+            )
+        return value
+
+    @field_validator("number_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[A-Z][A-Z0-9]{0,15}$", value):
+            raise ValueError(
+                "must be 1 to 16 capital letters and digits starting with a letter, e.g. GD12345"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a time zone name; use e.g. Asia/Shanghai") from None
+        return value
+
+    @field_validator("deadlines", mode="before")
+    @classmethod
+    def _deadlines(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        unknown = [key for key in value if key not in _REQUEST_TYPES]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(str, unknown))} is no request type; use "
+                f"{', '.join(_REQUEST_TYPES)}"
+            )
+        return _TICKET_DEADLINES | value
+
+    @field_validator("deadlines")
+    @classmethod
+    def _deadline_days(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, days in value.items():
+            if not 1 <= days <= 365:
+                raise ValueError(f"{key} = {days}: give 1 to 365 working days")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekends(cls, value: list[date]) -> list[date]:
+        weekdays = [str(day) for day in value if day.weekday() < 5]
+        if weekdays:
+            raise ValueError(
+                f"{', '.join(weekdays)} is a weekday already; list only weekend days "
+                "worked to make up for holidays"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> TicketsSection:
+        both = sorted(set(self.holidays) & set(self.working_days))
+        if both:
+            raise ValueError(
+                f"tickets.holidays and tickets.working_days both list "
+                f"{', '.join(map(str, both))}; keep each day in one of them"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a node needs, validated once at start-up."""
 
@@ -238,6 +336,7 @@ class Settings(BaseSettings):
     supervisor: SupervisorSection = SupervisorSection()
     asr: AsrSection = AsrSection()
     recordings: RecordingsSection = RecordingsSection()
+    tickets: TicketsSection = TicketsSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -275,6 +374,12 @@ class Settings(BaseSettings):
     @property
     def prompts_dir(self) -> Path:
         return self.node.data_dir / "prompts"
+
+    @property
+    def tickets_database_url(self) -> str:
+        if self.tickets.database_url:
+            return self.tickets.database_url
+        return f"sqlite:///{(self.node.data_dir / 'tickets.db').resolve()}"
 
     @property
     def local_broker(self) -> bool:
