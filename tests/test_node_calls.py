@@ -369,3 +369,49 @@ def test_a_silent_first_turn_asks_again_and_the_second_turn_is_transcribed(
     finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
     assert finals and {e["turn"] for e in finals} == {2}
     assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
+
+
+def test_a_transfer_is_handed_to_the_network_with_refer(node: Node) -> None:
+    """What an emergency ends in: the worker sends REFER (to sip:119@ the caller's
+    gateway), the far end accepts and reports success, and the call is handed over."""
+    import asyncio
+
+    from events import messages as m
+    from events import topics
+    from events.messages import Message
+    from events.mqtt import BrokerAddress, MqttBus
+
+    settings = json.loads((node.data_dir / "run" / "settings.json").read_text())
+    outcome: dict = {}
+    before = {e["call_id"] for e in node.hub_events("call.answered")}
+    caller = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "r", node.sipp("caller_accepts_transfer.xml", lead_silence_s=20, timeout_s=60)
+        )
+    )
+    caller.start()
+    answered = wait_for(
+        lambda: [e for e in node.hub_events("call.answered") if e["call_id"] not in before],
+        20,
+        "the call answered",
+    )[0]
+
+    async def send_transfer() -> None:
+        bus = MqttBus(BrokerAddress("127.0.0.1", settings["mqtt"]["port"]), "test-transfer")
+        task = asyncio.create_task(bus.run([], lambda topic, message: asyncio.sleep(0)))
+        await asyncio.wait_for(bus.connected.wait(), 10)
+        command = Message(
+            m.TRANSFER, {"call_id": answered["call_id"], "number": "119"}, node="test"
+        )
+        await bus.publish(topics.worker_commands(answered["worker"]), command)
+        await asyncio.sleep(0.5)
+        task.cancel()
+
+    asyncio.run(send_transfer())
+    caller.join(90)
+    result = outcome["r"]
+    assert result.successful == 1, result.stderr[-2000:]
+    statuses = [
+        e for e in node.hub_events(m.TRANSFER_STATUS) if e["call_id"] == answered["call_id"]
+    ]
+    assert any(e["final"] and e["code"] == 200 for e in statuses), statuses
