@@ -21,6 +21,10 @@ def call_event(call_id: str, event: str) -> str:
     return f"{ROOT}/calls/{call_id}/{event}"
 
 
+def ticket_event(number: str, event: str) -> str:
+    return f"{ROOT}/tickets/{number}/{event}"
+
+
 def hub_status() -> str:
     return f"{ROOT}/hub/status"
 

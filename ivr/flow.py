@@ -81,6 +81,8 @@ class CallFlow:
     understanding: dict[str, Any] | None = None  # the hub's, from the caller's words
     emergency: str = ""  # the number the call is handed to (119, 110, 120)
     seat_group: str = ""  # where the call would queue (seat allocation comes later)
+    ticket: str = ""  # the draft work order's number, once the hub opened it
+    answered: bool = False
     transcript: list[dict[str, Any]] = field(default_factory=list)
     options: FlowOptions = field(default_factory=FlowOptions)
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
@@ -97,6 +99,7 @@ class CallFlow:
                 self.called = str(data.get("called", ""))
                 return self._go(Step.ANSWERING, now, self.timeouts.answer_s, Command(m.ANSWER))
             case m.CALL_ANSWERED if self.step in (Step.OFFERED, Step.ANSWERING):
+                self.answered = True
                 return self._prompt_then_listen(Step.GREETING, "greeting", now)
             case m.PROMPT_FINISHED if prompting:
                 if data.get("interrupted"):

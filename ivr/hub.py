@@ -24,6 +24,7 @@ from events.bus import Bus
 from events.messages import Message
 from events.mqtt import MqttBus
 from ivr.bus_address import broker_address
+from ivr.call_tickets import CallTickets
 from ivr.flow import CallFlow, Command, FlowOptions, Step
 from ivr.logs import configure, fields
 from recordings.transcript import write_transcript
@@ -40,12 +41,14 @@ class Hub:
         clock: Callable[[], float] = time.monotonic,
         options: FlowOptions | None = None,
         understand: Callable[[str], dict] | None = None,
+        tickets: CallTickets | None = None,
     ) -> None:
         self.bus = bus
         self.node = node
         self.clock = clock
         self.options = options or FlowOptions()
         self.understand = understand  # the caller's words → understanding (blocking)
+        self.tickets = tickets
         self.flows: dict[str, CallFlow] = {}
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
@@ -75,6 +78,8 @@ class Hub:
         if flow is None:
             if message.type == m.RECORDING_SAVED and call_id in self.finished:
                 await self._save_transcript(self.finished[call_id], data)
+                if self.tickets is not None:
+                    await self.tickets.attach_recording(call_id, str(data.get("directory", "")))
             if message.type != m.CALL_OFFERED:
                 return
             flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)
@@ -88,8 +93,37 @@ class Hub:
         if flow.agent_requested and not before:
             await self._publish_call_event(flow, m.AGENT_REQUESTED, {"digit": "0"})
         await self._send(flow, commands, stepped=flow.step is not step)
+        if flow.understanding is not None and not flow.ticket:
+            await self._open_ticket(flow)  # before the call is queued
         if message.type == m.CALL_ENDED:
+            if flow.answered and not flow.ticket:
+                await self._open_ticket(flow)  # nothing understood: an agent listens
             await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
+
+    async def _open_ticket(self, flow: CallFlow) -> None:
+        if self.tickets is None:
+            return
+        opened = await self.tickets.open(flow)
+        if opened is None:
+            return
+        ticket, duplicate_of = opened
+        flow.ticket = ticket.number
+        data = {
+            "number": ticket.number,
+            "call_id": flow.call_id,
+            "status": str(ticket.status),
+            "request_type": str(ticket.request_type),
+            "domain": ticket.domain,
+            "summary": ticket.summary,
+            "due_date": ticket.due_date.isoformat() if ticket.due_date else None,
+            "needs_agent_review": ticket.needs_agent_review,
+            "duplicate_of": duplicate_of,
+        }
+        await self.bus.publish(
+            topics.ticket_event(ticket.number, "drafted"),
+            Message(m.TICKET_DRAFTED, data, node=self.node),
+        )
+        await self._publish_call_event(flow, m.TICKET_DRAFTED, data)
 
     async def _understood(self, flow: CallFlow, data: dict) -> dict:
         """Attach the understanding of everything the caller said so far."""
@@ -193,6 +227,21 @@ class Hub:
         )
 
 
+def open_tickets(settings: Settings) -> CallTickets | None:
+    """The ticket store (migrated to the current schema); None (logged) if unreachable."""
+    from tickets.policy import TicketPolicy
+    from tickets.store import TicketStore
+
+    try:
+        store = TicketStore(
+            settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
+        )
+    except Exception as exc:  # calls are still answered and recorded
+        log.error("no ticket store: %s", exc)
+        return None
+    return CallTickets(store)
+
+
 def load_understanding() -> Callable[[str], dict] | None:
     """The understanding model, loaded once; None (logged) if it cannot be loaded."""
     from datetime import datetime
@@ -227,6 +276,7 @@ def transcript_record(flow: CallFlow) -> dict:
         "understanding": flow.understanding,
         "emergency": flow.emergency,
         "seat_group": flow.seat_group,
+        "ticket": flow.ticket,
         "end_reason": flow.end_reason,
         "lines": flow.transcript,
     }
@@ -254,6 +304,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         settings.node.name,
         options=FlowOptions(listen.barge_in, listen.asks),
         understand=load_understanding(),
+        tickets=open_tickets(settings),
     )
     task = asyncio.create_task(
         bus.run(

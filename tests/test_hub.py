@@ -731,3 +731,90 @@ async def test_a_failing_model_does_not_lose_the_call(bus: MemoryBus, clock: Fak
     )
     plays = [d["prompt"] for c, d in commands_to(bus, "w1") if c == m.PLAY]
     assert plays[-1] == "closing"
+
+
+def _understand_lights(text: str) -> dict:
+    return {
+        "request_type": "投诉",
+        "domain": "城乡建设",
+        "category": {"code": "CX05", "name": "路灯照明"},
+        "seat_group": "城建",
+        "departments": ["城市管理和综合执法局", "住房和城乡建设局"],
+        "emergency": None,
+        "low_confidence": False,
+        "summary": "投诉：小区门口路灯坏了",
+        "slots": {"addresses": [{"address": "天河区幸福小区", "text": "幸福小区"}]},
+    }
+
+
+async def test_an_understood_call_gets_a_draft_ticket_before_it_is_queued(
+    bus: MemoryBus, clock: FakeClock, tmp_path: Path
+) -> None:
+    from ivr.call_tickets import CallTickets
+    from tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(barge_in=False),
+        understand=_understand_lights,
+        tickets=CallTickets(store),
+    )
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event(
+            "c1",
+            m.ASR_FINAL,
+            leg="caller",
+            turn=1,
+            text="喂，我们小区门口的路灯坏了。",
+            content="我们小区门口的路灯坏了",
+            substantive=True,
+        ),
+    )
+    (drafted,) = call_events(bus, "c1", m.TICKET_DRAFTED)
+    number = drafted.data["number"]
+    assert hub.flows["c1"].ticket == number and not drafted.data["needs_agent_review"]
+    ticket = store.get(number)
+    assert (ticket.domain, ticket.category_code, ticket.lead_department) == (
+        "城乡建设",
+        "CX05",
+        "城市管理和综合执法局",
+    )
+    assert ticket.content == "我们小区门口的路灯坏了" and ticket.caller_number == "13800138000"
+    assert ticket.address == "天河区幸福小区" and ticket.call_id == "c1"
+
+    await feed(
+        hub,
+        event("c1", m.PROMPT_FINISHED, prompt="closing", interrupted=False),
+        event("c1", m.CALL_ENDED, reason="local_hangup"),
+        event("c1", m.RECORDING_SAVED, directory=str(tmp_path), status="complete"),
+    )
+    assert store.get(number).recording_dir == str(tmp_path)
+    assert len(store.find()) == 1, "one ticket per call"
+
+
+async def test_a_call_with_nothing_understood_still_gets_a_ticket_for_an_agent(
+    bus: MemoryBus, clock: FakeClock, tmp_path: Path
+) -> None:
+    from ivr.call_tickets import CallTickets
+    from tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    hub = Hub(
+        bus, NODE, clock=clock, options=FlowOptions(barge_in=False), tickets=CallTickets(store)
+    )
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.CALL_ENDED, reason="remote_hangup"),
+    )
+    (ticket,) = store.find()
+    assert ticket.needs_agent_review and ticket.call_id == "c1" and ticket.content == ""

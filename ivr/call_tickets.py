@@ -1,0 +1,90 @@
+"""The hub's side of work orders: a draft ticket for every answered call.
+
+After the caller's first understood words the hub opens a draft ticket (受理) from
+the understanding, before the call is queued; a call that ends with nothing
+understood still gets one, marked for an agent to listen to the recording.  The
+recording directory is attached once the worker has saved it.  Store calls block
+(SQL), so they run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from ivr.flow import CallFlow
+from tickets.model import Channel, RequestType, Ticket, TicketDraft
+from tickets.store import TicketStore
+
+log = logging.getLogger("hub")
+
+
+def draft_for_call(flow: CallFlow) -> TicketDraft:
+    """What the call tells us, as a draft work order."""
+    understanding: dict[str, Any] = flow.understanding or {}
+    said = "，".join(line["content"] for line in flow.transcript if line.get("content"))
+    slots = understanding.get("slots") or {}
+    departments = list(understanding.get("departments") or [])
+    request_type = understanding.get("request_type") or RequestType.CONSULTATION.value
+    return TicketDraft(
+        channel=Channel.PHONE,
+        caller_number=flow.caller,
+        caller_name=_first(slots.get("names"), "value"),
+        request_type=RequestType(request_type),
+        domain=str(understanding.get("domain", "")),
+        category_code=str((understanding.get("category") or {}).get("code", "")),
+        lead_department=departments[0] if departments else "",
+        co_departments=tuple(departments[1:]),
+        address=_first(slots.get("addresses"), "address") or _first(slots.get("addresses"), "text"),
+        content=said,
+        summary=str(understanding.get("summary", "")),
+        transcript="\n".join(line.get("text", "") for line in flow.transcript),
+        call_id=flow.call_id,
+        emergency_number=flow.emergency,
+        needs_agent_review=not said
+        or not understanding
+        or bool(understanding.get("low_confidence")),
+    )
+
+
+def _first(items: Any, key: str) -> str:
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        return str(items[0].get(key) or "")
+    return ""
+
+
+class CallTickets:
+    def __init__(self, store: TicketStore) -> None:
+        self.store = store
+        self.by_call: dict[str, str] = {}  # call id → ticket number
+
+    async def open(self, flow: CallFlow) -> tuple[Ticket, str] | None:
+        """The call's draft ticket (once per call); with the number it duplicates, if any."""
+        if flow.call_id in self.by_call:
+            return None
+        draft = draft_for_call(flow)
+        try:
+            intake = await asyncio.to_thread(self.store.intake, draft, datetime.now(UTC))
+        except Exception:  # the call goes on; the recording and the transcript are kept
+            log.exception("could not open a ticket", extra={"fields": {"call_id": flow.call_id}})
+            return None
+        self.by_call[flow.call_id] = intake.ticket.number
+        linked = intake.duplicate.number if intake.duplicate else ""
+        return intake.ticket, linked
+
+    async def attach_recording(self, call_id: str, directory: str) -> None:
+        number = self.by_call.get(call_id)
+        if not number or not directory:
+            return
+
+        def attach() -> None:
+            ticket = self.store.get(number)
+            self.store.save(dataclasses.replace(ticket, recording_dir=directory))
+
+        try:
+            await asyncio.to_thread(attach)
+        except Exception:
+            log.exception("could not attach the recording", extra={"fields": {"call_id": call_id}})
