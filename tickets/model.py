@@ -1,0 +1,225 @@
+"""The work order as plain data: no I/O, no clock, nothing but values.
+
+A :class:`Ticket` is immutable; the lifecycle returns a new one for every
+change, with one more :class:`AuditEntry` at the end of its trail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """Where the request came in."""
+
+    PHONE = "phone"
+    WEB = "web"
+    QR = "qr"
+
+
+class RequestType(StrEnum):
+    """诉求类型: what the citizen asks for; it sets the working-day deadline."""
+
+    CONSULTATION = "咨询"
+    HELP = "求助"
+    COMPLAINT = "投诉"
+    REPORT = "举报"
+    SUGGESTION = "建议"
+    PRAISE = "表扬"
+
+
+class Status(StrEnum):
+    """Where a ticket stands.
+
+    Draft (草稿, written by the node before an agent picks up), accepted (受理),
+    dispatched to a department (派单), signed for by it (签收), being handled
+    (办理), replied (答复), closed (办结), called back (回访), rated (评价);
+    returned by a department and awaiting review (退单); linked to an earlier
+    ticket as a duplicate; discarded (an empty or invalid call).
+    """
+
+    DRAFT = "draft"
+    ACCEPTED = "accepted"
+    DISPATCHED = "dispatched"
+    SIGNED = "signed"
+    HANDLING = "handling"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    CALLED_BACK = "called_back"
+    RATED = "rated"
+    RETURNED = "returned"
+    LINKED = "linked"
+    DISCARDED = "discarded"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    Status.DRAFT: "草稿",
+    Status.ACCEPTED: "受理",
+    Status.DISPATCHED: "派单",
+    Status.SIGNED: "签收",
+    Status.HANDLING: "办理",
+    Status.REPLIED: "答复",
+    Status.CLOSED: "办结",
+    Status.CALLED_BACK: "回访",
+    Status.RATED: "评价",
+    Status.RETURNED: "退单",
+    Status.LINKED: "重复",
+    Status.DISCARDED: "无效",
+}
+
+# States in which a department still owes the citizen an answer: supervision and
+# urging apply.
+OPEN_STATUSES = frozenset({Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED})
+# States counted as overdue once the due date has passed (a reply stops the clock).
+RUNNING_STATUSES = frozenset(
+    {Status.ACCEPTED, Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED}
+)
+
+
+class Rating(StrEnum):
+    """好差评: the citizen's rating at the callback."""
+
+    SATISFIED = "满意"
+    BASICALLY_SATISFIED = "基本满意"
+    DISSATISFIED = "不满意"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change to a ticket: who did what, when, from which state to which, and why."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: Status | None
+    to_status: Status
+    reason: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRequest:
+    """A pending request by the lead department for more time (延期申请)."""
+
+    requested_at: datetime
+    requested_by: str
+    working_days: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    """What is known about a request before it has a number: filled from a call
+    (understanding, transcript, recording) or by an agent."""
+
+    channel: Channel = Channel.PHONE
+    caller_number: str = ""
+    caller_name: str = ""
+    confidential: bool = False
+    request_type: RequestType = RequestType.CONSULTATION
+    domain: str = ""
+    category_code: str = ""
+    lead_department: str = ""
+    co_departments: tuple[str, ...] = ()
+    address: str = ""
+    content: str = ""
+    summary: str = ""
+    transcript: str = ""
+    call_id: str = ""
+    recording_dir: str = ""
+    emergency_number: str = ""
+    needs_agent_review: bool = False  # empty or unintelligible transcript
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """工单: one citizen request, from first contact to the citizen's rating.
+
+    ``owner`` is the agent who accepted it and stays responsible for it to the
+    end (首接负责制).  ``linked_to`` names the earlier ticket this one repeats
+    (重复诉求).
+    """
+
+    number: str
+    created_at: datetime
+    status: Status
+    due_date: date
+    channel: Channel = Channel.PHONE
+    caller_number: str = ""
+    caller_name: str = ""
+    confidential: bool = False
+    request_type: RequestType = RequestType.CONSULTATION
+    domain: str = ""
+    category_code: str = ""
+    lead_department: str = ""
+    co_departments: tuple[str, ...] = ()
+    address: str = ""
+    content: str = ""
+    summary: str = ""
+    transcript: str = ""
+    call_id: str = ""
+    recording_dir: str = ""
+    emergency_number: str = ""
+    needs_agent_review: bool = False
+    owner: str = ""
+    linked_to: str = ""
+    reply: str = ""
+    rating: Rating | None = None
+    extension: ExtensionRequest | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = None
+    audit: tuple[AuditEntry, ...] = ()
+
+    @classmethod
+    def from_draft(
+        cls, draft: TicketDraft, number: str, created_at: datetime, due_date: date
+    ) -> Ticket:
+        """A new ticket in the draft state; its first audit entry records the creation."""
+        values = {name: getattr(draft, name) for name in TicketDraft.__dataclass_fields__}
+        entry = AuditEntry(created_at, "system", "create", None, Status.DRAFT)
+        return cls(
+            number=number,
+            created_at=created_at,
+            status=Status.DRAFT,
+            due_date=due_date,
+            updated_at=created_at,
+            audit=(entry,),
+            **values,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def is_overdue(self, today: date) -> bool:
+        """Past its due date while the citizen still waits for an answer."""
+        return self.status in RUNNING_STATUSES and today > self.due_date
+
+
+_NUMBER = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]{0,15})-(?P<day>\d{8})-(?P<seq>\d{6,})$")
+
+
+def format_number(prefix: str, day: date, sequence: int) -> str:
+    """``GD12345-20261128-000123``: prefix, the day, and that day's sequence."""
+    if sequence < 1:
+        raise ValueError(f"a ticket sequence starts at 1, not {sequence}")
+    return f"{prefix}-{day:%Y%m%d}-{sequence:06d}"
+
+
+def parse_number(number: str) -> tuple[str, date, int]:
+    """The prefix, day and sequence of a ticket number; ``ValueError`` if malformed."""
+    match = _NUMBER.match(number.strip())
+    if match is None:
+        raise ValueError(f"{number!r} is not a ticket number like GD12345-20261128-000123")
+    try:
+        day = datetime.strptime(match["day"], "%Y%m%d").date()
+    except ValueError:
+        raise ValueError(f"{number!r} has no valid date in it") from None
+    return match["prefix"], day, int(match["seq"])
