@@ -241,8 +241,10 @@ class TicketsSection(Section):
     holidays: list[date] = []  # further days off (dates, e.g. 2027-01-01)
     working_days: list[date] = []  # weekend days worked to make up for holidays (调休)
     duplicate_window_days: int = Field(7, ge=0, le=365)
-    duplicate_similarity: float = Field(0.5, gt=0, le=1)  # same address, content alike
-    duplicate_caller_similarity: float = Field(0.2, ge=0, le=1)  # same caller, content alike
+    # Cosine similarity of character bigrams, 0…1: same address, content alike …
+    duplicate_similarity: float = Field(0.4, gt=0, le=1)
+    # … or same caller, content alike (0: every ticket of the same caller in the window)
+    duplicate_caller_similarity: float = Field(0.25, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod
