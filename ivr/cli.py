@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from ivr.cli_nlu import nlu_app, route
 from sip_config import ConfigError, Settings, load_settings
@@ -30,6 +30,8 @@ app.add_typer(asr_app, name="asr")
 app.add_typer(models_app, name="models")
 app.add_typer(tts_app, name="tts")
 app.add_typer(prompts_app, name="prompts")
+tickets_app = typer.Typer(help="Work orders: list, show, change.", no_args_is_help=True)
+app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
 app.command("route")(route)
 
@@ -591,6 +593,255 @@ async def _collect_retained(
         err.print(f"cannot reach the node's broker at {host}:{port}: {exc}")
         raise typer.Exit(1) from None
     return found
+
+
+def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
+    """The ticket store from the settings (migrated on open), or exit 2 saying why."""
+    from tickets.policy import TicketPolicy
+    from tickets.store import StoreError, TicketStore
+
+    settings = _settings(config, **{"node.data_dir": data_dir})
+    try:
+        return TicketStore(
+            settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
+        )
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _ticket_json(ticket: Any, with_audit: bool = True) -> dict[str, Any]:
+    import dataclasses
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    data = {f.name: plain(getattr(ticket, f.name)) for f in dataclasses.fields(ticket)}
+    data["extension"] = plain(dataclasses.asdict(ticket.extension)) if ticket.extension else None
+    data["audit"] = [plain(dataclasses.asdict(e)) for e in ticket.audit] if with_audit else None
+    return data
+
+
+def _status_option(value: str | None) -> Any:
+    from tickets.model import Status
+
+    if value is None:
+        return None
+    for status in Status:
+        if value.strip().lower() in (status.value, status.label):
+            return status
+    choices = ", ".join(f"{s.value} ({s.label})" for s in Status)
+    err.print(f"[red]error:[/red] --status {value}: choose one of {choices}", highlight=False)
+    raise typer.Exit(2)
+
+
+@tickets_app.command("list")
+def tickets_list(
+    status: Annotated[str | None, typer.Option(help="State, e.g. handling or 办理.")] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain, e.g. 城乡建设.")] = None,
+    request_type: Annotated[
+        str | None, typer.Option("--type", help="咨询, 求助, 投诉, 举报, 建议 or 表扬.")
+    ] = None,
+    caller: Annotated[str | None, typer.Option(help="Caller number.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only tickets past due.")] = False,
+    since: Annotated[str | None, typer.Option(help="Created on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Tickets, newest first, filtered by state, domain, type, caller, dates or overdue."""
+    from datetime import UTC, date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from tickets.model import RequestType
+    from tickets.store import TicketQuery
+
+    kind = None
+    if request_type is not None:
+        try:
+            kind = RequestType(request_type.strip())
+        except ValueError:
+            choices = ", ".join(t.value for t in RequestType)
+            err.print(f"[red]error:[/red] --type {request_type}: choose one of {choices}")
+            raise typer.Exit(2) from None
+    wanted = _status_option(status)
+    store = _ticket_store(config, data_dir)
+    deadlines = store.policy.deadlines
+    zone = ZoneInfo(deadlines.timezone)
+    bounds: list[datetime | None] = []
+    for name, value in (("--since", since), ("--until", until)):
+        try:
+            day = date.fromisoformat(value) if value else None
+        except ValueError:
+            err.print(f"[red]error:[/red] {name} {value}: give a date as YYYY-MM-DD")
+            raise typer.Exit(2) from None
+        bounds.append(datetime.combine(day, time(), zone) if day else None)
+    now = datetime.now(UTC)
+    query = TicketQuery(
+        status=wanted,
+        domain=domain or "",
+        request_type=kind,
+        caller_number=caller or "",
+        created_from=bounds[0],
+        created_before=bounds[1],
+        overdue_on=deadlines.local_day(now) if overdue else None,
+        limit=limit,
+    )
+    with store:
+        found = store.find(query)
+    if as_json:
+        print(json.dumps([_ticket_json(t, with_audit=False) for t in found], ensure_ascii=False))
+        return
+    table = Table("created", "state", "type", "domain", "caller", "lead", "due", "")
+    table.columns.insert(0, Column("number", no_wrap=True))
+    today = deadlines.local_day(now)
+    for ticket in found:
+        table.add_row(
+            ticket.number,
+            f"{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            f"{ticket.status.label} {ticket.status.value}",
+            ticket.request_type.value,
+            ticket.domain,
+            "(confidential)" if ticket.confidential else ticket.caller_number,
+            ticket.lead_department,
+            str(ticket.due_date),
+            "[red]overdue[/red]" if ticket.is_overdue(today) else ticket.linked_to,
+        )
+    console.print(table)
+    console.print(f"{len(found)} ticket(s)", highlight=False)
+
+
+def _show_ticket(ticket: Any, zone: Any) -> None:
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column()
+    rows = [
+        ("state", f"{ticket.status.label} {ticket.status.value}"),
+        ("created", f"{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M:%S}"),
+        ("channel", ticket.channel.value),
+        ("caller", f"{ticket.caller_number} {ticket.caller_name}".strip()),
+        ("confidential", "yes" if ticket.confidential else "no"),
+        ("type", ticket.request_type.value),
+        ("domain", f"{ticket.domain} {ticket.category_code}".strip()),
+        ("lead", ticket.lead_department),
+        ("co-handling", ", ".join(ticket.co_departments)),
+        ("address", ticket.address),
+        ("summary", ticket.summary),
+        ("content", ticket.content),
+        ("owner", ticket.owner),
+        ("due", str(ticket.due_date)),
+        ("linked to", ticket.linked_to),
+        ("emergency", ticket.emergency_number),
+        ("call", f"{ticket.call_id} {ticket.recording_dir}".strip()),
+        ("reply", ticket.reply),
+        ("rating", ticket.rating.value if ticket.rating else ""),
+    ]
+    if ticket.extension:
+        ext = ticket.extension
+        rows.append(("extension", f"{ext.working_days} working days asked: {ext.reason}"))
+    for name, value in rows:
+        if value:
+            fields.add_row(name, value)
+    console.print(f"[bold]{ticket.number}[/bold]", highlight=False)
+    console.print(fields)
+    trail = Table("when", "who", "action", "from", "to", "reason", "details")
+    for entry in ticket.audit:
+        trail.add_row(
+            f"{entry.at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+            entry.actor,
+            entry.action,
+            entry.from_status.value if entry.from_status else "",
+            entry.to_status.value,
+            entry.reason,
+            "; ".join(f"{k}: {v}" for k, v in entry.details.items()),
+        )
+    console.print(trail)
+
+
+@tickets_app.command("show")
+def tickets_show(
+    number: Annotated[str, typer.Argument(help="Ticket number, e.g. GD12345-20261128-000123.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """One ticket with its audit trail."""
+    from zoneinfo import ZoneInfo
+
+    from tickets.store import UnknownTicket
+
+    with _ticket_store(config, data_dir) as store:
+        try:
+            ticket = store.get(number)
+        except UnknownTicket as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        zone = ZoneInfo(store.policy.deadlines.timezone)
+    if as_json:
+        print(json.dumps(_ticket_json(ticket), ensure_ascii=False))
+        return
+    _show_ticket(ticket, zone)
+
+
+@tickets_app.command("transition")
+def tickets_transition(
+    number: Annotated[str, typer.Argument(help="Ticket number.")],
+    action: Annotated[str, typer.Argument(help="e.g. accept, dispatch, sign, 退单, 改派, 重办.")],
+    actor: Annotated[str, typer.Option(help="Who does it (agent, department, user).")],
+    reason: Annotated[str, typer.Option(help="Why (needed to return, re-dispatch …).")] = "",
+    department: Annotated[str, typer.Option(help="Lead department (dispatch, 改派).")] = "",
+    co_department: Annotated[
+        list[str] | None, typer.Option(help="Co-handling department, repeatable.")
+    ] = None,
+    rating: Annotated[str | None, typer.Option(help="满意, 基本满意 or 不满意.")] = None,
+    days: Annotated[int | None, typer.Option(help="Working days (extension).")] = None,
+    linked_to: Annotated[str, typer.Option(help="Earlier ticket (link).")] = "",
+    note: Annotated[str, typer.Option(help="Reply text or a remark.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ticket as JSON.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Take ACTION on a ticket; refused actions name the ones allowed now."""
+    from datetime import UTC, datetime
+
+    from tickets.lifecycle import TransitionError
+    from tickets.store import ConcurrentChange, UnknownTicket
+
+    with _ticket_store(config, data_dir) as store:
+        try:
+            ticket = store.transition(
+                number,
+                action,
+                actor,
+                datetime.now(UTC),
+                reason=reason,
+                department=department,
+                co_departments=tuple(co_department) if co_department else None,
+                rating=rating,
+                working_days=days,
+                linked_to=linked_to,
+                note=note,
+            )
+        except (TransitionError, UnknownTicket, ConcurrentChange) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(_ticket_json(ticket), ensure_ascii=False))
+        return
+    entry = ticket.audit[-1]
+    console.print(
+        f"{ticket.number}: {entry.action} by {entry.actor}: "
+        f"{ticket.status.label} {ticket.status.value}, due {ticket.due_date}",
+        highlight=False,
+    )
 
 
 def main() -> None:
