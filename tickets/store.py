@@ -436,7 +436,15 @@ class TicketStore:
         row = self._row(session, ticket.number, lock=True)
         stored = len(row.audit)
         new = ticket.audit[stored:]
-        if len(ticket.audit) < stored or (new and new[0].from_status != Status(row.status)):
+        last = row.audit[-1] if row.audit else None
+        known = ticket.audit[stored - 1] if 0 < stored <= len(ticket.audit) else None
+        same_past = (last is None and stored == 0) or (
+            last is not None
+            and known is not None
+            and (last.action, last.actor, last.at, last.to_status)
+            == (known.action, known.actor, known.at, known.to_status.value)
+        )
+        if not same_past or (new and new[0].from_status != Status(row.status)):
             raise ConcurrentChange(
                 f"{ticket.number} was changed by someone else; read it again and redo the change"
             )
