@@ -16,6 +16,7 @@ APT_PACKAGES=(
   espeak-ng       # offline speech synthesis for prompts
   sip-tester      # SIPp: SIP/RTP peer for tests and benchmarks
   sox             # audio inspection in tests and benchmarks
+  postgresql      # ticket store by URL; tests start a throwaway cluster from its binaries
 )
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
