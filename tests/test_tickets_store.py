@@ -278,3 +278,14 @@ def test_naive_times_and_bad_urls_are_refused(tmp_path: Path) -> None:
         TicketStore("mysql://localhost/db")
     with pytest.raises(StoreError, match="not a database URL"):
         TicketStore("::")
+
+
+def test_the_store_from_settings(tmp_path: Path) -> None:
+    from sip_config import load_settings
+
+    settings = load_settings(
+        None, {"node.data_dir": tmp_path / "data", "tickets.number_prefix": "FS12345"}
+    )
+    with TicketStore.from_settings(settings) as store:
+        assert store.create(NOISE, NOW).number == "FS12345-20261127-000001"
+    assert (tmp_path / "data" / "tickets.db").is_file()

@@ -41,6 +41,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from sip_config.settings import Settings
 from tickets.duplicates import DuplicateMatch, find_duplicate
 from tickets.lifecycle import Action, transition
 from tickets.model import (
@@ -335,6 +336,12 @@ class TicketStore:
         if migrate:
             upgrade_database(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TicketStore:
+        """The node's store (``tickets.database_url``, SQLite under the data directory
+        by default), migrated to the newest schema."""
+        return cls(settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets))
 
     def close(self) -> None:
         self.engine.dispose()
