@@ -104,8 +104,14 @@ CUES: tuple[tuple[str, float, str, str], ...] = (
         "",
     ),
     ("trapped", 0.7, rf"{_LIFT}[^，。！？]{{0,6}}?(?:卡住|停住|打不开|掉下去|急坠|下坠)", ""),
-    ("trapped", 0.85, r"被困|困住了|困在里面|关在里面|困咗|逃不出|跑不出来|冲不出", ""),
-    ("trapped", 0.6, r"出不来了|出唔嚟|出不去了", r"结果|成绩|发票|证|钱|数据|报告|系统"),
+    (
+        "trapped",
+        0.85,
+        r"被困|困住了|困在里面|关在里面|困咗|逃不出|跑不出来|冲不出|"
+        r"困在(?:家|屋|楼上|山上|水里|车里|里头)",
+        "",
+    ),
+    ("trapped", 0.6, r"出不来了?|出唔嚟|出不去了", r"结果|成绩|发票|证|钱|数据|报告|系统"),
     # someone locked in a car
     (
         "locked_in_car",
@@ -244,7 +250,7 @@ CUES: tuple[tuple[str, float, str, str], ...] = (
 
 # Words that only look like a cue: a cue overlapping one of these is not a cue.
 FALSE_FRIENDS = re.compile(
-    r"火锅|火车|火腿|火柴|打火机|点火|发火|上火|火气|肝火|火烧云|火烧眉毛|火爆|火热|火星|烟火|烟花|"
+    r"火锅|火车|火腿|火柴|打火机|点火|发火|(?<![山楼顶街路])上火|火气|肝火|火烧云|火烧眉毛|火爆|火热|火星|烟火|烟花|"
     r"开大火|大火收汁|用大火|烧烤|烧水|烧饭|烧香|烧纸|发烧|烧菜|烧鹅|烧腊|烧卖|烧开|炮火|战火|火化|"
     r"火葬|冒火气|气得冒火|"
     r"炸鸡|炸薯|油炸|炸酱|炸串|炸鱼|气炸|炸毛|炸锅|炸裂|爆炸性|"
@@ -267,15 +273,16 @@ _PAST = re.compile(
     r"已经送|送去医院了|已经走了|已经抓"
 )
 _PRESENT = re.compile(
-    r"现在|正在|还在|一直|又|马上|快点|快来|快过来|赶紧|赶快|救命|刚刚|刚才|紧急|而家|依家|宜家|"
+    r"现在(?!想|要问|问|咨询|投诉|了解|办|申请)|正在|还在|一直|又|马上|快点|快来|快过来|赶紧|赶快|救命|刚刚|刚才|紧急|而家|依家|宜家|"
     r"好急|很急|急死|快救|救人|来人|仲在|仲喺|还有人|着呢"
 )
 _FEES = re.compile(
     r"费|收费|缴费|交费|多少钱|价格|太贵|很贵|好贵|赔偿|理赔|保险|报销|发票|补贴|补偿|罚款|政策|"
     r"怎么交|怎么缴|押金|账单|退钱|退款"
 )
+# Hypothetical, habitual or only talked about: not happening now.
 _HYPOTHETICAL = re.compile(
-    r"如果|万一|假如|要是|假设|预防|防止|防范|演练|演习|培训|宣传|知识|隐患|安全检查|会不会|"
+    r"经常|总是|老是|每次|建议|报警器(?![响叫一直])|在?哪里买|哪里有卖|购买|如果|万一|假如|要是|假设|预防|防止|防范|演练|演习|培训|宣传|知识|隐患|安全检查|会不会|"
     r"容易|可能会|担心|怕会|以防|避免|小心|提醒|新闻|电视|网上|视频|电影|小说|游戏|梦见|做梦"
 )
 _URGENT = re.compile(r"救命|快点|快来|赶紧|赶快|马上|紧急|好急|很急|现在|正在|快救|来人|help|sos")
@@ -320,11 +327,13 @@ def detect_emergency(text: str, numbers: Mapping[str, str] | None = None) -> Eme
         return None
     kinds = {kind for kind, *_ in found}
     best: Emergency | None = None
+    best_weight = 0.0
     for kind, weight, start, end in found:
         confidence = _confidence(compact, weight, start, end, len(found), len(kinds))
         if confidence < THRESHOLD:
             continue
-        if best is None or confidence > best.confidence:
+        if best is None or (confidence, weight) > (best.confidence, best_weight):
+            best_weight = weight
             span = (index[start], index[end - 1] + 1)
             service = SERVICE_OF_KIND[kind]
             best = Emergency(
