@@ -63,3 +63,56 @@ def evaluate(understander: Understander, rows: list[tuple[str, str]], label: str
     for gold, predicted in pairs:
         matrix[index[gold]][index[predicted]] += 1
     return Report(labels, matrix, len(pairs))
+
+
+@dataclass(frozen=True)
+class EmergencyReport:
+    """Emergency detection: recall on the emergencies, false alarms on the rest."""
+
+    n: int
+    emergencies: int
+    found: int  # emergencies detected (any number)
+    right_number: int  # … and transferred to the labelled number
+    false_alarms: int
+    missed: list[str]
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.emergencies if self.emergencies else 1.0
+
+    @property
+    def precision(self) -> float:
+        flagged = self.found + self.false_alarms
+        return self.found / flagged if flagged else 1.0
+
+    def summary(self) -> dict:
+        return {
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "right_number": round(self.right_number / self.emergencies, 4)
+            if self.emergencies
+            else 1.0,
+            "emergencies": self.emergencies,
+            "false_alarms": self.false_alarms,
+            "n": self.n,
+        }
+
+
+def evaluate_emergency(understander: Understander, rows: list[tuple[str, str]]) -> EmergencyReport:
+    """``rows``: (text, number) with the number empty where there is no emergency."""
+    now = datetime(2026, 1, 1)
+    emergencies = found = right = false_alarms = 0
+    missed = []
+    for text, gold in rows:
+        gold = gold.strip()
+        detected = understander.understand(text, now).emergency
+        if gold:
+            emergencies += 1
+            if detected is not None:
+                found += 1
+                right += detected.number == gold
+            else:
+                missed.append(text)
+        elif detected is not None:
+            false_alarms += 1
+    return EmergencyReport(len(rows), emergencies, found, right, false_alarms, missed)

@@ -12,6 +12,7 @@ from typing import Any
 from call_routing.classifier import Example, TextClassifier, fingerprint
 
 MODEL_FILE = "nlu.joblib"
+NO_EMERGENCY = "none"
 META_FILE = "nlu.json"
 
 
@@ -19,6 +20,7 @@ META_FILE = "nlu.json"
 class NluModels:
     request_type: TextClassifier
     domain: TextClassifier
+    emergency: TextClassifier  # "none", or the number: 119, 110, 120
     meta: dict[str, Any]
 
 
@@ -28,6 +30,7 @@ def train(examples: list[Example], data_text: str) -> NluModels:
     texts = [e.text for e in examples]
     request_type = TextClassifier.fit(texts, [e.type for e in examples])
     domain = TextClassifier.fit(texts, [e.domain for e in examples])
+    emergency = TextClassifier.fit(texts, [e.emergency or NO_EMERGENCY for e in examples])
     import sklearn
 
     meta = {
@@ -37,7 +40,7 @@ def train(examples: list[Example], data_text: str) -> NluModels:
         "types": list(request_type.labels),
         "domains": list(domain.labels),
     }
-    return NluModels(request_type, domain, meta)
+    return NluModels(request_type, domain, emergency, meta)
 
 
 def save(models: NluModels, directory: Path) -> Path:
@@ -46,7 +49,11 @@ def save(models: NluModels, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE
     tmp = path.with_suffix(".tmp")
-    joblib.dump({"type": models.request_type, "domain": models.domain}, tmp, compress=3)
+    joblib.dump(
+        {"type": models.request_type, "domain": models.domain, "emergency": models.emergency},
+        tmp,
+        compress=3,
+    )
     tmp.replace(path)
     (directory / META_FILE).write_text(
         json.dumps(models.meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -67,4 +74,4 @@ def load(directory: Path | None = None) -> NluModels:
     loaded = joblib.load(path)
     meta_path = base / META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-    return NluModels(loaded["type"], loaded["domain"], meta)
+    return NluModels(loaded["type"], loaded["domain"], loaded["emergency"], meta)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from call_routing.places import (
     AMBIGUOUS_SHORT,
@@ -50,7 +50,7 @@ SPOKEN_DIGITS: dict[str, str] = {
     **dict.fromkeys("Xx叉", "X"),
 }
 # What may stand between spoken digit groups: spaces, dashes, commas, a hesitation.
-_DIGIT_GAP = " \t-—–_,，、.。·/嗯呃额"
+_DIGIT_GAP = " \t-—–_,，、.。·/()（）嗯呃额"
 
 # ID numbers: ISO 7064 MOD 11-2 weights and check characters (GB 11643).
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -60,7 +60,7 @@ _ID_CHECK = "10X98765432"
 # fillers, prepositions and the commonest verbs around them.
 STOP_CHARS = frozenset(
     "我你您他她它们咱在住是的了着过和与及就那这哪个些嗯喂啊呀吧呢吗哦噢哎唉呃诶嘛啦咯喔"
-    "有要去到从给跟把被让说讲想问还也都很太对向往离靠近又再而但却说话打电找帮请"
+    "有要去到从给跟把被让说讲想问还也都很对向往离靠近又再而但却说话打电找帮请"
 )
 
 # The surnames of about 97 % of China's people (百家姓 ranked by frequency), with
@@ -84,10 +84,11 @@ TITLES = words(
     "叔叔 伯伯 阿伯 婆婆 奶奶 爷爷 姐 哥 伯 生"
 )
 # After a bare title-less name these say the name has ended.
-_NAME_END = STOP_CHARS | set("，。！？,.!?；; 住今昨明想要来投反举咨家电手号也")
+_NAME_END = STOP_CHARS | set("，。！？,.!?；; 住今昨想要来投反举咨家电手号也")
 # Titles that may follow a surname anywhere in the text (王先生 / 找李经理).
 _FREE_TITLES = ("先生", "女士", "小姐", "太太", "阿姨", "师傅", "老师", "经理", "老板", "姐")
 
+MUNICIPALITIES = frozenset(("北京市", "天津市", "上海市", "重庆市"))
 # Levels of an address, from the widest.
 LEVELS = ("province", "city", "district", "street", "community", "road", "landmark", "building")
 
@@ -155,6 +156,7 @@ _PERIODS = words(
     "凌晨 清晨 早上 早晨 朝早 一早 上午 中午 下午 下昼 傍晚 挨晚 晚上 夜晚 夜里 半夜 深夜 "
     "夜间 晚间 夜晚黑"
 )
+_NIGHT = frozenset(words("晚上 夜晚 夜里 半夜 深夜 夜间 晚间 夜晚黑"))
 _AFTERNOON = frozenset(words("下午 下昼 傍晚 挨晚 晚上 夜晚 夜里 夜间 晚间 夜晚黑 半夜 深夜"))
 _UNIT_SECONDS = {
     "年": 365 * 86400,
@@ -288,12 +290,18 @@ class Slots:
         return self.addresses[0] if self.addresses else None
 
 
+_Slot = TypeVar("_Slot", AddressPart, Address, Phone, IdNumber, Name, TimeMention, Organisation)
+
 # --------------------------------------------------------------------------- entry points
 
 
 def extract_slots(text: str, now: datetime | None = None) -> Slots:
     """All slots in ``text``; times are resolved against ``now`` (left unresolved without it)."""
-    text = _fold(text if isinstance(text, str) else "")
+    original = text if isinstance(text, str) else ""
+    return _as_said(_extract(_fold(original), now), original)
+
+
+def _extract(text: str, now: datetime | None) -> Slots:
     phones, ids = _numbers(text)
     taken = [p.span for p in phones] + [i.span for i in ids]
     times = _times(text, now, taken)
@@ -313,13 +321,17 @@ def extract_slots(text: str, now: datetime | None = None) -> Slots:
 
 def mask_ids(text: str) -> str:
     """``text`` with every ID number (valid or not) replaced by its masked form."""
-    folded = _fold(text if isinstance(text, str) else "")
+    if not isinstance(text, str):
+        return ""
+    folded = _fold(text)
     return _replace(text, [(i.span, i.masked) for i in _numbers(folded)[1]])
 
 
 def mask_phones(text: str) -> str:
     """``text`` with every phone number replaced by its masked form (138****8000)."""
-    folded = _fold(text if isinstance(text, str) else "")
+    if not isinstance(text, str):
+        return ""
+    folded = _fold(text)
     return _replace(text, [(p.span, p.masked) for p in _numbers(folded)[0]])
 
 
@@ -371,6 +383,25 @@ def _fold(text: str) -> str:
             char = " "
         out.append(char)
     return "".join(out)
+
+
+def _as_said(slots: Slots, original: str) -> Slots:
+    """Each slot's ``text`` as in the input (full-width digits and commas kept)."""
+
+    def said(slot: _Slot) -> _Slot:
+        return replace(slot, text=original[slot.span[0] : slot.span[1]])
+
+    def address(found: Address) -> Address:
+        return replace(said(found), parts=tuple(said(p) for p in found.parts))
+
+    return Slots(
+        addresses=tuple(address(a) for a in slots.addresses),
+        phones=tuple(said(p) for p in slots.phones),
+        id_numbers=tuple(said(i) for i in slots.id_numbers),
+        names=tuple(said(n) for n in slots.names),
+        times=tuple(said(t) for t in slots.times),
+        organisations=tuple(said(o) for o in slots.organisations),
+    )
 
 
 def _replace(text: str, edits: list[tuple[tuple[int, int], str]]) -> str:
@@ -520,7 +551,7 @@ _PLACE_RE: re.Pattern[str] | None = None
 # A short place name followed by one of these names a road or a building instead.
 _PLACE_FOLLOWERS = re.compile(
     r"(?:[东南西北中一二三四五六]{0,2}(?:路|大道|大街|街(?!道)|巷)|大学|医院|公园|南站|北站|东站|西站|站|机场|酒店|宾馆|饭店|大厦|"
-    r"广场|花园|小区|中学|小学|商场|城|人民|话|腔|菜|口音)"
+    r"广场|花园|小区|中学|小学|商场|城|人民|话|腔|菜|口音|街道|镇|村|社区)"
 )
 
 
@@ -542,7 +573,9 @@ def _admin_parts(text: str) -> list[AddressPart]:
         if not is_full and _PLACE_FOLLOWERS.match(text, m.end()):
             continue
         parts.append(AddressPart(level, value, said, m.span()))
-        if level == "city" and value not in GUANGDONG:  # 南京市鼓楼区: a district we do not list
+        if value in MUNICIPALITIES or (
+            level == "city" and value not in GUANGDONG
+        ):  # 南京市鼓楼区: a district we do not list
             district = re.compile(rf"{_NAME_CHAR}{{1,4}}?(?:区|县)").match(text, m.end())
             if district and district.group()[-2:] not in ("小区", "社区", "园区", "景区", "校区"):
                 parts.append(
@@ -645,9 +678,15 @@ def _group(text: str, parts: list[AddressPart]) -> tuple[Address, ...]:
     return tuple(addresses)
 
 
+_LINK_WORDS = re.compile(r"[，,、\s]|就是|那个|这个|的|在|靠近|附近|嗯|啊")
+
+
 def _close(text: str, end: int, start: int) -> bool:
+    """Parts belong together when only punctuation and filler words stand between them."""
     between = text[end:start]
-    return len(between) <= 4 and not re.search(r"[。！？!?；;]", between)
+    if len(between) > 12 or re.search(r"[。！？!?；;]", between):
+        return False
+    return len(_LINK_WORDS.sub("", between)) <= 2
 
 
 def _address(text: str, parts: list[AddressPart]) -> Address:
@@ -662,6 +701,8 @@ def _address(text: str, parts: list[AddressPart]) -> Address:
             fields["building"] += part.value
     if "district" in fields and "city" not in fields:
         fields["city"] = CITY_OF_DISTRICT.get(fields["district"], "")
+    if fields.get("province") in MUNICIPALITIES and "city" not in fields:
+        fields["city"] = fields["province"]
     if fields.get("city") and "province" not in fields:
         fields["province"] = PROVINCE_OF_CITY.get(fields["city"], "")
     fields = {k: v for k, v in fields.items() if v}
@@ -708,7 +749,7 @@ def _names(text: str) -> tuple[Name, ...]:
         if (
             before
             and re.match(_NAME_CHAR, before)
-            and before not in "找叫问位跟同对和给帮请喊让称姓系"
+            and before not in "找叫问位跟同对和给帮请喊让称姓系下"
         ):
             continue
         surname, title = m.group(1), m.group(2)
@@ -823,14 +864,14 @@ def _clock(m: re.Match[str], period: str) -> tuple[int, int, bool] | None:
             return None
     else:
         return None
-    if period in _AFTERNOON and hour < 12:
-        hour += 12
-    if period == "中午" and hour < 6:
-        hour += 12
-    if period in ("凌晨", "半夜", "深夜") and hour == 12:
-        hour = 0
     if not (0 <= hour <= 24 and 0 <= minute < 60):
         return None
+    if period in _NIGHT and (hour <= 4 or hour == 12):
+        hour = hour % 12 + 24  # 昨天半夜两点, 晚上十二点: the small hours after that day
+    elif (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 6):
+        hour += 12
+    elif period == "凌晨" and hour == 12:
+        hour = 0
     return hour, minute, bool(m.group("about"))
 
 
@@ -898,8 +939,6 @@ def _point(m: re.Match[str], now: datetime | None) -> TimeMention | None:
         base = day or now.date()
         hour, minute, _ = clock
         moment = datetime(base.year, base.month, base.day, tzinfo=now.tzinfo)
-        if period in ("半夜", "深夜") and hour < 6 and m.group("dayword"):
-            moment += timedelta(days=1)  # 昨天半夜两点 is the small hours after yesterday
         value = moment + timedelta(hours=hour, minutes=minute)
         if day is None and value > now.replace(tzinfo=now.tzinfo):
             value -= timedelta(days=1)  # 晚上十点 said at noon: last night, not tonight

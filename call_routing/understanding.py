@@ -15,11 +15,11 @@ from datetime import date, datetime
 from typing import Any
 
 from call_routing.classifier import Prediction
-from call_routing.emergency import detect_emergency
-from call_routing.nlu_model import NluModels
+from call_routing.emergency import DEFAULT_NUMBERS, Emergency, detect_emergency
+from call_routing.nlu_model import NO_EMERGENCY, NluModels
 from call_routing.slots import extract_slots, mask_ids, mask_phones
 from call_routing.taxonomy import Taxonomy
-from call_routing.text import clauses, normalise, without_greeting
+from call_routing.text import MAX_CHARS, clauses, normalise, without_greeting
 
 # Words that name the request type outright; they tip the model's balance.
 TYPE_CUES: dict[str, tuple[str, ...]] = {
@@ -33,6 +33,8 @@ TYPE_CUES: dict[str, tuple[str, ...]] = {
 _CUE_WEIGHT = 0.25  # per cue found, added to the model's probability, then renormalised
 _WORD_WEIGHT = 0.08  # per taxonomy word of a domain found
 _LOW_CONFIDENCE = 0.45
+_EMERGENCY_THRESHOLD = 0.45  # the learned model's P(emergency) that counts
+_SERVICES = {"119": "fire", "110": "police", "120": "medical"}
 _SELF = re.compile(r"^(我叫|我姓|我是.{0,6}(先生|女士|小姐|师傅)|我的电话|电话是|手机号|联系电话)")
 _COURTESY = re.compile(r"^(谢谢|麻烦(你们|您)?了?|好的|拜托了|辛苦了|就这样)$")
 _PROBLEM = re.compile(
@@ -101,8 +103,11 @@ class Understander:
         domain_name = self.taxonomy.canonical_domain(domain.label)
         entry = self.taxonomy.domains[domain_name]
         category = self.taxonomy.category(domain_name, clean)
-        slots = extract_slots(clean, now=now)
-        emergency = detect_emergency(clean, self.taxonomy.emergency_numbers or None)
+        said = text[:MAX_CHARS]  # slots and emergency cues read the caller's own words
+        slots = extract_slots(said, now=now)
+        emergency = detect_emergency(said, self.taxonomy.emergency_numbers or None)
+        if emergency is None:
+            emergency = self._learned_emergency(clean)
         return Understanding(
             request_type=request_type.label,
             type_confidence=request_type.confidence,
@@ -118,6 +123,18 @@ class Understander:
             text=text,
             alternatives={"type": request_type.scores, "domain": domain.scores},
         )
+
+    def _learned_emergency(self, clean: str) -> Emergency | None:
+        """The rules' safety net: the model trained on emergency calls.  Its threshold
+        is low on purpose: a missed fire is far worse than an agent's second look."""
+        scores = self.models.emergency.predict(clean).scores
+        danger = 1.0 - scores.get(NO_EMERGENCY, 1.0)
+        if danger < _EMERGENCY_THRESHOLD:
+            return None
+        number = max((n for n in scores if n != NO_EMERGENCY), key=scores.__getitem__)
+        service = _SERVICES.get(number, "police")
+        dial = {**DEFAULT_NUMBERS, **self.taxonomy.emergency_numbers}
+        return Emergency(service, service, dial.get(service, number), "", (0, 0), round(danger, 3))
 
     def _nothing(self, text: str, now: datetime) -> Understanding:
         other = self.taxonomy.domains["其他"]
@@ -162,7 +179,7 @@ def summarise(text: str, request_type: str, limit: int = 60) -> str:
     """诉求摘要: the clauses that carry the problem, without greetings, fillers,
     self-introductions and courtesy, ID and phone numbers masked."""
     kept = []
-    for clause in clauses(text):
+    for clause in clauses(normalise(text)):
         clause = without_greeting(clause)
         if not clause or _SELF.match(clause) or _COURTESY.match(clause):
             continue

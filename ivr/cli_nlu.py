@@ -90,16 +90,18 @@ def nlu_train(
 @nlu_app.command("eval")
 def nlu_eval(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,label (others ignored).")],
-    label: Annotated[str, typer.Option(help="What the label column holds: domain or type.")],
+    label: Annotated[
+        str, typer.Option(help="What the label column holds: domain, type or emergency.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Accuracy, macro-F1 and the confusion matrix on a labelled file."""
     import csv
 
-    from call_routing.evaluation import evaluate
+    from call_routing.evaluation import evaluate, evaluate_emergency
 
-    if label not in ("domain", "type"):
-        _fail("--label must be domain or type")
+    if label not in ("domain", "type", "emergency"):
+        _fail("--label must be domain, type or emergency")
     if not file.exists():
         _fail(f"no such file: {file}")
     with file.open(encoding="utf-8", newline="") as handle:
@@ -109,6 +111,20 @@ def nlu_eval(
             _fail(f"{file}: needs the columns text and label (or {label})")
         rows = [(r["text"], r[column]) for r in reader if (r.get("text") or "").strip()]
     understander = _understander()
+    if label == "emergency":
+        found = evaluate_emergency(understander, rows)
+        if as_json:
+            print(json.dumps(found.summary(), ensure_ascii=False))
+            return
+        figures = found.summary()
+        console.print(
+            f"{found.n} texts, {found.emergencies} emergencies: recall {figures['recall']:.3f}, "
+            f"right number {figures['right_number']:.3f}, precision {figures['precision']:.3f} "
+            f"({found.false_alarms} false alarms)"
+        )
+        for text in found.missed:
+            console.print(f"  missed: {text[:80]}", highlight=False)
+        return
     try:
         report = evaluate(understander, rows, label)
     except KeyError as exc:
@@ -119,7 +135,8 @@ def nlu_eval(
     console.print(
         f"{report.n} texts  accuracy {report.accuracy:.3f}  macro-F1 {report.macro_f1:.3f}"
     )
-    table = Table("gold \\ predicted", *report.labels, title=f"confusion matrix ({label})")
+    short = [name[:2] for name in report.labels]  # 城乡, 环境, … fit a terminal
+    table = Table("gold \\ predicted", *short, title=f"confusion matrix ({label})")
     for gold, row in zip(report.labels, report.matrix, strict=True):
         table.add_row(gold, *[str(v) if v else "·" for v in row])
-    console.print(table)
+    Console(width=max(console.width, 120)).print(table)
