@@ -389,9 +389,20 @@ def _guarded(text: str, kind: str, weight: float, start: int, end: int) -> bool:
     sentence = _sentence(text, start, end)
     if _FEES.search(sentence):
         return True
-    if _PRESENT.search(sentence):
+    # "Now" counts only near the cue: in its clause or the next one.  Transcripts
+    # join a whole call with commas, and 现在住在亲戚家 says nothing about a fire.
+    if _PRESENT.search(_near(text, start, end)):
         return False
     return bool(_PAST.search(sentence) or _HYPOTHETICAL.search(sentence))
+
+
+def _near(text: str, start: int, end: int) -> str:
+    """The cue's clause and the clause after it."""
+    before = list(_CLAUSE_END.finditer(text, 0, start))
+    left = before[-1].end() if before else 0
+    after = list(_CLAUSE_END.finditer(text, end))
+    right = after[1].start() if len(after) > 1 else len(text)
+    return text[left:right]
 
 
 def _confidence(text: str, weight: float, start: int, end: int, hits: int, kinds: int) -> float:

@@ -54,7 +54,7 @@ def load(name: str, errors: list[str]) -> list[dict[str, str]]:
             if len(rec) != 4:
                 errors.append(f"{name}:{i}: {len(rec)} fields")
                 continue
-            row = dict(zip(HEADER, rec))
+            row = dict(zip(HEADER, rec, strict=False))
             if not row["text"].strip():
                 errors.append(f"{name}:{i}: empty text")
             if row["type"] not in TYPES:
