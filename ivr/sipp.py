@@ -241,9 +241,24 @@ def run_sipp(
 
 
 def _free_udp_port() -> int:
+    """An even port with the three above it free too: SIPp binds audio RTP/RTCP and
+    video RTP/RTCP at port, port+1, port+2, port+3."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = int(sock.getsockname()[1]) & ~1
+        if base + 3 < 65536 and all(_udp_free(base + offset) for offset in range(4)):
+            return base
+    raise OSError("no four consecutive free UDP ports for SIPp's media")
+
+
+def _udp_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1]) & ~1  # SIPp wants an even RTP port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _last_stats(path: Path) -> dict[str, str]:

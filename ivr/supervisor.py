@@ -73,6 +73,7 @@ class Supervisor:
     parts: dict[str, Part] = field(default_factory=dict)
     worker_targets: dict[str, WorkerTarget] = field(default_factory=dict)
     worker_status: dict[str, dict] = field(default_factory=dict)
+    hub_up_pid: int | None = None
     stopping: bool = False
     ready: bool = False
 
@@ -116,7 +117,7 @@ class Supervisor:
             on_connect=self._publish_node_status,
         )
         self._bus_task = asyncio.create_task(
-            self.bus.run([topics.ALL_WORKER_STATUS], self._on_message)
+            self.bus.run([topics.ALL_WORKER_STATUS, topics.hub_status()], self._on_message)
         )
         await asyncio.wait_for(self.bus.connected.wait(), 10)
         self._add("hub", [python, "-m", "ivr.hub", "--settings", str(settings_file)])
@@ -133,6 +134,7 @@ class Supervisor:
             )
             await self._spawn(self.parts[f"worker-{worker_id}"])
         await self._wait_for_workers(timeout=30 + 2 * settings.workers.count)
+        await self._wait_for_hub(timeout=60)  # it loads models and the ticket store
         self._write_dispatcher_list()
         cfg = self.run_dir / "kamailio.cfg"
         cfg.write_text(kamailio_cfg(settings), encoding="utf-8")
@@ -258,6 +260,9 @@ class Supervisor:
 
     # ---- workers and the dispatcher list -------------------------------------------
     async def _on_message(self, topic: str, message: Message) -> None:
+        if message.type == m.HUB_STATUS:
+            self.hub_up_pid = message.data.get("pid") if message.data.get("state") == "up" else None
+            return
         if message.type != m.WORKER_STATUS:
             return
         data = message.data
@@ -306,6 +311,15 @@ class Supervisor:
                     f"media workers {', '.join(missing)} did not start in {timeout:.0f}s; "
                     f"see {self.settings.log_dir}/worker-*.log"
                 )
+            await asyncio.sleep(0.1)
+
+    async def _wait_for_hub(self, timeout: float) -> None:
+        """Calls are let in only once the hub (this run's) says it is up."""
+        deadline = time.monotonic() + timeout
+        while self.hub_up_pid is None or self.hub_up_pid != self.parts["hub"].snapshot()["pid"]:
+            if time.monotonic() > deadline:
+                log_file = self.settings.log_dir / "hub.log"
+                raise PreflightError(f"the hub did not come up in {timeout:.0f}s; see {log_file}")
             await asyncio.sleep(0.1)
 
     async def _wait_for_kamailio(self, timeout: float) -> None:

@@ -348,7 +348,9 @@ def test_caller_talking_over_the_greeting_stops_it_and_is_transcribed(node: Node
         15,
         "transcript.json beside the recordings",
     )
-    assert transcript["understood"] is True and transcript["turns"] == 1
+    # (an AISHELL news sentence is no citizen request: the node may ask for details)
+    assert transcript["understood"] is True and transcript["turns"] >= 1
+    assert transcript["understanding"]["domain"] and transcript["ticket"]
     assert transcript["lines"][0]["confidence"] > 0
 
 

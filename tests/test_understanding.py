@@ -152,3 +152,29 @@ def test_route_and_nlu_eval_commands(tmp_path: Path) -> None:
         check=False,
     )
     assert refused.returncode == 2 and "不存在的领域" in refused.stderr
+
+
+def test_the_shipped_model_is_the_one_hotline_nlu_train_builds(tmp_path: Path) -> None:
+    """Reproducible: training from the repository's data gives the shipped predictions,
+    and the shipped model was trained on the data as it is now (not a stale copy)."""
+    from call_routing.classifier import fingerprint
+
+    shipped = nlu_model.load()
+    data = (DATA / "train.csv").read_text(encoding="utf-8")
+    assert shipped.meta["data_sha"] == fingerprint(data), "run `hotline nlu train` and commit"
+    trained = subprocess.run(
+        [str(HOTLINE), "nlu", "train", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert trained.returncode == 0, trained.stderr
+    rebuilt = nlu_model.load(tmp_path)
+    import csv
+
+    with (DATA / "eval.csv").open(encoding="utf-8", newline="") as handle:
+        texts = [r["text"] for r in csv.DictReader(handle)][:200]
+    for name in ("request_type", "domain", "emergency"):
+        ours, theirs = getattr(shipped, name), getattr(rebuilt, name)
+        assert ours.predict_many(texts) == theirs.predict_many(texts), name
