@@ -33,7 +33,7 @@ class Taxonomy:
     emergency_numbers: dict[str, str] = field(default_factory=dict)
 
     def canonical_domain(self, label: str) -> str:
-        """A domain name or one of its aliases (公安政法/社会治安) → the domain name."""
+        """A domain name or one of its aliases (社会治安) → the domain name."""
         label = label.strip()
         if label in self.domains:
             return label

@@ -91,6 +91,17 @@ class Understanding:
 
 class Understander:
     def __init__(self, taxonomy: Taxonomy, models: NluModels) -> None:
+        unknown = []
+        for label in models.domain.labels:
+            try:
+                taxonomy.canonical_domain(label)
+            except KeyError:
+                unknown.append(label)
+        if unknown:
+            raise ValueError(
+                f"the taxonomy has no domain {', '.join(unknown)} that the model knows: "
+                "keep the shipped domain names (or add them as aliases)"
+            )
         self.taxonomy = taxonomy
         self.models = models
 

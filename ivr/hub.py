@@ -242,16 +242,16 @@ def open_tickets(settings: Settings) -> CallTickets | None:
     return CallTickets(store)
 
 
-def load_understanding() -> Callable[[str], dict] | None:
+def load_understanding(taxonomy_file: Path | None = None) -> Callable[[str], dict] | None:
     """The understanding model, loaded once; None (logged) if it cannot be loaded."""
     from datetime import datetime
 
     from call_routing import nlu_model
-    from call_routing.taxonomy import default_taxonomy
+    from call_routing.taxonomy import load_taxonomy
     from call_routing.understanding import Understander
 
     try:
-        taxonomy = default_taxonomy()
+        taxonomy = load_taxonomy(taxonomy_file)
         understander = Understander(taxonomy, nlu_model.load())
     except Exception as exc:  # the node still answers and records; agents classify
         log.error("no understanding of callers: %s", exc)
@@ -303,7 +303,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         bus,
         settings.node.name,
         options=FlowOptions(listen.barge_in, listen.asks),
-        understand=load_understanding(),
+        understand=load_understanding(settings.routing.taxonomy),
         tickets=open_tickets(settings),
     )
     task = asyncio.create_task(

@@ -33,6 +33,7 @@ def run_checks(settings: Settings) -> None:
     _check_writable(settings)
     if settings.asr.enabled:
         check_asr_model(settings)
+    check_understanding(settings)
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
             raise PreflightError(
@@ -48,6 +49,21 @@ def run_checks(settings: Settings) -> None:
             f"MQTT port {settings.mqtt.port} is in use: set mqtt.port to a free port, "
             "or to 0 to let the node choose one"
         )
+
+
+def check_understanding(settings: Settings) -> None:
+    """The understanding model is there and fits the taxonomy (``routing.taxonomy``)."""
+    from call_routing import nlu_model
+    from call_routing.taxonomy import load_taxonomy
+    from call_routing.understanding import Understander
+
+    where = settings.routing.taxonomy or "the shipped taxonomy"
+    try:
+        Understander(load_taxonomy(settings.routing.taxonomy), nlu_model.load())
+    except FileNotFoundError as exc:
+        raise PreflightError(str(exc)) from None
+    except ValueError as exc:
+        raise PreflightError(f"routing.taxonomy ({where}): {exc}") from None
 
 
 def check_asr_model(settings: Settings) -> None:

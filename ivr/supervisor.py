@@ -435,7 +435,12 @@ def absolute_paths(settings: Settings) -> Settings:
         prompts = prompts.model_copy(update={"recorded_dir": prompts.recorded_dir.resolve()})
     if prompts.catalogue is not None:
         prompts = prompts.model_copy(update={"catalogue": prompts.catalogue.resolve()})
-    return settings.model_copy(update={"node": node, "recordings": recordings, "prompts": prompts})
+    routing = settings.routing
+    if routing.taxonomy is not None:
+        routing = routing.model_copy(update={"taxonomy": routing.taxonomy.resolve()})
+    return settings.model_copy(
+        update={"node": node, "recordings": recordings, "prompts": prompts, "routing": routing}
+    )
 
 
 def _die_with_parent() -> None:

@@ -208,6 +208,20 @@ class AsrSection(Section):
     interim_every_s: float = Field(1.0, ge=0.2, le=10)
 
 
+class RoutingSection(Section):
+    """Understanding callers: an operator's own taxonomy (seat groups, departments,
+    categories) instead of the shipped one; its domains must keep the shipped names."""
+
+    taxonomy: Path | None = None
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file {value}: give the path of your taxonomy TOML")
+        return value
+
+
 class SupervisorSection(Section):
     grace_s: float = Field(30.0, ge=0, le=3600)
     restart_backoff_s: float = Field(0.5, gt=0, le=60)
@@ -339,6 +353,7 @@ class Settings(BaseSettings):
     asr: AsrSection = AsrSection()
     recordings: RecordingsSection = RecordingsSection()
     tickets: TicketsSection = TicketsSection()
+    routing: RoutingSection = RoutingSection()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

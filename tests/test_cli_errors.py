@@ -142,3 +142,19 @@ def test_relative_data_directory_works(tmp_path: Path) -> None:
         node.wait(60)
     assert node.returncode == 0
     assert list((tmp_path / "hotline-data" / "recordings").glob("*/*/*/*/manifest.json"))
+
+
+def test_a_taxonomy_that_does_not_fit_the_model_stops_start_up(tmp_path: Path) -> None:
+    shipped = (Path(__file__).resolve().parent.parent / "call_routing" / "taxonomy.toml").read_text(
+        encoding="utf-8"
+    )
+    taxonomy = tmp_path / "taxonomy.toml"
+    taxonomy.write_text(shipped.replace('[domains."民政"]', '[domains."民政事务"]'), "utf-8")
+    config = tmp_path / "node.toml"
+    config.write_text(f'[routing]\ntaxonomy = "{taxonomy}"\n', encoding="utf-8")
+    from ivr.preflight import PreflightError, run_checks
+    from sip_config import load_settings
+
+    settings = load_settings(config, overrides={"node.data_dir": str(tmp_path / "data")})
+    with pytest.raises(PreflightError, match=r"routing.taxonomy .*民政"):
+        run_checks(settings)
