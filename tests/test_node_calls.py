@@ -316,6 +316,23 @@ def test_the_callers_words_are_transcribed_during_the_call(node: Node) -> None:
     finals = [e for e in node.hub_events("asr.final") if e["call_id"] == call_id]
     assert finals, "the call has a transcript"
     assert cer("甚至出现交易几乎停滞的情况", "".join(e["text"] for e in finals)) <= 0.35
+    # Understood and written down: a draft work order, in the node's ticket store.
+    (drafted,) = wait_for(
+        lambda: [e for e in node.hub_events("ticket.drafted") if e["call_id"] == call_id],
+        15,
+        "a draft ticket for the call",
+    )
+    listed = subprocess.run(
+        [str(HOTLINE), "tickets", "list", "--json", "--data-dir", str(node.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    (ticket,) = [t for t in json.loads(listed.stdout) if t["number"] == drafted["number"]]
+    assert ticket["call_id"] == call_id and ticket["caller_number"] == "13800138000"
+    assert "交易" in ticket["content"] or "停滞" in ticket["content"]
 
 
 def test_caller_talking_over_the_greeting_stops_it_and_is_transcribed(node: Node) -> None:
