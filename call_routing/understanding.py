@@ -32,7 +32,9 @@ TYPE_CUES: dict[str, tuple[str, ...]] = {
 }
 _CUE_WEIGHT = 0.25  # per cue found, added to the model's probability, then renormalised
 _WORD_WEIGHT = 0.08  # per taxonomy word of a domain found
-_LOW_CONFIDENCE = 0.45
+# Below this the caller is asked once for details: on the evaluation set about one
+# call in six, whose domain is right 64 % of the time against 90 % for the rest.
+LOW_CONFIDENCE = 0.25
 _EMERGENCY_THRESHOLD = 0.45  # the learned model's P(emergency) that counts
 _SERVICES = {"119": "fire", "110": "police", "120": "medical"}
 _SELF = re.compile(r"^(我叫|我姓|我是.{0,6}(先生|女士|小姐|师傅)|我的电话|电话是|手机号|联系电话)")
@@ -58,6 +60,7 @@ class Understanding:
     summary: str
     text: str = ""
     alternatives: dict[str, dict[str, float]] = field(default_factory=dict)
+    low_confidence_below: float = LOW_CONFIDENCE
 
     @property
     def confidence(self) -> float:
@@ -65,7 +68,7 @@ class Understanding:
 
     @property
     def low_confidence(self) -> bool:
-        return self.confidence < _LOW_CONFIDENCE
+        return self.confidence < self.low_confidence_below
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``hotline route --json``, events, tickets)."""
@@ -90,7 +93,10 @@ class Understanding:
 
 
 class Understander:
-    def __init__(self, taxonomy: Taxonomy, models: NluModels) -> None:
+    def __init__(
+        self, taxonomy: Taxonomy, models: NluModels, low_confidence: float = LOW_CONFIDENCE
+    ) -> None:
+        self.low_confidence = low_confidence
         unknown = []
         for label in models.domain.labels:
             try:
@@ -133,6 +139,7 @@ class Understander:
             summary=summarise(clean, request_type.label),
             text=text,
             alternatives={"type": request_type.scores, "domain": domain.scores},
+            low_confidence_below=self.low_confidence,
         )
 
     def _learned_emergency(self, clean: str) -> Emergency | None:

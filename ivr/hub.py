@@ -242,7 +242,9 @@ def open_tickets(settings: Settings) -> CallTickets | None:
     return CallTickets(store)
 
 
-def load_understanding(taxonomy_file: Path | None = None) -> Callable[[str], dict] | None:
+def load_understanding(
+    taxonomy_file: Path | None = None, low_confidence: float = 0.25
+) -> Callable[[str], dict] | None:
     """The understanding model, loaded once; None (logged) if it cannot be loaded."""
     from datetime import datetime
 
@@ -252,7 +254,7 @@ def load_understanding(taxonomy_file: Path | None = None) -> Callable[[str], dic
 
     try:
         taxonomy = load_taxonomy(taxonomy_file)
-        understander = Understander(taxonomy, nlu_model.load())
+        understander = Understander(taxonomy, nlu_model.load(), low_confidence)
     except Exception as exc:  # the node still answers and records; agents classify
         log.error("no understanding of callers: %s", exc)
         return None
@@ -303,7 +305,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         bus,
         settings.node.name,
         options=FlowOptions(listen.barge_in, listen.asks),
-        understand=load_understanding(settings.routing.taxonomy),
+        understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
         tickets=open_tickets(settings),
     )
     task = asyncio.create_task(

@@ -213,6 +213,8 @@ class RoutingSection(Section):
     categories) instead of the shipped one; its domains must keep the shipped names."""
 
     taxonomy: Path | None = None
+    # Understood less surely than this (0–1): the caller is asked once for details.
+    low_confidence: float = Field(0.25, ge=0, le=1)
 
     @field_validator("taxonomy")
     @classmethod
