@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from ivr.cli_nlu import nlu_app, route
+from ivr.cli_staffing import staffing_command
 from sip_config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
@@ -34,6 +35,7 @@ tickets_app = typer.Typer(help="Work orders: list, show, change.", no_args_is_he
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
 app.command("route")(route)
+app.command("staffing")(staffing_command)
 
 console = Console()
 err = Console(stderr=True)
