@@ -60,11 +60,15 @@ class CallTickets:
     def __init__(self, store: TicketStore) -> None:
         self.store = store
         self.by_call: dict[str, str] = {}  # call id → ticket number
+        self._tried: set[str] = set()  # one attempt per call: a broken store is not hammered
 
     async def open(self, flow: CallFlow) -> tuple[Ticket, str] | None:
         """The call's draft ticket (once per call); with the number it duplicates, if any."""
-        if flow.call_id in self.by_call:
+        if flow.call_id in self._tried:
             return None
+        self._tried.add(flow.call_id)
+        if len(self._tried) > 10_000:
+            self._tried = set(self.by_call)
         draft = draft_for_call(flow)
         try:
             intake = await asyncio.to_thread(self.store.intake, draft, datetime.now(UTC))
@@ -76,7 +80,7 @@ class CallTickets:
         return intake.ticket, linked
 
     async def attach_recording(self, call_id: str, directory: str) -> None:
-        number = self.by_call.get(call_id)
+        number = self.by_call.pop(call_id, None)  # the call's last word on its ticket
         if not number or not directory:
             return
 
