@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from ivr.cli_nlu import nlu_app, route
+from ivr.cli_simulate import simulate_command
 from ivr.cli_staffing import staffing_command
 from sip_config import ConfigError, Settings, load_settings
 
@@ -36,6 +37,7 @@ app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
+app.command("simulate")(simulate_command)
 
 console = Console()
 err = Console(stderr=True)
