@@ -42,6 +42,7 @@ class Hub:
         options: FlowOptions | None = None,
         understand: Callable[[str], dict] | None = None,
         tickets: CallTickets | None = None,
+        concurrent_calls: bool = False,
     ) -> None:
         self.bus = bus
         self.node = node
@@ -49,6 +50,10 @@ class Hub:
         self.options = options or FlowOptions()
         self.understand = understand  # the caller's words → understanding (blocking)
         self.tickets = tickets
+        # Each call's events in order, calls side by side: one call waiting for the
+        # model or the ticket store must not hold up the next caller's answer.
+        self.concurrent_calls = concurrent_calls
+        self._chains: dict[str, asyncio.Task] = {}
         self.flows: dict[str, CallFlow] = {}
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
@@ -69,7 +74,39 @@ class Hub:
                 log.warning("worker refused a command", extra=fields(**message.data))
             return
         if topic.startswith(f"{topics.ROOT}/calls/") and message.call_id:
-            await self._on_call_event(message)
+            if self.concurrent_calls:
+                self._chain(message)
+            else:
+                await self._on_call_event(message)
+
+    def _chain(self, message: Message) -> asyncio.Task:
+        """Handle ``message`` after the call's earlier events, without waiting for it."""
+        call_id = message.call_id
+        previous = self._chains.get(call_id)
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            try:
+                await self._on_call_event(message)
+            except Exception:  # one call's trouble never stops the others
+                log.exception("call event failed", extra=fields(call_id=call_id))
+
+        task = asyncio.create_task(run())
+        self._chains[call_id] = task
+
+        def release(done: asyncio.Task) -> None:
+            if self._chains.get(call_id) is done:
+                del self._chains[call_id]
+
+        task.add_done_callback(release)
+        return task
+
+    async def settle(self) -> None:
+        """Wait until every call's events so far are handled (tests, shutdown)."""
+        while self._chains:
+            await asyncio.gather(*list(self._chains.values()), return_exceptions=True)
 
     async def _on_call_event(self, message: Message) -> None:
         call_id, data = message.call_id, message.data
@@ -307,6 +344,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         options=FlowOptions(listen.barge_in, listen.asks),
         understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
         tickets=open_tickets(settings),
+        concurrent_calls=True,
     )
     task = asyncio.create_task(
         bus.run(
@@ -323,6 +361,8 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         if time.monotonic() - last_status > 5:
             last_status = time.monotonic()
             await announce()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hub.settle(), 5)
     await bus.publish(topics.hub_status(), hub.status("down"), retain=True)
     await asyncio.sleep(0.2)
     task.cancel()

@@ -818,3 +818,42 @@ async def test_a_call_with_nothing_understood_still_gets_a_ticket_for_an_agent(
     )
     (ticket,) = store.find()
     assert ticket.needs_agent_review and ticket.call_id == "c1" and ticket.content == ""
+
+
+async def test_a_slow_model_for_one_call_does_not_hold_up_the_next_callers_answer(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow_understand(text: str) -> dict:
+        release.wait(5)  # the model (or the ticket store) is slow for this call
+        return {"emergency": None, "low_confidence": False, "seat_group": "城建"}
+
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(barge_in=False),
+        understand=slow_understand,
+        concurrent_calls=True,
+    )
+    await offered(hub, "slow")
+    await feed(
+        hub,
+        event("slow", m.CALL_ANSWERED),
+        event("slow", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("slow", m.ASR_FINAL, leg="caller", turn=1, text="路灯坏了", substantive=True),
+    )
+    await offered(hub, "next")
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if (m.ANSWER, {"call_id": "next"}) in commands_to(bus, "w1"):
+            break
+    assert (m.ANSWER, {"call_id": "next"}) in commands_to(bus, "w1"), "answered meanwhile"
+    assert hub.flows["slow"].step is Step.LISTENING, "still waiting for its understanding"
+    release.set()
+    await hub.settle()
+    assert hub.flows["slow"].step is Step.CLOSING
+    assert [c for c, d in commands_to(bus, "w1") if d["call_id"] == "slow"][-1] == m.PLAY

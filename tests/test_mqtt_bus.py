@@ -111,6 +111,7 @@ async def test_messages_published_during_an_outage_arrive_in_order_after_it(
     ]
     try:
         await asyncio.wait_for(publisher.connected.wait(), 10)
+        await asyncio.wait_for(subscriber.connected.wait(), 10)  # subscribed before we publish
         await publisher.publish("test/b", Message("t", {"n": 0}, node="n1"))
         await _until(lambda: received == [0])
         broker.stop()
