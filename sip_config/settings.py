@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 Codec = Literal["PCMA", "PCMU", "G722"]
 
@@ -356,6 +358,9 @@ class Settings(BaseSettings):
     recordings: RecordingsSection = RecordingsSection()
     tickets: TicketsSection = TicketsSection()
     routing: RoutingSection = RoutingSection()
+    acd: AcdSection = AcdSection()
+    agents: list[AgentSettings] = []
+    seat_groups: dict[str, SeatGroupSettings] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -364,6 +369,10 @@ class Settings(BaseSettings):
                 "sip.listen is 0.0.0.0: set sip.advertised_address to the address "
                 "phones and carriers reach this node on"
             )
+        ids = [agent.id for agent in self.agents]
+        twice = sorted({agent_id for agent_id in ids if ids.count(agent_id) > 1})
+        if twice:
+            raise ValueError(f"agents: id {', '.join(twice)} is listed twice; ids must be unique")
         return self
 
     @classmethod
