@@ -41,6 +41,25 @@ TRANSFER_STATUS = "call.transfer"  # the network's answer to a transfer: code, f
 CALL_UNDERSTOOD = "call.understood"  # the hub: request type, domain, emergency, slots
 TICKET_DRAFTED = "ticket.drafted"  # the hub: a draft work order for the call
 CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the call ended
+# Seat allocation (the hub) and the agent's leg (the worker).
+CALL_QUEUED = "call.queued"  # the hub: waiting for an agent of a seat group
+CALL_OFFERED_TO_AGENT = "call.agent_offered"  # the hub: an agent's phone rings with it
+CALL_ABANDONED = "call.abandoned"  # the hub: the caller hung up while waiting
+CALLBACK_REQUESTED = "callback.requested"  # the hub: "按1预约回电", place kept
+AGENT_ANSWERED = "agent.answered"  # the worker: the agent picked up; legs bridged
+AGENT_FAILED = "agent.failed"  # the worker: the agent's leg did not connect
+AGENT_HUNGUP = "agent.hungup"  # the worker: the agent's leg ended after answering
+CALLBACK_ANSWERED = "callback.answered"  # the worker: the citizen picked up the callback
+CALLBACK_FAILED = "callback.failed"  # the worker: the citizen did not pick up
+# Agent state and offers (topic: hotline/v1/agents/{agent_id}/…).
+AGENT_STATE = "agent.state"  # retained: status, reason, since, call
+AGENT_OFFER = "agent.offer"  # the call, its transcript and draft ticket, at the offer
+AGENT_LOGIN = "agent.login"  # commands the desk sends for an agent
+AGENT_LOGOUT = "agent.logout"
+AGENT_READY = "agent.ready"
+AGENT_NOT_READY = "agent.not_ready"  # with a reason code
+AGENT_WRAP_UP_DONE = "agent.wrap_up_done"
+AGENT_COMMANDS = {AGENT_LOGIN, AGENT_LOGOUT, AGENT_READY, AGENT_NOT_READY, AGENT_WRAP_UP_DONE}
 
 # Commands the hub sends to a worker (topic: hotline/v1/workers/{worker}/commands).
 ANSWER = "answer"
@@ -51,6 +70,8 @@ LISTEN = "listen"
 STOP_LISTENING = "stop_listening"
 HANGUP = "hangup"
 TRANSFER = "transfer"  # hand the caller to a number (SIP REFER), e.g. 119
+DIAL = "dial"  # ring an agent for the call; bridge them when they answer
+CALLBACK = "callback"  # ring the reserved agent, then the citizen; bridge them
 DRAIN = "drain"
 COMMANDS = {
     ANSWER,
@@ -61,6 +82,8 @@ COMMANDS = {
     STOP_LISTENING,
     HANGUP,
     TRANSFER,
+    DIAL,
+    CALLBACK,
     DRAIN,
 }
 

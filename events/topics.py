@@ -25,6 +25,18 @@ def ticket_event(number: str, event: str) -> str:
     return f"{ROOT}/tickets/{number}/{event}"
 
 
+def agent_state(agent_id: str) -> str:
+    return f"{ROOT}/agents/{agent_id}/state"
+
+
+def agent_offer(agent_id: str) -> str:
+    return f"{ROOT}/agents/{agent_id}/offer"
+
+
+def agent_commands(agent_id: str) -> str:
+    return f"{ROOT}/agents/{agent_id}/commands"
+
+
 def hub_status() -> str:
     return f"{ROOT}/hub/status"
 
@@ -37,6 +49,7 @@ ALL = f"{ROOT}/#"
 ALL_WORKER_STATUS = f"{ROOT}/workers/+/status"
 ALL_WORKER_REPLIES = f"{ROOT}/workers/+/replies"
 ALL_CALL_EVENTS = f"{ROOT}/calls/#"
+ALL_AGENT_COMMANDS = f"{ROOT}/agents/+/commands"
 
 
 def matches(pattern: str, topic: str) -> bool:

@@ -208,6 +208,14 @@ def phone(
     register: Annotated[
         str, typer.Option(help="Register with this registrar (HOST:PORT) as --from.")
     ] = "",
+    password: Annotated[
+        str,
+        typer.Option(help="Password for --register (digest; an agent's password).", hidden=False),
+    ] = "",
+    loop_play: Annotated[bool, typer.Option(help="Play --play round and round.")] = False,
+    answer: Annotated[
+        bool, typer.Option(help="With --auto-answer: --no-answer lets calls ring unanswered.")
+    ] = True,
     codec: Annotated[
         list[str] | None, typer.Option(help="Offer only these codecs (PCMA, PCMU, G722).")
     ] = None,
@@ -249,7 +257,13 @@ def phone(
         caller_id=caller_id,
         codecs=codecs,
         register=register,
+        password=password,
+        loop_play=loop_play,
+        answer=answer,
     )
+    if password and not register:
+        err.print("error: --password is for --register HOST:PORT")
+        raise typer.Exit(2)
     result = asyncio.run(run_phone(options))
     print(summary_json(result), flush=True)
     if result.ok:

@@ -77,6 +77,8 @@ class EngineConfig:
     user_agent: str = "hotline-node"
     identity: str = "hotline"
     registrar: str = ""  # host:port to REGISTER with (an agent's softphone); empty: none
+    username: str = ""  # digest credentials for the registrar (default: identity)
+    password: str = ""
     register_expires_s: int = 300
     pjsip_log_level: int = 0
 
@@ -116,6 +118,8 @@ class _Leg:
     recorders: dict[str, Any] = field(default_factory=dict)
     silence: Any = None  # keeps the ``played`` recording running between prompts
     tap: Any = None  # streams the caller's audio out (to the ASR service)
+    peer: str = ""  # the leg this one is bridged with (caller ↔ agent)
+    looping: bool = False  # the current player loops (hold music) and reports no end
     record_files: dict[str, str] = field(default_factory=dict)
     listen: _Listen | None = None
     rx_packets: int = -1
@@ -294,6 +298,10 @@ class SipEngine:
             acc_cfg.idUri = f"sip:{cfg.identity}@{cfg.registrar}"
             acc_cfg.regConfig.registrarUri = f"sip:{cfg.registrar}"
             acc_cfg.regConfig.timeoutSec = cfg.register_expires_s
+            if cfg.password:
+                acc_cfg.sipConfig.authCreds.append(
+                    pj.AuthCredInfo("digest", "*", cfg.username or cfg.identity, 0, cfg.password)
+                )
         acc_cfg.mediaConfig.transportConfig.boundAddress = cfg.bind
         acc_cfg.mediaConfig.transportConfig.port = 0
         if cfg.public_address:
@@ -462,13 +470,17 @@ class SipEngine:
             leg.player.startTransmit(leg.media)
         if leg.tap is not None:
             leg.media.startTransmit(leg.tap)
+        peer = self._legs.get(leg.peer) if leg.peer else None
+        if peer is not None and peer.media is not None and not peer.ended:
+            leg.media.startTransmit(peer.media)
+            peer.media.startTransmit(leg.media)
 
     # ---- periodic work (engine thread) ------------------------------------------
     def _finish_playbacks(self) -> None:
         while self._eof:
             leg_id, play_id = self._eof.pop(0)
             leg = self._legs.get(leg_id)
-            if leg is not None and leg.play_id == play_id:
+            if leg is not None and leg.play_id == play_id and not leg.looping:
                 self._stop_player(leg)
                 self._emit(PlaybackFinished(leg_id, play_id))
 
@@ -603,9 +615,19 @@ class SipEngine:
         except pj.Error as exc:
             log.debug("hangup of %s: %s", leg.leg_id, exc.reason)
 
+    def _unbridge(self, leg: _Leg) -> None:
+        peer = self._legs.get(leg.peer) if leg.peer else None
+        leg.peer = ""
+        if peer is None:
+            return
+        peer.peer = ""
+        if leg.media is not None and peer.media is not None:
+            self._unlink(leg.media, [peer.media])
+            self._unlink(peer.media, [leg.media])
+
     def _stop_player(self, leg: _Leg) -> None:
         player = leg.player
-        leg.player, leg.play_id = None, ""
+        leg.player, leg.play_id, leg.looping = None, "", False
         if player is None:
             return
         sinks = [leg.media, leg.recorders.get("played")]
@@ -615,6 +637,7 @@ class SipEngine:
     def _close_media(self, leg: _Leg) -> None:
         leg.listen = None
         self._stop_player(leg)
+        self._unbridge(leg)
         recorders = list(leg.recorders.values())
         if leg.silence is not None:
             self._unlink(leg.silence, recorders)
@@ -678,8 +701,11 @@ class SipEngine:
 
         return self.submit(run)
 
-    def play(self, leg_id: str, path: Path, play_id: str) -> concurrent.futures.Future:
-        """Play a WAV into the leg (and into its ``played`` recorder), once."""
+    def play(
+        self, leg_id: str, path: Path, play_id: str, loop: bool = False
+    ) -> concurrent.futures.Future:
+        """Play a WAV into the leg (and into its ``played`` recorder), once, or
+        round and round until stopped (``loop``: hold music, no end reported)."""
 
         def run() -> None:
             leg = self._leg(leg_id)
@@ -689,11 +715,11 @@ class SipEngine:
                 self._emit(PlaybackFinished(leg_id, old, interrupted=True))
             player = _Player(self, leg_id, play_id)
             try:
-                player.createPlayer(str(path), pj.PJMEDIA_FILE_NO_LOOP)
+                player.createPlayer(str(path), 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
             except pj.Error as exc:
                 self._emit(PlaybackFailed(leg_id, play_id, exc.reason))
                 return
-            leg.player, leg.play_id = player, play_id
+            leg.player, leg.play_id, leg.looping = player, play_id, loop
             if leg.media is not None:
                 player.startTransmit(leg.media)
             if "played" in leg.recorders:
@@ -736,6 +762,27 @@ class SipEngine:
             self._reconnect(leg)
 
         return self.submit(run)
+
+    def bridge(self, leg_id: str, other_id: str) -> concurrent.futures.Future:
+        """Connect two legs both ways (caller and agent hear each other); prompts
+        playing on either stop first.  Recorders keep recording each leg."""
+
+        def run() -> None:
+            leg, other = self._leg(leg_id), self._leg(other_id)
+            for each in (leg, other):
+                if each.player is not None:
+                    play_id = each.play_id
+                    self._stop_player(each)
+                    self._emit(PlaybackFinished(each.leg_id, play_id, interrupted=True))
+                if each.peer and each.peer not in (leg_id, other_id):
+                    self._unbridge(each)
+            leg.peer, other.peer = other_id, leg_id
+            self._reconnect(leg)
+
+        return self.submit(run)
+
+    def unbridge(self, leg_id: str) -> concurrent.futures.Future:
+        return self.submit(lambda: self._unbridge(self._leg(leg_id)))
 
     def tap(self, leg_id: str, sink: Callable[[bytes], None]) -> concurrent.futures.Future:
         """Send the leg's incoming audio to ``sink`` in 20 ms frames of 16-bit PCM at the

@@ -4,10 +4,14 @@ A :class:`CallFlow` takes worker events and the current time and returns the
 commands to send; it never touches the bus, sockets or clocks itself, so it is
 tested with virtual time.  The flow today: answer → greeting (the caller may
 talk over it: barge-in) → listen until the caller has said what is wrong →
-closing prompt → hang up.  A turn with nothing understood (silence, only
-fillers, a failed or missing transcript) asks once more, then offers a human;
-key 0 at any time asks for a human.  Until seat allocation exists, "a human"
-means the caller is told no agent is free and the call, recorded, is closed.
+closing prompt → hang up, or, with seat allocation (agents configured), →
+"正在为您转接人工服务" → queued for the seat group → bridged with an agent →
+closing prompt once the agent hangs up.  A turn with nothing understood
+(silence, only fillers, a failed or missing transcript) asks once more, then
+offers a human; key 0 at any time asks for a human.  Without agents "a human"
+means the caller is told none is free and the call, recorded, is closed.  While
+the call waits, the hub's seat allocation (``ivr/seating.py``) decides what the
+caller hears and when the call leaves the queue.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Step(enum.Enum):
     TRANSCRIBING = "transcribing"  # the caller stopped; the transcript is on its way
     EMERGENCY = "emergency"  # told it is urgent, then handed to 119/110/120
     TRANSFERRING = "transferring"
+    QUEUED = "queued"  # waiting for an agent (hold music, announcements)
+    CONNECTED = "connected"  # talking with an agent
     CLOSING = "closing"
     HANGING_UP = "hanging_up"
     ENDED = "ended"
@@ -45,6 +51,7 @@ class FlowOptions:
 
     barge_in: bool = True  # the caller may talk over prompts; the prompt stops
     asks: int = 2  # how often the caller is asked to speak before a human is offered
+    seats: bool = False  # agents are configured: calls are queued to them
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ class CallFlow:
     understood: bool = False  # the caller said something substantive this call
     understanding: dict[str, Any] | None = None  # the hub's, from the caller's words
     emergency: str = ""  # the number the call is handed to (119, 110, 120)
-    seat_group: str = ""  # where the call would queue (seat allocation comes later)
+    seat_group: str = ""  # where the call queues for an agent
+    wants_agent: bool = False  # the flow handed the call to seat allocation
+    agent_id: str = ""  # the agent the caller talks with
     ticket: str = ""  # the draft work order's number, once the hub opened it
     answered: bool = False
     transcript: list[dict[str, Any]] = field(default_factory=list)
@@ -167,6 +176,14 @@ class CallFlow:
                 if data.get("interrupted"):
                     return []
                 return self._hang_up(now, "flow_complete")
+            case m.AGENT_ANSWERED if self.step is Step.QUEUED:
+                self.agent_id = str(data.get("agent_id", ""))
+                return self._go(Step.CONNECTED, now, None)
+            case m.AGENT_HUNGUP if self.step is Step.CONNECTED:
+                return self._close(now, "closing")  # the agent finished with the caller
+            case m.ASR_FINAL if data.get("leg") == "agent":
+                self.transcript.append(_line(data, leg="agent"))
+                return []
             case m.CALL_ENDED:
                 self.end_reason = str(data.get("reason", ""))
                 self._go(Step.ENDED, now, None)
@@ -182,6 +199,8 @@ class CallFlow:
             return self._try_again(now, "no_transcript")  # the text never came
         if self.step is Step.TRANSFERRING:
             return self._close(now, f"emergency_dial_{self.emergency}")
+        if self.step in (Step.QUEUED, Step.CONNECTED):
+            return []  # seat allocation keeps the time while the caller waits or talks
         if self.step is Step.HANGING_UP:
             # The worker never confirmed the hang-up: the call is gone for the flow.
             self.end_reason = "hangup_unconfirmed"
@@ -194,22 +213,27 @@ class CallFlow:
         self.history.append((now, "adopted"))
         return [Command(m.STOP_LISTENING), *self._close(now, "closing")]
 
+    def leave_queue(self, now: float, prompt: str) -> list[Command]:
+        """Seat allocation gave up on the call (wait limit, callback booked, queue
+        full): say ``prompt`` and hang up."""
+        if self.step is not Step.QUEUED:
+            return []
+        return [Command(m.STOP_PLAYBACK), *self._close(now, prompt)]
+
+    def agent_lost(self, now: float) -> list[Command]:
+        """The agent's leg failed after the caller was connected (or no agent is left
+        to take the call): the caller is told and the call ends, recorded."""
+        if self.step not in (Step.QUEUED, Step.CONNECTED):
+            return []
+        return self._close(now, "agent_unavailable")
+
     # ---- steps ----------------------------------------------------------------
     def _on_final(self, data: dict[str, Any], now: float) -> list[Command]:
         text = str(data.get("text", ""))
         substantive = bool(data.get("substantive", bool(text.strip())))
-        self.transcript.append(
-            {
-                "turn": data.get("turn", self.turn),
-                "text": text,
-                "content": str(data.get("content", text)),
-                "fillers": data.get("fillers", []),
-                "start_s": data.get("start_s"),
-                "end_s": data.get("end_s"),
-                "confidence": data.get("confidence"),
-                "engine": data.get("engine", ""),
-            }
-        )
+        self.transcript.append(_line(data, turn=self.turn))
+        if self.step in (Step.QUEUED, Step.CONNECTED):
+            return []  # words said while waiting or to the agent: kept in the transcript
         if not substantive or not self._this_turn(data):
             return []  # 喂？ or a result of an earlier turn: keep listening
         self.understood = True
@@ -232,6 +256,8 @@ class CallFlow:
                 return commands + self._prompt_then_listen(Step.ASKING_AGAIN, "ask_detail", now)
             if understanding.get("low_confidence"):
                 self.seat_group = str(understanding.get("general_seat_group", self.seat_group))
+        if self.options.seats:
+            return commands + self._queue(now)
         return commands + self._close(now, "closing")
 
     def _try_again(self, now: float, why: str) -> list[Command]:
@@ -247,7 +273,14 @@ class CallFlow:
 
     def _offer_agent(self, now: float, why: str) -> list[Command]:
         self.agent_offered = why
-        return self._close(now, "agent_unavailable")  # no seat allocation yet
+        if self.options.seats:
+            return self._queue(now)
+        return self._close(now, "agent_unavailable")  # no agents configured
+
+    def _queue(self, now: float) -> list[Command]:
+        """Hand the call to seat allocation: the caller hears that a human comes."""
+        self.wants_agent = True
+        return self._go(Step.QUEUED, now, None, _play("transfer_agent"))
 
     def _prompt_then_listen(self, step: Step, prompt: str, now: float) -> list[Command]:
         commands = [_play(prompt)]
@@ -290,6 +323,21 @@ class CallFlow:
         self.deadline = None if limit is None else now + limit
         self.history.append((now, step.value))
         return list(commands)
+
+
+def _line(data: dict[str, Any], turn: int = 0, leg: str = "caller") -> dict[str, Any]:
+    text = str(data.get("text", ""))
+    return {
+        "leg": leg,
+        "turn": data.get("turn", turn),
+        "text": text,
+        "content": str(data.get("content", text)),
+        "fillers": data.get("fillers", []),
+        "start_s": data.get("start_s"),
+        "end_s": data.get("end_s"),
+        "confidence": data.get("confidence"),
+        "engine": data.get("engine", ""),
+    }
 
 
 def _play(prompt: str) -> Command:

@@ -53,6 +53,9 @@ class PhoneOptions:
     port: int = 0
     caller_id: str = "phone"
     register: str = ""  # host:port of the registrar (the node's Kamailio)
+    password: str = ""  # digest password for the registrar (user name: caller_id)
+    loop_play: bool = False  # play the WAV round and round (an agent's voice)
+    answer: bool = True  # with auto_answer: False lets calls ring unanswered
     codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
 
 
@@ -65,9 +68,13 @@ class PhoneResult:
     codec: str = ""
     dtmf_received: list[str] = field(default_factory=list)
     error: str = ""
+    offered: int = 0  # calls that rang this phone (auto-answer)
+    answered_calls: int = 0
 
     @property
     def ok(self) -> bool:
+        if self.offered and not self.answered_calls:
+            return not self.error  # a phone left ringing on purpose (--no-answer)
         return self.answered and self.reason in ("remote_hangup", "local_hangup") and not self.error
 
 
@@ -82,6 +89,7 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
             codecs=options.codecs,
             identity=options.caller_id,
             registrar=options.register,
+            password=options.password,
             user_agent="hotline phone",
             max_calls=4,
             rtp_timeout_s=30,
@@ -108,12 +116,16 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                 break
             match event:
                 case ev.LegOffered(leg=leg) if options.auto_answer:
-                    await asyncio.wrap_future(engine.answer(leg, 200))
+                    result.offered += 1
+                    if options.answer:
+                        await asyncio.wrap_future(engine.answer(leg, 200))
                 case ev.LegMedia(leg=leg, codec=codec):
                     result.codec = codec
                     if options.record is not None:
-                        await asyncio.wrap_future(engine.record(leg, {"heard": options.record}))
+                        path = _numbered(options.record, result.answered_calls)
+                        await asyncio.wrap_future(engine.record(leg, {"heard": path}))
                 case ev.LegAnswered(leg=leg):
+                    result.answered_calls += 1
                     scheduled += _schedule(loop, engine, leg, options)
                 case ev.DtmfReceived(digit=digit):
                     result.dtmf_received.append(digit)
@@ -125,6 +137,8 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                     result.reason, result.status_code = reason, code
                     result.answered, result.duration_s = answered, duration
                     remaining -= 1
+                    if options.calls > 1:
+                        print(_call_line(event, result), flush=True)
                 case _:
                     pass
     except EngineError as exc:
@@ -143,13 +157,34 @@ async def _wait_registered(engine: SipEngine, timeout: float) -> None:
     print(json.dumps({"registered": engine.config.registrar}), flush=True)
 
 
+def _numbered(path: Path, index: int) -> Path:
+    """``agent-{n}.wav`` → ``agent-1.wav``, … for a phone that takes several calls."""
+    return Path(str(path).replace("{n}", str(index))) if "{n}" in str(path) else path
+
+
+def _call_line(event: ev.LegEnded, result: PhoneResult) -> str:
+    return json.dumps(
+        {
+            "call_ended": event.reason,
+            "answered": event.answered,
+            "status_code": event.status_code,
+            "duration_s": event.duration_s,
+            "offered": result.offered,
+        }
+    )
+
+
 def _schedule(
     loop: asyncio.AbstractEventLoop, engine: SipEngine, leg: str, options: PhoneOptions
 ) -> list[asyncio.TimerHandle]:
     handles = []
     if options.play is not None:
         path = options.play
-        handles.append(loop.call_later(options.play_at_s, lambda: engine.play(leg, path, "play")))
+        handles.append(
+            loop.call_later(
+                options.play_at_s, lambda: engine.play(leg, path, "play", options.loop_play)
+            )
+        )
     for item in options.dtmf:
         handles.append(
             loop.call_later(
@@ -172,6 +207,8 @@ def summary_json(result: PhoneResult) -> str:
             "codec": result.codec,
             "dtmf_received": result.dtmf_received,
             "error": result.error,
+            "offered": result.offered,
+            "answered_calls": result.answered_calls,
         },
         ensure_ascii=False,
     )

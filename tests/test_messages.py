@@ -135,7 +135,7 @@ def test_decode_refuses_a_newer_or_odd_schema(schema: object) -> None:
 
 def test_commands_are_the_documented_set() -> None:
     documented = {"answer", "reject", "play", "stop_playback", "listen", "stop_listening"}
-    assert documented | {"hangup", "transfer", "drain"} == m.COMMANDS
+    assert documented | {"hangup", "transfer", "dial", "callback", "drain"} == m.COMMANDS
 
 
 # ---- topics ----------------------------------------------------------------------------
@@ -146,6 +146,9 @@ def test_topic_names() -> None:
     assert topics.worker_commands("w1") == "hotline/v1/workers/w1/commands"
     assert topics.worker_replies("w1") == "hotline/v1/workers/w1/replies"
     assert topics.call_event("c1", m.CALL_ENDED) == "hotline/v1/calls/c1/call.ended"
+    assert topics.agent_state("1001") == "hotline/v1/agents/1001/state"
+    assert topics.matches(topics.ALL_AGENT_COMMANDS, topics.agent_commands("1001"))
+    assert not topics.matches(topics.ALL_AGENT_COMMANDS, topics.agent_state("1001"))
     assert topics.hub_status() == "hotline/v1/hub/status"
     assert topics.node_status() == "hotline/v1/node/status"
 
