@@ -27,6 +27,7 @@ from ivr.bus_address import broker_address
 from ivr.call_tickets import CallTickets
 from ivr.flow import CallFlow, Command, FlowOptions, Step
 from ivr.logs import configure, fields
+from ivr.seating import Actions, Seating
 from recordings.transcript import write_transcript
 from sip_config import Settings
 
@@ -43,6 +44,8 @@ class Hub:
         understand: Callable[[str], dict] | None = None,
         tickets: CallTickets | None = None,
         concurrent_calls: bool = False,
+        seating: Callable[[dict[str, CallFlow]], Seating] | None = None,
+        render: Callable[[str], str] | None = None,
     ) -> None:
         self.bus = bus
         self.node = node
@@ -58,6 +61,10 @@ class Hub:
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
         self._seen: dict[str, float] = {}
+        # Seat allocation (None without agents): the ACD, fed by the calls' events.
+        self.seating = seating(self.flows) if seating is not None else None
+        self.render = render  # a text said during a call → a prompt id (blocking)
+        self._handed: set[str] = set()  # calls handed to seat allocation
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
@@ -68,6 +75,9 @@ class Hub:
             self._seen = {k: v for k, v in self._seen.items() if v > cutoff}
         if message.type == m.WORKER_STATUS:
             await self._on_worker_status(message)
+            return
+        if topics.matches(topics.ALL_AGENT_COMMANDS, topic):
+            await self._on_agent_command(topic.split("/")[-2], message)
             return
         if message.type == m.COMMAND_REPLY:
             if not message.data.get("ok"):
@@ -124,6 +134,8 @@ class Hub:
         if message.type == m.ASR_FINAL and data.get("substantive") and self.understand:
             data = await self._understood(flow, data)
         before, step = flow.agent_requested, flow.step
+        if self.seating is not None and call_id in self._handed:
+            await self._act(self.seating.on_event(flow, message.type, data, self.clock()))
         commands = flow.on_event(message.type, data, self.clock())
         if message.type == m.CALL_ENDED:
             self._finish(call_id)  # before any await: the tick must not see it again
@@ -132,6 +144,10 @@ class Hub:
         await self._send(flow, commands, stepped=flow.step is not step)
         if flow.understanding is not None and not flow.ticket:
             await self._open_ticket(flow)  # before the call is queued
+        if flow.wants_agent and call_id not in self._handed and flow.step is Step.QUEUED:
+            self._handed.add(call_id)
+            if self.seating is not None:
+                await self._act(self.seating.enqueue(flow, self.clock()))
         if message.type == m.CALL_ENDED:
             if flow.answered and not flow.ticket:
                 await self._open_ticket(flow)  # nothing understood: an agent listens
@@ -175,7 +191,43 @@ class Hub:
         await self._publish_call_event(flow, m.CALL_UNDERSTOOD, understanding)
         return {**data, "understanding": understanding}
 
+    async def _on_agent_command(self, agent_id: str, message: Message) -> None:
+        """An agent's desk: log in, ready, not ready (with a reason), wrap-up done."""
+        if self.seating is None:
+            error = "no agents are configured on this node"
+        else:
+            now = self.clock()
+            error = self.seating.agent_command(agent_id, message.type, message.data, now)
+            await self._act(self.seating.tick(now))
+        if error:
+            log.warning(
+                "agent command refused",
+                extra=fields(agent=agent_id, command=message.type, error=error),
+            )
+        await self.bus.publish(
+            f"{topics.agent_commands(agent_id)}/replies",
+            Message(
+                m.COMMAND_REPLY,
+                {
+                    "command_id": message.id,
+                    "command": message.type,
+                    "ok": not error,
+                    "error": error,
+                },
+                node=self.node,
+            ),
+        )
+
+    async def _act(self, actions: Actions) -> None:
+        for flow, commands in actions.commands:
+            await self._send(flow, commands, stepped=True)
+        for item in actions.publish:
+            await self.bus.publish(
+                item.topic, Message(item.type, item.data, node=self.node), retain=item.retain
+            )
+
     def _finish(self, call_id: str) -> None:
+        self._handed.discard(call_id)
         flow = self.flows.pop(call_id, None)
         if flow is not None:
             self.finished[call_id] = flow
@@ -210,6 +262,8 @@ class Hub:
 
     async def tick(self) -> None:
         now = self.clock()
+        if self.seating is not None:
+            await self._act(self.seating.tick(now))
         for call_id, flow in list(self.flows.items()):
             commands = flow.on_tick(now)
             if flow.step is Step.ENDED and call_id in self.flows:
@@ -235,6 +289,10 @@ class Hub:
 
     async def _send(self, flow: CallFlow, commands: list[Command], stepped: bool = False) -> None:
         for command in commands:
+            if command.type == m.PLAY and "text" in command.data:
+                command = await self._rendered(command)
+                if command is None:
+                    continue
             message = Message(
                 command.type, {"call_id": flow.call_id, **command.data}, node=self.node
             )
@@ -242,6 +300,20 @@ class Hub:
             await self.bus.publish(topics.worker_commands(flow.worker), message)
         if commands or stepped:
             await self._publish_call_event(flow, m.FLOW_STEP, {"step": flow.step.value})
+
+    async def _rendered(self, command: Command) -> Command | None:
+        """A PLAY of a text made during the call (queue position, wait): synthesized
+        once, then played like any prompt.  Without a synthesizer it is skipped."""
+        if self.render is None:
+            return None
+        text = str(command.data["text"])
+        try:
+            prompt = await asyncio.to_thread(self.render, text)
+        except Exception:
+            log.exception("could not synthesize an announcement", extra=fields(text=text))
+            return None
+        data = {k: v for k, v in command.data.items() if k != "text"}
+        return Command(m.PLAY, {**data, "prompt": prompt})
 
     async def _publish_call_event(self, flow: CallFlow, event: str, data: dict) -> None:
         await self.bus.publish(
@@ -303,6 +375,32 @@ def load_understanding(
     return understand
 
 
+def seating_for(settings: Settings) -> Callable[[dict[str, CallFlow]], Seating] | None:
+    """Seat allocation from the settings; None when no agents are configured."""
+    if not settings.agents:
+        return None
+    from ivr.seat_plan import build_seating
+
+    return lambda flows: build_seating(settings, flows)
+
+
+def prompt_renderer(settings: Settings) -> Callable[[str], str]:
+    from tts.prompts import render_text
+
+    prompts = settings.prompts
+
+    def render(text: str) -> str:
+        return render_text(
+            text,
+            settings.prompts_dir,
+            settings.workers.clock_rate,
+            prompts.voice,
+            prompts.words_per_minute,
+        )
+
+    return render
+
+
 def transcript_record(flow: CallFlow) -> dict:
     return {
         "call_id": flow.call_id,
@@ -341,17 +439,26 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     hub = Hub(
         bus,
         settings.node.name,
-        options=FlowOptions(listen.barge_in, listen.asks),
+        options=FlowOptions(listen.barge_in, listen.asks, seats=bool(settings.agents)),
         understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
         tickets=open_tickets(settings),
         concurrent_calls=True,
+        seating=seating_for(settings),
+        render=prompt_renderer(settings),
     )
     task = asyncio.create_task(
         bus.run(
-            [topics.ALL_CALL_EVENTS, topics.ALL_WORKER_STATUS, topics.ALL_WORKER_REPLIES],
+            [
+                topics.ALL_CALL_EVENTS,
+                topics.ALL_WORKER_STATUS,
+                topics.ALL_WORKER_REPLIES,
+                topics.ALL_AGENT_COMMANDS,
+            ],
             hub.on_message,
         )
     )
+    if hub.seating is not None:
+        await hub._act(Actions(publish=hub.seating.states()))
     log.info("hub up", extra=fields(node=settings.node.name))
     last_status = 0.0
     while not stop.is_set():

@@ -34,7 +34,8 @@ from ivr.preflight import PreflightError, choose_broker_port, free_port, run_che
 from sip_config import Settings
 from sip_config.kamailio import WorkerTarget, control_socket, dispatcher_list, kamailio_cfg
 from tts.catalogue import load_catalogue
-from tts.prompts import render_catalogue
+from tts.hold import write_hold_music
+from tts.prompts import prompt_path, render_catalogue
 
 log = logging.getLogger("supervisor")
 
@@ -179,6 +180,8 @@ class Supervisor:
             self.settings.prompts_dir,
             [self.settings.workers.clock_rate],
         )
+        rate = self.settings.workers.clock_rate
+        write_hold_music(prompt_path(self.settings.prompts_dir, rate, "hold_music"), rate)
         rendered = [f"{m.prompt_id}@{m.sample_rate} ({m.backend})" for m in made if m.fresh]
         if rendered:
             log.info("prompts rendered", extra=fields(prompts=rendered))

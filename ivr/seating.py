@@ -1,0 +1,446 @@
+"""The hub's seat allocation: the ACD (``call_routing.acd``) driven by live calls.
+
+The ACD is pure logic; this module connects it to calls and agents.  It queues
+a call when its flow hands it over, plays hold music and position / wait
+announcements while it waits, offers a callback that keeps the caller's place,
+rings the chosen agent through the caller's media worker (``dial``), follows
+the agent's leg (answered → connected, failed → the next agent, hung up →
+wrap-up), and handles the agents' own state commands (log in, ready, not ready
+with a reason, wrap-up done).
+
+It returns what the hub must do (commands for calls, messages to publish);
+it never touches the bus itself, so it is tested with a fake clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from call_routing.acd import (
+    AcdError,
+    AgentNotReady,
+    AgentStatus,
+    Offer,
+    OfferFailure,
+    RingTimeout,
+    WaitTimeout,
+    WrapUpEnded,
+)
+from call_routing.acd.dispatcher import Acd, Decision
+from events import messages as m
+from events import topics
+from ivr.flow import CallFlow, Command, Step
+from tts.dynamic import minutes_to_wait, queue_position
+
+log = logging.getLogger("hub")
+
+HOLD_MUSIC = "hold_music"
+DEFAULT_AHT_S = 180.0  # until calls have been handled, for the estimated wait
+
+
+@dataclass(frozen=True)
+class Publish:
+    """A message the hub publishes (agent state, offers, queue events)."""
+
+    topic: str
+    type: str
+    data: dict[str, Any]
+    retain: bool = False
+
+
+@dataclass
+class Actions:
+    """What the hub must do after a seat-allocation step."""
+
+    commands: list[tuple[CallFlow, list[Command]]] = field(default_factory=list)
+    publish: list[Publish] = field(default_factory=list)
+
+    def send(self, flow: CallFlow, *commands: Command) -> None:
+        if commands:
+            self.commands.append((flow, list(commands)))
+
+    def extend(self, other: Actions) -> None:
+        self.commands += other.commands
+        self.publish += other.publish
+
+
+@dataclass(frozen=True)
+class SeatingOptions:
+    announce_every_s: float = 30.0  # 0: never
+    callback: bool = True
+    callback_offer_after_s: float = 45.0
+
+
+@dataclass
+class _Waiting:
+    """A call in the queue, as the hub follows it."""
+
+    group: str
+    since: float
+    next_announce: float
+    announced_minutes: int | None = None
+    announced_position: int | None = None
+    callback_offered: bool = False
+    dial_id: str = ""
+    agent_id: str = ""
+    prompt_playing: str = ""
+
+
+_FAILURES = {
+    486: OfferFailure.BUSY,
+    600: OfferFailure.BUSY,
+    603: OfferFailure.REJECTED,
+    408: OfferFailure.NO_ANSWER,
+}
+
+
+def offer_failure(code: int) -> OfferFailure:
+    """What the agent leg's final SIP status says about the agent."""
+    return _FAILURES.get(code, OfferFailure.UNREACHABLE)
+
+
+class Seating:
+    def __init__(
+        self,
+        acd: Acd,
+        agent_uris: Mapping[str, str],
+        flows: Mapping[str, CallFlow],
+        general_group: str,
+        options: SeatingOptions | None = None,
+    ) -> None:
+        self.acd = acd
+        self.agent_uris = dict(agent_uris)  # agent id → SIP URI the worker dials
+        self.flows = flows  # the hub's flows, by call id
+        self.general_group = general_group
+        self.options = options or SeatingOptions()
+        self.waiting: dict[str, _Waiting] = {}
+        self.connected: dict[str, str] = {}  # call id → agent id
+        self._published: dict[str, tuple[str, str | None, str | None]] = {}
+        self._dials = 0
+        self._handled_s: list[float] = []  # recent talk + wrap-up times (estimated wait)
+        self._connected_at: dict[str, float] = {}
+
+    # ---- calls --------------------------------------------------------------------
+    def enqueue(self, flow: CallFlow, now: float) -> Actions:
+        """The flow handed its call over: queue it for its seat group."""
+        actions = Actions()
+        group = flow.seat_group or self.general_group
+        staffed = {group for state in self.acd.agents() for group in state.agent.seat_groups}
+        if group not in staffed:
+            group = self.general_group  # a seat group nobody sits in: the general one
+        try:
+            self.acd.enqueue(flow.call_id, group, now)
+        except AcdError as exc:
+            log.warning("call not queued", extra={"fields": {"call_id": flow.call_id}})
+            actions.send(flow, *flow.leave_queue(now, "queue_full"))
+            actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused=str(exc)))
+            return actions
+        self.waiting[flow.call_id] = _Waiting(
+            group, now, now + (self.options.announce_every_s or math.inf)
+        )
+        flow.seat_group = group
+        actions.publish.append(
+            self._call_event(
+                flow, m.CALL_QUEUED, group=group, position=self.acd.position(flow.call_id)
+            )
+        )
+        actions.extend(self.tick(now))
+        return actions
+
+    def on_event(self, flow: CallFlow, event: str, data: dict[str, Any], now: float) -> Actions:
+        """A worker event for a call that seat allocation follows (before the flow sees it)."""
+        actions = Actions()
+        call_id = flow.call_id
+        waiting = self.waiting.get(call_id)
+        match event:
+            case m.PROMPT_STARTED if waiting is not None:
+                waiting.prompt_playing = str(data.get("prompt", ""))
+            case m.PROMPT_FINISHED if waiting is not None and flow.step is Step.QUEUED:
+                prompt = str(data.get("prompt", ""))
+                if prompt != HOLD_MUSIC and not data.get("interrupted"):
+                    waiting.prompt_playing = ""
+                    actions.send(flow, _hold_music())
+            case m.DTMF if waiting is not None and str(data.get("digit")) == "1":
+                if waiting.callback_offered:
+                    actions.extend(self._callback_requested(flow, now))
+            case m.AGENT_ANSWERED if waiting is not None and data.get("dial_id") == waiting.dial_id:
+                try:
+                    answered = self.acd.offer_answered(call_id, now)
+                except AcdError:
+                    actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "withdrawn"}))
+                    return actions
+                del self.waiting[call_id]
+                self.connected[call_id] = answered.agent_id
+                self._connected_at[call_id] = now
+                actions.publish.append(
+                    self._call_event(
+                        flow,
+                        m.AGENT_ANSWERED,
+                        agent_id=answered.agent_id,
+                        group=answered.group_id,
+                        waited_s=round(answered.waited_s, 3),
+                    )
+                )
+            case m.AGENT_FAILED if waiting is not None and data.get("dial_id") == waiting.dial_id:
+                waiting.dial_id = waiting.agent_id = ""
+                if self.acd.ringing_agent(call_id) is not None:
+                    failure = offer_failure(int(data.get("code", 0)))
+                    decisions = self.acd.offer_failed(call_id, failure, now)
+                    actions.extend(self._decide(decisions, now))
+                if flow.step is Step.QUEUED:
+                    actions.send(flow, _hold_music())
+                actions.extend(self.tick(now))
+            case m.AGENT_HUNGUP if call_id in self.connected:
+                self._end_connected(call_id, now)
+                actions.extend(self.tick(now))
+            case m.CALL_ENDED:
+                if call_id in self.connected:
+                    self._end_connected(call_id, now)
+                elif waiting is not None:
+                    del self.waiting[call_id]
+                    try:
+                        abandoned = self.acd.caller_hung_up(call_id, now)
+                    except AcdError:
+                        pass
+                    else:
+                        actions.publish.append(
+                            self._call_event(
+                                flow,
+                                m.CALL_ABANDONED,
+                                group=abandoned.group_id,
+                                waited_s=round(abandoned.waited_s, 3),
+                                ringing_agent=abandoned.withdrawn_from,
+                            )
+                        )
+                actions.extend(self.tick(now))
+            case _:
+                pass
+        actions.publish += self._agent_states(now)
+        return actions
+
+    def _end_connected(self, call_id: str, now: float) -> None:
+        self.connected.pop(call_id, None)
+        started = self._connected_at.pop(call_id, now)
+        try:
+            self.acd.call_ended(call_id, now)
+        except AcdError:
+            return
+        self._handled_s = [*self._handled_s[-49:], now - started]
+
+    def _callback_requested(self, flow: CallFlow, now: float) -> Actions:
+        # The place-keeping callback needs the ACD's callback queue; until then the
+        # caller's number is kept on the ticket and the call leaves the queue.
+        actions = Actions()
+        waiting = self.waiting.pop(flow.call_id)
+        with contextlib.suppress(AcdError):
+            self.acd.caller_hung_up(flow.call_id, now)
+        if waiting.dial_id:
+            actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "callback"}))
+        actions.send(flow, *flow.leave_queue(now, "callback_booked"))
+        actions.publish.append(
+            self._call_event(flow, m.CALLBACK_REQUESTED, number=flow.caller, group=waiting.group)
+        )
+        return actions
+
+    # ---- time ---------------------------------------------------------------------
+    def next_due(self) -> float | None:
+        """When seat allocation next needs a tick (ACD timers, announcements)."""
+        due = [w.next_announce for w in self.waiting.values()]
+        timer = self.acd.next_timer_at()
+        if timer is not None:
+            due.append(timer)
+        return min(due) if due else None
+
+    def tick(self, now: float) -> Actions:
+        actions = self._decide(self.acd.tick(now), now)
+        for call_id, waiting in list(self.waiting.items()):
+            flow = self.flows.get(call_id)
+            if flow is None or flow.step is not Step.QUEUED or waiting.dial_id:
+                continue
+            waited = now - waiting.since
+            if (
+                self.options.callback
+                and not waiting.callback_offered
+                and waited >= self.options.callback_offer_after_s
+            ):
+                waiting.callback_offered = True
+                actions.send(flow, Command(m.PLAY, {"prompt": "callback_offer"}))
+            elif now >= waiting.next_announce:
+                waiting.next_announce = now + self.options.announce_every_s
+                text = self._announcement(call_id, waiting, now)
+                if text:
+                    actions.send(flow, Command(m.PLAY, {"prompt": "announcement", "text": text}))
+        actions.publish += self._agent_states(now)
+        return actions
+
+    def _announcement(self, call_id: str, waiting: _Waiting, now: float) -> str:
+        """Position and estimated wait, never a longer wait than last time unless the
+        caller's position got worse."""
+        try:
+            position = self.acd.position(call_id)
+        except AcdError:
+            return ""
+        minutes = max(1, math.ceil(self.estimated_wait_s(call_id, position) / 60))
+        last, last_position = waiting.announced_minutes, waiting.announced_position
+        if last is not None and minutes > last and (last_position or 0) >= position:
+            minutes = last
+        waiting.announced_minutes, waiting.announced_position = minutes, position
+        return queue_position(position) + minutes_to_wait(minutes)
+
+    def estimated_wait_s(self, call_id: str, position: int) -> float:
+        handled = self._handled_s
+        aht = sum(handled) / len(handled) if handled else DEFAULT_AHT_S
+        group = self.waiting[call_id].group if call_id in self.waiting else ""
+        serving = [
+            s
+            for s in self.acd.agents()
+            if group in s.agent.seat_groups and s.status is not AgentStatus.LOGGED_OUT
+        ]
+        return position * aht / max(1, len(serving))
+
+    def _decide(self, decisions: list[Decision], now: float) -> Actions:
+        actions = Actions()
+        for decision in decisions:
+            flow = self.flows.get(decision.call_id) if hasattr(decision, "call_id") else None
+            match decision:
+                case Offer(call_id=call_id, agent_id=agent_id) if flow is not None:
+                    actions.extend(self._offer(flow, decision))
+                case RingTimeout(call_id=call_id) if flow is not None:
+                    waiting = self.waiting.get(call_id)
+                    if waiting is not None:
+                        waiting.dial_id = waiting.agent_id = ""
+                    actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "no_answer"}))
+                case WaitTimeout(call_id=call_id, withdrawn_from=withdrawn) if flow is not None:
+                    self.waiting.pop(call_id, None)
+                    if withdrawn:
+                        actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "timeout"}))
+                    actions.send(flow, *flow.leave_queue(now, "agent_unavailable"))
+                case AgentNotReady(agent_id=agent_id, reason=reason):
+                    log.warning(
+                        "agent made not ready",
+                        extra={"fields": {"agent": agent_id, "reason": reason}},
+                    )
+                case WrapUpEnded():
+                    pass
+                case Offer() | RingTimeout() | WaitTimeout():
+                    log.warning("ACD decision for a call the hub no longer has: %s", decision)
+                case _:
+                    pass
+        return actions
+
+    def _offer(self, flow: CallFlow, offer: Offer) -> Actions:
+        actions = Actions()
+        waiting = self.waiting[flow.call_id]
+        self._dials += 1
+        waiting.dial_id = f"d{self._dials}"
+        waiting.agent_id = offer.agent_id
+        actions.send(
+            flow,
+            Command(
+                m.DIAL,
+                {
+                    "uri": self.agent_uris[offer.agent_id],
+                    "agent_id": offer.agent_id,
+                    "dial_id": waiting.dial_id,
+                    "ticket": flow.ticket,
+                },
+            ),
+        )
+        offered = {
+            "call_id": flow.call_id,
+            "agent_id": offer.agent_id,
+            "group": offer.group_id,
+            "caller": flow.caller,
+            "ring_until_s": round(offer.ring_until - offer.at, 3),
+            "waited_s": round(offer.at - waiting.since, 3),
+            "ticket": flow.ticket,
+            "understanding": flow.understanding,
+            "transcript": [line for line in flow.transcript if line.get("text")],
+        }
+        actions.publish.append(Publish(topics.agent_offer(offer.agent_id), m.AGENT_OFFER, offered))
+        actions.publish.append(
+            self._call_event(flow, m.CALL_OFFERED_TO_AGENT, agent_id=offer.agent_id)
+        )
+        return actions
+
+    # ---- agents -------------------------------------------------------------------
+    def agent_command(self, agent_id: str, command: str, data: dict[str, Any], now: float) -> str:
+        """An agent's desk changed their state; returns an error text ("" when done)."""
+        try:
+            match command:
+                case m.AGENT_LOGIN:
+                    self.acd.log_in(agent_id, now)
+                case m.AGENT_LOGOUT:
+                    self.acd.log_out(agent_id, now)
+                case m.AGENT_READY | m.AGENT_WRAP_UP_DONE:
+                    self.acd.agent_ready(agent_id, now)
+                case m.AGENT_NOT_READY:
+                    self.acd.agent_not_ready(agent_id, str(data.get("reason", "")), now)
+                case _:
+                    return f"unknown agent command {command!r}"
+        except (AcdError, ValueError) as exc:
+            return str(exc)
+        return ""
+
+    def _agent_states(self, now: float) -> list[Publish]:
+        """Retained state messages for agents whose state changed since last time."""
+        out = []
+        for state in self.acd.agents():
+            key = (state.status.value, state.reason, state.call_id)
+            if self._published.get(state.id) == key:
+                continue
+            self._published[state.id] = key
+            out.append(
+                Publish(
+                    topics.agent_state(state.id),
+                    m.AGENT_STATE,
+                    agent_state(state),
+                    retain=True,
+                )
+            )
+        return out
+
+    def states(self) -> list[Publish]:
+        """Every agent's state (published at start, retained)."""
+        self._published.clear()
+        return self._agent_states(0.0)
+
+    @staticmethod
+    def _call_event(flow: CallFlow, event: str, **data: Any) -> Publish:
+        return Publish(
+            topics.call_event(flow.call_id, event),
+            event,
+            {"call_id": flow.call_id, "worker": flow.worker, **data},
+        )
+
+
+def agent_state(state: Any) -> dict[str, Any]:
+    return {
+        "agent_id": state.id,
+        "name": state.agent.name,
+        "status": state.status.value,
+        "reason": state.reason,
+        "call_id": state.call_id,
+        "seat_groups": list(state.agent.seat_groups),
+        "calls_answered": state.calls_answered,
+        "missed_in_a_row": state.missed_in_a_row,
+        "failures": {failure.value: count for failure, count in state.failures.items()},
+    }
+
+
+def _hold_music() -> Command:
+    return Command(m.PLAY, {"prompt": HOLD_MUSIC, "loop": True})
+
+
+def agent_uri(agent_id: str, fixed_uri: str, registrar: str) -> str:
+    """Where the worker rings an agent: their fixed URI, or their registration
+    at the node's Kamailio (``registrar`` is host:port)."""
+    return fixed_uri or f"sip:{agent_id}@{registrar}"
+
+
+AgentUris = Callable[[str], str]

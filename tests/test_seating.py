@@ -1,0 +1,269 @@
+"""ivr.seating through the hub: calls queued to agents, rung, bridged, abandoned,
+agents' state commands, over an in-memory bus with a fake clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from events import messages as m
+from events import topics
+from events.memory import MemoryBus
+from events.messages import Message
+from ivr.flow import FlowOptions, Step
+from ivr.hub import Hub
+from ivr.seat_plan import build_seating
+from sip_config import Settings
+from tests.test_hub import FakeClock, call_events, commands_to, event
+
+NODE = "node1"
+
+
+def settings(**acd: Any) -> Settings:
+    return Settings(
+        agents=[
+            {"id": "1001", "name": "张敏", "password": "pw1", "seat_groups": ["综合", "城建"]},
+            {"id": "1002", "name": "李华", "password": "pw2", "seat_groups": ["综合"]},
+            {"id": "1003", "sip_uri": "sip:1003@192.0.2.7:5062", "seat_groups": ["综合"]},
+        ],
+        seat_groups={"综合": {"ring_timeout_s": 10, "wrap_up_s": 5}},
+        acd={"announce_every_s": 30, "callback_offer_after_s": 45, **acd},
+        sip={"port": 5070},
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def bus() -> MemoryBus:
+    return MemoryBus()
+
+
+@pytest.fixture
+def hub(bus: MemoryBus, clock: FakeClock) -> Hub:
+    config = settings()
+    return Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True),
+        seating=lambda flows: build_seating(config, flows),
+        render=lambda text: f"dynamic/{len(text)}",
+    )
+
+
+async def feed(hub: Hub, *items: tuple[str, Message]) -> None:
+    for topic, message in items:
+        await hub.on_message(topic, message)
+
+
+async def agent(hub: Hub, agent_id: str, command: str, **data: Any) -> None:
+    await hub.on_message(topics.agent_commands(agent_id), Message(command, data, node=NODE))
+
+
+async def queued_call(hub: Hub, call_id: str = "c1", caller: str = "13800138000") -> None:
+    """A call answered, greeted, and handed to seat allocation by key 0."""
+    await feed(
+        hub,
+        event(call_id, m.CALL_OFFERED, caller=caller, called="12345"),
+        event(call_id, m.CALL_ANSWERED),
+        event(call_id, m.DTMF, digit="0"),
+    )
+    assert hub.flows[call_id].step is Step.QUEUED
+
+
+def agent_state(bus: MemoryBus, agent_id: str) -> dict[str, Any]:
+    states = [msg for t, msg in bus.published if t == topics.agent_state(agent_id)]
+    return states[-1].data
+
+
+def dials(bus: MemoryBus, worker: str = "w1") -> list[dict[str, Any]]:
+    return [data for kind, data in commands_to(bus, worker) if kind == m.DIAL]
+
+
+async def test_agents_are_published_logged_out_and_log_in_by_command(
+    hub: Hub, bus: MemoryBus
+) -> None:
+    assert hub.seating is not None
+    await hub._act(type(hub.seating.tick(0.0))(publish=hub.seating.states()))
+    assert agent_state(bus, "1001")["status"] == "logged_out"
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    assert agent_state(bus, "1001")["status"] == "available"
+    await agent(hub, "1001", m.AGENT_NOT_READY, reason="小休")
+    state = agent_state(bus, "1001")
+    assert (state["status"], state["reason"]) == ("not_ready", "小休")
+    replies = [msg.data for t, msg in bus.published if t.endswith("/commands/replies")]
+    assert all(reply["ok"] for reply in replies)
+
+
+async def test_a_refused_agent_command_is_answered_with_the_reason(
+    hub: Hub, bus: MemoryBus
+) -> None:
+    await agent(hub, "1001", m.AGENT_READY)  # logged out: ready is not allowed
+    await agent(hub, "9999", m.AGENT_LOGIN)
+    replies = [msg.data for t, msg in bus.published if t.endswith("/commands/replies")]
+    assert [r["ok"] for r in replies] == [False, False]
+    assert "logged_out" in replies[0]["error"]
+    assert "9999" in replies[1]["error"]
+
+
+async def test_a_queued_call_rings_the_free_agent_and_is_bridged_on_answer(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    await queued_call(hub)
+    (dial,) = dials(bus)
+    assert dial["agent_id"] == "1002"
+    assert dial["uri"] == "sip:1002@127.0.0.1:5070"  # registered at the node's Kamailio
+    offers = [msg for t, msg in bus.published if t == topics.agent_offer("1002")]
+    assert offers and offers[-1].data["caller"] == "13800138000"
+    assert agent_state(bus, "1002")["status"] == "offered"
+    clock.advance(3)
+    await feed(hub, event("c1", m.AGENT_ANSWERED, agent_id="1002", dial_id=dial["dial_id"]))
+    assert hub.flows["c1"].step is Step.CONNECTED
+    assert agent_state(bus, "1002")["status"] == "on_call"
+    answered = call_events(bus, "c1", m.AGENT_ANSWERED)
+    assert answered[-1].data["waited_s"] == pytest.approx(3.0)
+    clock.advance(60)
+    await feed(hub, event("c1", m.AGENT_HUNGUP, agent_id="1002", dial_id=dial["dial_id"]))
+    assert hub.flows["c1"].step is Step.CLOSING  # the caller hears the closing words
+    assert agent_state(bus, "1002")["status"] == "wrap_up"
+    clock.advance(5)
+    await hub.tick()
+    assert agent_state(bus, "1002")["status"] == "available"  # wrap-up of 5 s is over
+
+
+async def test_no_free_agent_means_hold_music_then_the_agent_who_gets_ready(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await queued_call(hub)
+    assert dials(bus) == []
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="transfer_agent"))
+    plays = [d for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert plays[-1] == {"call_id": "c1", "prompt": "hold_music", "loop": True}
+    clock.advance(2)
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    assert [d["agent_id"] for d in dials(bus)] == ["1001"]
+
+
+async def test_ring_no_answer_goes_to_the_next_agent_and_counts_the_miss(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    clock.advance(1)
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    await queued_call(hub)
+    first = dials(bus)[-1]
+    assert first["agent_id"] == "1001"  # idle longest
+    clock.advance(10)  # the group's ring timeout
+    await hub.tick()
+    hangups = [d for k, d in commands_to(bus, "w1") if k == m.HANGUP]
+    assert hangups[-1]["leg"] == "agent"
+    second = dials(bus)[-1]
+    assert second["agent_id"] == "1002" and second["dial_id"] != first["dial_id"]
+    assert agent_state(bus, "1001")["missed_in_a_row"] == 1
+    # The cancelled leg's failure arrives late: it must not count twice.
+    await feed(
+        hub, event("c1", m.AGENT_FAILED, agent_id="1001", dial_id=first["dial_id"], code=487)
+    )
+    assert agent_state(bus, "1001")["missed_in_a_row"] == 1
+    assert hub.seating is not None and hub.seating.acd.ringing_agent("c1") == "1002"
+
+
+async def test_a_busy_agent_is_skipped_at_once(hub: Hub, bus: MemoryBus, clock: FakeClock) -> None:
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    clock.advance(1)
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    await queued_call(hub)
+    first = dials(bus)[-1]
+    clock.advance(2)
+    await feed(
+        hub, event("c1", m.AGENT_FAILED, agent_id="1001", dial_id=first["dial_id"], code=486)
+    )
+    assert dials(bus)[-1]["agent_id"] == "1002"
+    assert agent_state(bus, "1001")["failures"]["busy"] == 1
+
+
+async def test_an_unregistered_agent_is_made_not_ready(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    await queued_call(hub)
+    first = dials(bus)[-1]
+    await feed(
+        hub, event("c1", m.AGENT_FAILED, agent_id="1001", dial_id=first["dial_id"], code=404)
+    )
+    state = agent_state(bus, "1001")
+    assert (state["status"], state["reason"]) == ("not_ready", "无法接通")
+
+
+async def test_caller_hanging_up_while_waiting_is_abandoned_with_the_time_waited(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await queued_call(hub)
+    clock.advance(12.5)
+    await feed(hub, event("c1", m.CALL_ENDED, reason="remote_hangup"))
+    (abandoned,) = call_events(bus, "c1", m.CALL_ABANDONED)
+    assert abandoned.data["waited_s"] == pytest.approx(12.5)
+    assert hub.seating is not None and hub.seating.waiting == {}
+
+
+async def test_caller_hanging_up_while_an_agent_rings_frees_the_agent(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    await queued_call(hub)
+    await feed(hub, event("c1", m.CALL_ENDED, reason="remote_hangup"))
+    assert call_events(bus, "c1", m.CALL_ABANDONED)[-1].data["ringing_agent"] == "1001"
+    assert agent_state(bus, "1001")["status"] == "available"
+
+
+async def test_position_and_wait_are_announced_and_never_get_longer_without_cause(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    await agent(hub, "1001", m.AGENT_NOT_READY, reason="小休")
+    await queued_call(hub, "c1")
+    await queued_call(hub, "c2")
+    clock.advance(30)
+    await hub.tick()
+    plays = [d for k, d in commands_to(bus, "w1") if k == m.PLAY and d["call_id"] == "c2"]
+    assert plays[-1]["prompt"].startswith("dynamic/")  # rendered by the hub
+    assert hub.seating is not None
+    waiting = hub.seating.waiting["c2"]
+    assert (waiting.announced_position, waiting.announced_minutes) == (2, 6)  # 2 × 180 s / 1
+    hub.seating._handled_s = [600.0]  # calls now take longer on average
+    clock.advance(30)
+    await hub.tick()
+    assert waiting.announced_minutes == 6  # same place: not announced as longer
+
+
+async def test_the_callback_offer_and_key_1_book_a_callback(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await queued_call(hub)
+    clock.advance(45)
+    await hub.tick()
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert "callback_offer" in plays
+    await feed(hub, event("c1", m.DTMF, digit="1"))
+    assert call_events(bus, "c1", m.CALLBACK_REQUESTED)[-1].data["number"] == "13800138000"
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert plays[-1] == "callback_booked"
+
+
+async def test_a_group_nobody_sits_in_queues_to_the_general_group(hub: Hub, bus: MemoryBus) -> None:
+    await agent(hub, "1003", m.AGENT_LOGIN)
+    await feed(
+        hub,
+        event("c1", m.CALL_OFFERED, caller="138", called="12345"),
+        event("c1", m.CALL_ANSWERED),
+    )
+    hub.flows["c1"].seat_group = "教育"  # no agent sits in 教育
+    await feed(hub, event("c1", m.DTMF, digit="0"))
+    assert hub.flows["c1"].seat_group == "综合"
+    assert dials(bus)[-1]["uri"] == "sip:1003@192.0.2.7:5062"  # a fixed URI
