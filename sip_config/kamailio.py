@@ -5,10 +5,26 @@ serve, dispatches each new call to a media worker with free capacity (call-load
 algorithm, ``maxload`` per worker, OPTIONS probing), fails over to the next
 worker on 486/503/408/timeout, answers 503 with Retry-After when every worker
 is full, and is the registrar for agents' softphones.
+
+Registration: an agent's softphone registers as ``sip:<agent id>@<node>`` with
+digest authentication (realm :data:`AUTH_REALM`, a fixed name so that the
+stored secrets survive a change of address).  kamailio.cfg holds no password,
+only each agent's HA1 = md5("id:realm:password"), in a generated
+``route[AGENT_HA1]``; an agent may register only their own id (To user = auth
+user).  Unknown users, wrong passwords and registering for someone else get
+403; with no agent that has a password every REGISTER gets 403.
+
+Who may call what: the served numbers can be called from anywhere.  Everything
+else — a registered agent, an agent's fixed ``sip_uri``, a callback to a citizen
+through a trunk — is relayed only for the media workers (source address and
+port in the dispatcher list); anyone else gets 403 (404 for a user the node
+does not know).  Only calls the dispatcher placed carry ``dsload=1`` in their
+Record-Route, so only their BYEs release a worker's call load.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +32,8 @@ from sip_config.settings import Settings
 
 DISPATCH_SET = 1
 FAILOVER_LIMIT = 3  # workers tried per call before answering 503
+AUTH_REALM = "hotline"  # digest realm agents' softphones authenticate in
+DS_LOAD_PARAM = "dsload=1"  # Record-Route parameter marking calls the dispatcher placed
 MODULE_DIRS = (
     "/usr/lib/x86_64-linux-gnu/kamailio/modules",
     "/usr/lib/aarch64-linux-gnu/kamailio/modules",
@@ -56,6 +74,104 @@ def control_socket(settings: Settings) -> Path:
     return settings.run_dir / "kamailio.ctl"
 
 
+def agent_ha1(user: str, password: str, realm: str = AUTH_REALM) -> str:
+    """The digest secret Kamailio stores for an agent: md5("user:realm:password")."""
+    text = f"{user}:{realm}:{password}".encode()
+    return hashlib.md5(text, usedforsecurity=False).hexdigest()
+
+
+def agent_ha1_route(settings: Settings) -> str:
+    """``route[AGENT_HA1]``: sets ``$var(ha1)`` for the auth user ``$au``, or "" when
+    no agent of that id has a password."""
+    cases = "".join(
+        f'        case "{agent.id}":\n'
+        f'            $var(ha1) = "{agent_ha1(agent.id, agent.password)}";\n'
+        "            break;\n"
+        for agent in sorted(settings.agents, key=lambda a: a.id)
+        if agent.password
+    )
+    if not cases:
+        return 'route[AGENT_HA1] {\n    $var(ha1) = "";\n}\n'
+    return (
+        "route[AGENT_HA1] {\n"
+        '    $var(ha1) = "";\n'
+        "    switch ($au) {\n"
+        f"{cases}"
+        "        default:\n"
+        '            $var(ha1) = "";\n'
+        "    }\n"
+        "}\n"
+    )
+
+
+def _registrar_route(settings: Settings) -> str:
+    if not any(agent.password for agent in settings.agents):
+        return f"""route[REGISTRAR] {{
+    xlog("L_NOTICE", "REGISTER for $tU from $si: no agent registers here: 403\\n");
+    sl_send_reply("403", "Forbidden");
+    exit;
+}}
+
+{agent_ha1_route(settings)}"""
+    return f"""route[REGISTRAR] {{
+    if (!has_credentials("{AUTH_REALM}")) {{
+        www_challenge("{AUTH_REALM}", "1");
+        exit;
+    }}
+    route(AGENT_HA1);
+    if ($var(ha1) == "") {{
+        xlog("L_NOTICE", "REGISTER from $si for unknown agent $au: 403\\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }}
+    if ($tU != $au) {{
+        xlog("L_NOTICE", "REGISTER from $si: agent $au tried to register $tU: 403\\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }}
+    pv_www_authenticate("{AUTH_REALM}", "$var(ha1)", "1");
+    $var(auth) = $rc;
+    if ($var(auth) == -4 || $var(auth) == -6) {{
+        www_challenge("{AUTH_REALM}", "17");
+        exit;
+    }}
+    if ($var(auth) == -5) {{
+        www_challenge("{AUTH_REALM}", "1");
+        exit;
+    }}
+    if ($var(auth) < 0) {{
+        xlog("L_NOTICE", "REGISTER from $si for agent $au: wrong password: 403\\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }}
+    consume_credentials();
+    if (!save("location")) {{
+        sl_reply_error();
+    }}
+    exit;
+}}
+
+{agent_ha1_route(settings)}"""
+
+
+def _not_registered_reply(listed_agent: str) -> str:
+    """480 for an agent whose phone is not registered, 404 for anyone else."""
+    if not listed_agent:
+        return '            sl_send_reply("404", "Not Found");'
+    return (
+        f"            if ({listed_agent}) {{\n"
+        '                sl_send_reply("480", "Temporarily Unavailable");\n'
+        "            } else {\n"
+        '                sl_send_reply("404", "Not Found");\n'
+        "            }"
+    )
+
+
+def _agents_regex(settings: Settings) -> str:
+    ids = sorted(agent.id.replace(".", "[.]") for agent in settings.agents)
+    return f"^({'|'.join(ids)})$" if ids else ""
+
+
 def kamailio_cfg(settings: Settings, modules: str | None = None) -> str:
     sip = settings.sip
     run_dir = settings.run_dir.resolve()
@@ -65,6 +181,10 @@ def kamailio_cfg(settings: Settings, modules: str | None = None) -> str:
         for proto in sip.transports
     )
     numbers = "|".join(n.replace("*", "\\*").replace("+", "\\+") for n in sip.numbers)
+    agents = _agents_regex(settings)
+    # "an agent of this node": registered now, or listed in the settings
+    known_user = 'registered("location")' + (f' || $rU =~ "{agents}"' if agents else "")
+    listed_agent = f'$rU =~ "{agents}"' if agents else ""
     return f"""#!KAMAILIO
 # Generated by `hotline serve` from the node settings; edits are overwritten.
 debug=1
@@ -97,6 +217,7 @@ loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "dispatcher.so"
 loadmodule "pipelimit.so"
+loadmodule "auth.so"
 
 modparam("ctl", "binrpc", "unix:{run_dir}/kamailio.ctl")
 modparam("tm", "fr_timer", {sip.invite_timeout_s * 1000})
@@ -148,9 +269,7 @@ request_route {{
         exit;
     }}
     if (is_method("REGISTER")) {{
-        if (!save("location")) {{
-            sl_reply_error();
-        }}
+        route(REGISTRAR);
         exit;
     }}
     if (!is_method("INVITE")) {{
@@ -160,22 +279,38 @@ request_route {{
     remove_hf("Route");
     if ($rU =~ "^({numbers})$") {{
         record_route();
+        add_rr_param(";{DS_LOAD_PARAM}");
         route(DISPATCH);
         exit;
     }}
-    if (lookup("location")) {{
-        record_route();
-        t_relay();
+    if (!ds_is_from_list("{DISPATCH_SET}", "2")) {{
+        # Agents and outside numbers are dialled by the media workers only.
+        if (uri==myself && !({known_user})) {{
+            sl_send_reply("404", "Not Found");
+            exit;
+        }}
+        xlog("L_NOTICE", "INVITE to $ru from $si:$sp (not a media worker): 403\\n");
+        sl_send_reply("403", "Forbidden");
         exit;
     }}
-    sl_send_reply("404", "Not Found");
+    if (uri==myself) {{
+        if (!lookup("location")) {{
+{_not_registered_reply(listed_agent)}
+            exit;
+        }}
+    }}
+    record_route();
+    if (!t_relay()) {{
+        sl_reply_error();
+    }}
     exit;
 }}
 
+{_registrar_route(settings)}
 route[DISPATCH] {{
     if (!pl_check("new_calls", "TAILDROP", {sip.max_call_setups_per_s})) {{
-        xlog("L_WARN", "call setup rate above {sip.max_call_setups_per_s}/s: 503 for $ci\n");
-        append_to_reply("Retry-After: {sip.retry_after_s}\r\n");
+        xlog("L_WARN", "call setup rate above {sip.max_call_setups_per_s}/s: 503 for $ci\\n");
+        append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
         sl_send_reply("503", "Service Unavailable");
         exit;
     }}
@@ -226,7 +361,7 @@ failure_route[FAILOVER] {{
 
 route[WITHINDLG] {{
     if (loose_route()) {{
-        if (is_method("BYE")) {{
+        if (is_method("BYE") && check_route_param("{DS_LOAD_PARAM}")) {{
             ds_load_update();
         }}
         t_relay();

@@ -12,8 +12,10 @@ import pytest
 
 from sip_config import Settings, load_settings
 from sip_config.kamailio import (
+    AUTH_REALM,
     DISPATCH_SET,
     WorkerTarget,
+    agent_ha1,
     control_socket,
     dispatcher_list,
     kamailio_cfg,
@@ -144,8 +146,8 @@ def test_cfg_answers_404_for_other_numbers_and_503_with_retry_after(tmp_path: Pa
     cfg = kamailio_cfg(settings, modules="/nowhere")
 
     assert 'sl_send_reply("404", "Not Found")' in cfg
-    # Both the "all busy" path and the failover path say when to try again.
-    assert cfg.count('append_to_reply("Retry-After: 42\\r\\n")') == 2
+    # The rate limit, "all busy" and failover paths all say when to try again.
+    assert cfg.count('append_to_reply("Retry-After: 42\\r\\n")') == 3
     assert 'sl_send_reply("503", "Service Unavailable")' in cfg
     assert 't_reply("503", "Service Unavailable")' in cfg
 
@@ -181,6 +183,61 @@ def test_cfg_uses_an_absolute_run_dir_even_for_a_relative_data_dir(
     assert f'"{tmp_path / "data" / "run"}/dispatcher.list"' in cfg
 
 
+def agents_settings(tmp_path: Path) -> Settings:
+    return settings_in(
+        tmp_path,
+        agents=[
+            {"id": "1001", "password": "s3cret!", "seat_groups": ["general"]},
+            {"id": "lin.wei", "password": "pa:ss", "seat_groups": ["general"]},
+            {"id": "1003", "sip_uri": "sip:1003@192.0.2.10", "seat_groups": ["general"]},
+        ],
+    )
+
+
+def test_agent_ha1_is_md5_of_user_realm_password() -> None:
+    assert AUTH_REALM == "hotline"
+    # md5("1001:hotline:s3cret!"), as RFC 2617 defines HA1
+    assert agent_ha1("1001", "s3cret!") == "9a44aae4ec2347277df0c5f3ebabb8a3"
+    assert agent_ha1("1001", "a", "other") != agent_ha1("1001", "a")
+
+
+def test_cfg_stores_ha1_not_passwords(tmp_path: Path) -> None:
+    cfg = kamailio_cfg(agents_settings(tmp_path), modules="/nowhere")
+
+    assert "s3cret!" not in cfg and "pa:ss" not in cfg
+    assert f'case "1001":\n            $var(ha1) = "{agent_ha1("1001", "s3cret!")}";' in cfg
+    assert f'$var(ha1) = "{agent_ha1("lin.wei", "pa:ss")}";' in cfg
+    assert 'case "1003"' not in cfg  # a fixed sip_uri: nothing to register
+    assert f'pv_www_authenticate("{AUTH_REALM}", "$var(ha1)", "1")' in cfg
+    assert "if ($tU != $au)" in cfg
+
+
+def test_cfg_without_agents_refuses_every_register(tmp_path: Path) -> None:
+    cfg = kamailio_cfg(settings_in(tmp_path), modules="/nowhere")
+
+    registrar = cfg[cfg.index("route[REGISTRAR]") :]
+    registrar = registrar[: registrar.index("}")]
+    assert 'sl_send_reply("403", "Forbidden")' in registrar
+    assert "save(" not in cfg
+
+
+def test_cfg_relays_agents_and_outside_calls_for_workers_only(tmp_path: Path) -> None:
+    cfg = kamailio_cfg(agents_settings(tmp_path), modules="/nowhere")
+
+    served = cfg.index('if ($rU =~ "^(12345)$")')
+    worker_check = cfg.index(f'if (!ds_is_from_list("{DISPATCH_SET}", "2"))')
+    lookup = cfg.index('lookup("location")')
+    assert served < worker_check < lookup
+    assert '$rU =~ "^(1001|1003|lin[.]wei)$"' in cfg
+
+
+def test_cfg_releases_call_load_only_for_dispatched_calls(tmp_path: Path) -> None:
+    cfg = kamailio_cfg(settings_in(tmp_path), modules="/nowhere")
+
+    assert 'add_rr_param(";dsload=1");\n        route(DISPATCH);' in cfg
+    assert 'if (is_method("BYE") && check_route_param("dsload=1"))' in cfg
+
+
 # ---- Kamailio's own syntax check ---------------------------------------------------------
 
 
@@ -203,6 +260,15 @@ def test_cfg_with_special_numbers_and_advertise_passes_kamailio_check(tmp_path: 
             "sip.numbers": ["12345", "*123#", "+8612345"],
         },
     )
+    path = write_config(settings, kamailio_cfg(settings))
+
+    result = kamailio_check(path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfg_with_agents_passes_kamailio_check(tmp_path: Path) -> None:
+    settings = agents_settings(tmp_path)
     path = write_config(settings, kamailio_cfg(settings))
 
     result = kamailio_check(path)
