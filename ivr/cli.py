@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from ivr.cli_agents import agents_app
 from ivr.cli_nlu import nlu_app, route
 from ivr.cli_simulate import simulate_command
 from ivr.cli_staffing import staffing_command
@@ -35,6 +36,7 @@ app.add_typer(prompts_app, name="prompts")
 tickets_app = typer.Typer(help="Work orders: list, show, change.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(agents_app, name="agents")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("simulate")(simulate_command)

@@ -146,6 +146,8 @@ class Hub:
             await self._open_ticket(flow)  # before the call is queued
         if flow.wants_agent and call_id not in self._handed and flow.step is Step.QUEUED:
             self._handed.add(call_id)
+            if not flow.ticket:
+                await self._open_ticket(flow)  # the agent sees a draft, even for key 0
             if self.seating is not None:
                 await self._act(self.seating.enqueue(flow, self.clock()))
         if message.type == m.CALL_ENDED:
