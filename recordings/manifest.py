@@ -32,7 +32,10 @@ INCOMPLETE = "incomplete"
 
 @dataclass
 class LegRecording:
-    """One mono WAV: ``caller`` (what the caller sent) or ``played`` (what the node played)."""
+    """One WAV of the call: ``caller`` (what the caller sent, mono), ``played`` (what
+    the node played, mono), ``agent`` (what the agent sent, mono) or ``qa`` (caller
+    left, agent right: ``channels`` 2).  ``offset_s``: where in the call the file
+    starts (the agent's leg begins when the agent answers)."""
 
     leg: str
     file: str
@@ -41,6 +44,7 @@ class LegRecording:
     duration_s: float = 0.0
     bytes: int = 0
     sha256: str = ""
+    offset_s: float = 0.0
 
 
 @dataclass
@@ -59,6 +63,8 @@ class Manifest:
     answered_at: str = ""
     ended_at: str = ""
     end_reason: str = ""
+    ticket: str = ""  # the work order (工单) number
+    agent: str = ""  # the agent id who took the call
     status: str = RECORDING
     notes: list[str] = field(default_factory=list)
     media: dict[str, int] = field(default_factory=dict)  # RTP receive statistics
@@ -69,6 +75,7 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
+        """Also reads manifests written before a field existed (its default applies)."""
         raw: dict[str, Any] = json.loads(text)
         raw["legs"] = [LegRecording(**leg) for leg in raw.get("legs", [])]
         return cls(**raw)
@@ -124,6 +131,7 @@ def finalise(
                 manifest.notes.append(f"{leg.file}: WAV header repaired")
             summary = read_summary(path)
             leg.sample_rate = summary.sample_rate
+            leg.channels = summary.channels
             leg.duration_s = round(summary.duration_s, 3)
         except ValueError as exc:
             manifest.notes.append(f"{leg.file}: unreadable WAV ({exc})")

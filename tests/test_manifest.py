@@ -135,6 +135,79 @@ def test_finalise_fills_hashes_and_durations_and_chains(tmp_path: Path) -> None:
     assert mf.verify(directory) == []
 
 
+def test_old_manifest_without_new_fields_still_loads(tmp_path: Path) -> None:
+    """Manifests written before ``ticket``, ``agent`` and a leg's ``offset_s`` existed."""
+    raw = json.loads(new_manifest().to_json())
+    del raw["ticket"], raw["agent"]
+    for leg in raw["legs"]:
+        del leg["offset_s"]
+    (tmp_path / MANIFEST).write_text(json.dumps(raw), encoding="utf-8")
+
+    loaded = mf.read(tmp_path)
+
+    assert loaded == new_manifest()
+    assert (loaded.ticket, loaded.agent) == ("", "")
+    assert [leg.offset_s for leg in loaded.legs] == [0.0, 0.0]
+
+
+def test_ticket_agent_and_offsets_round_trip(tmp_path: Path) -> None:
+    manifest = new_manifest()
+    manifest.ticket = "GD12345-20240506-000042"
+    manifest.agent = "1001"
+    manifest.legs.append(mf.LegRecording("agent", "agent.wav", offset_s=12.34))
+    manifest.legs.append(mf.LegRecording("qa", "qa.wav", channels=2))
+
+    mf.write(tmp_path, manifest)
+
+    loaded = mf.read(tmp_path)
+    assert loaded == manifest
+    assert loaded.legs[2].offset_s == 12.34
+    assert loaded.legs[3].channels == 2
+
+
+def stereo_wav_bytes(frames: int, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(2)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(b"".join(struct.pack("<hh", i % 3000, -i % 3000) for i in range(frames)))
+    return buffer.getvalue()
+
+
+def test_finalise_hashes_agent_and_stereo_qa_legs(tmp_path: Path) -> None:
+    directory, manifest = recorded_call(tmp_path, caller_frames=24000)
+    manifest.agent = "1001"
+    manifest.legs.append(mf.LegRecording("agent", "agent.wav", offset_s=1.0))
+    manifest.legs.append(mf.LegRecording("qa", "qa.wav", channels=2))
+    (directory / "agent.wav").write_bytes(wav_bytes(16000))
+    (directory / "qa.wav").write_bytes(stereo_wav_bytes(24000))
+
+    result = mf.finalise(directory, manifest, mf.COMPLETE, tmp_path)
+
+    assert result.status == mf.COMPLETE and result.notes == []
+    legs = {leg.leg: leg for leg in result.legs}
+    assert legs["agent"].duration_s == pytest.approx(2.0)
+    assert legs["agent"].offset_s == 1.0
+    # Two channels: 24000 frames of 4 bytes are 3 s, not 6.
+    assert (legs["qa"].channels, legs["qa"].duration_s) == (2, pytest.approx(3.0))
+    qa_bytes = (directory / "qa.wav").read_bytes()
+    assert legs["qa"].sha256 == hashlib.sha256(qa_bytes).hexdigest()
+    assert legs["qa"].bytes == len(qa_bytes)
+    assert mf.verify(directory) == []
+    assert verify_chain(tmp_path) == []
+
+
+def test_finalise_records_the_channels_a_file_really_has(tmp_path: Path) -> None:
+    directory, manifest = recorded_call(tmp_path)
+    manifest.legs.append(mf.LegRecording("qa", "qa.wav"))  # listed as mono by mistake
+    (directory / "qa.wav").write_bytes(stereo_wav_bytes(8000))
+
+    result = mf.finalise(directory, manifest, mf.COMPLETE, tmp_path)
+
+    assert (result.legs[2].channels, result.legs[2].duration_s) == (2, pytest.approx(1.0))
+
+
 def test_finalise_keeps_an_ended_at_already_set(tmp_path: Path) -> None:
     directory, manifest = recorded_call(tmp_path)
     manifest.ended_at = "2024-05-06T09:31:00.000+00:00"
