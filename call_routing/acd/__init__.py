@@ -10,23 +10,45 @@ from call_routing.acd.agents import (
     OfferFailure,
     OfferPolicy,
 )
-from call_routing.acd.dispatcher import (
+from call_routing.acd.decisions import (
+    BACKUP,
+    SKILL,
     Abandoned,
-    Acd,
     AgentNotReady,
     Answered,
+    CallbackDue,
+    CallbackGaveUp,
+    CallbackRequested,
     Decision,
     Offer,
     RingTimeout,
     WaitTimeout,
+    Widened,
     WrapUpEnded,
+)
+from call_routing.acd.dispatcher import (
+    DIVERT_LOAD,
+    DIVERT_WAIT,
+    Acd,
+    CallbackPolicy,
+    CallbackState,
 )
 from call_routing.acd.errors import AcdError, InvalidTransition, QueueFull, TimeWentBack, UnknownId
 from call_routing.acd.queues import CallerPriority, CallQueue, QueuedCall, SeatGroup, Strategy
 from call_routing.acd.strategies import choose_agent
 
 __all__ = [
+    "BACKUP",
+    "DIVERT_LOAD",
+    "DIVERT_WAIT",
     "MISSED_REASON",
+    "SKILL",
+    "CallbackDue",
+    "CallbackGaveUp",
+    "CallbackPolicy",
+    "CallbackRequested",
+    "CallbackState",
+    "Widened",
     "Abandoned",
     "Acd",
     "AcdError",

@@ -119,6 +119,7 @@ _ALLOWED: dict[str, frozenset[AgentStatus]] = {
     "fail_offer": frozenset({AgentStatus.OFFERED}),
     "withdraw_offer": frozenset({AgentStatus.OFFERED}),
     "end_call": frozenset({AgentStatus.ON_CALL}),
+    "cancel_call": frozenset({AgentStatus.ON_CALL}),
 }
 
 
@@ -223,3 +224,12 @@ class AgentState:
             self.wrap_up_until = now + wrap_up_s
         else:
             self.ready(now)
+
+    def cancel_call(self, now: float) -> None:
+        """The call never connected (a callback whose citizen did not answer): the
+        agent is available at once, and it counts neither as a call answered nor
+        as talk time."""
+        self._move("cancel_call", AgentStatus.AVAILABLE, now)
+        self.call_id = None
+        self.call_started_at = None
+        self.calls_answered -= 1

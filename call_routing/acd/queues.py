@@ -41,6 +41,12 @@ class SeatGroup:
 
     ``max_wait_s`` and ``max_length`` are ``None`` for no limit. A call needs the
     group's ``required_skill`` at ``required_level`` or more, if one is set.
+
+    Overflow, each keeping the caller's place: after ``widen_after_s`` of waiting
+    a call may go to the group's agents with ``widen_to_level`` or more in the
+    required skill; after ``backup_after_s`` to the agents of ``backup_groups``
+    (who then need only the call's own extra skills, not this group's).
+    ``max_length`` counts every call holding a place, callbacks included.
     """
 
     id: str
@@ -51,10 +57,23 @@ class SeatGroup:
     ring_timeout_s: float = 20.0
     required_skill: str | None = None
     required_level: int = MIN_LEVEL
+    widen_after_s: float | None = None
+    widen_to_level: int = MIN_LEVEL
+    backup_groups: tuple[str, ...] = ()
+    backup_after_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("seat group: id must not be empty")
+        object.__setattr__(self, "backup_groups", tuple(self.backup_groups))
+        if self.widen_after_s is not None and self.widen_after_s < 0:
+            raise ValueError(f"seat group {self.id}: widen_after_s must not be negative")
+        if self.backup_after_s is not None and self.backup_after_s < 0:
+            raise ValueError(f"seat group {self.id}: backup_after_s must not be negative")
+        if self.backup_groups and self.backup_after_s is None:
+            raise ValueError(f"seat group {self.id}: backup_groups needs backup_after_s")
+        if self.id in self.backup_groups:
+            raise ValueError(f"seat group {self.id}: cannot be its own backup group")
         if self.max_wait_s is not None and self.max_wait_s <= 0:
             raise ValueError(f"seat group {self.id}: max_wait_s must be positive")
         if self.max_length is not None and self.max_length < 1:
@@ -68,10 +87,28 @@ class SeatGroup:
                 f"seat group {self.id}: required_level {self.required_level}"
                 f" is outside {MIN_LEVEL}–{MAX_LEVEL}"
             )
+        if not MIN_LEVEL <= self.widen_to_level <= self.required_level:
+            raise ValueError(
+                f"seat group {self.id}: widen_to_level {self.widen_to_level}"
+                f" must be from {MIN_LEVEL} to required_level {self.required_level}"
+            )
 
     def needs(self) -> dict[str, int]:
         """The skills every call of this group needs."""
         return {self.required_skill: self.required_level} if self.required_skill else {}
+
+    @property
+    def widens(self) -> bool:
+        """Whether waiting calls are offered to lower skill levels after a while."""
+        return (
+            self.widen_after_s is not None
+            and self.required_skill is not None
+            and self.widen_to_level < self.required_level
+        )
+
+    @property
+    def has_backup(self) -> bool:
+        return bool(self.backup_groups) and self.backup_after_s is not None
 
 
 @dataclass(frozen=True)
@@ -99,12 +136,17 @@ class QueuedCall:
 
 
 class CallQueue:
-    """The waiting calls of one seat group, in the order they are served."""
+    """The waiting calls of one seat group, in the order they are served.
+
+    Kept sorted by place; adding, removing and finding a position are
+    O(log n) searches (plus a list shift).
+    """
 
     def __init__(self, group: SeatGroup) -> None:
         self.group = group
         self._calls: list[QueuedCall] = []
         self._places: list[tuple[int, float, int]] = []
+        self._by_id: dict[str, QueuedCall] = {}
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -113,34 +155,44 @@ class CallQueue:
         return iter(tuple(self._calls))
 
     def __contains__(self, call_id: object) -> bool:
-        return any(call.call_id == call_id for call in self._calls)
+        return call_id in self._by_id
 
-    def add(self, call: QueuedCall) -> int:
-        """Put ``call`` in its place; returns its 1-based position."""
+    def get(self, call_id: str) -> QueuedCall | None:
+        return self._by_id.get(call_id)
+
+    def add(self, call: QueuedCall, *, keep_place: bool = False) -> int:
+        """Put ``call`` in its place; returns its 1-based position. ``keep_place``
+        puts back a call that never gave up its place (a callback being retried),
+        even when the queue is at its maximum length."""
         if call.group_id != self.group.id:
             raise ValueError(f"call {call.call_id} is for {call.group_id}, not {self.group.id}")
-        if call.call_id in self:
+        if call.call_id in self._by_id:
             raise ValueError(f"call {call.call_id} is already queued in {self.group.id}")
-        if self.group.max_length is not None and len(self._calls) >= self.group.max_length:
-            raise QueueFull(
-                f"seat group {self.group.id}: queue holds its maximum of {self.group.max_length}"
-            )
+        limit = self.group.max_length
+        if not keep_place and limit is not None and len(self._calls) >= limit:
+            raise QueueFull(f"seat group {self.group.id}: queue holds its maximum of {limit}")
         index = bisect.bisect_right(self._places, call.place)
         self._places.insert(index, call.place)
         self._calls.insert(index, call)
+        self._by_id[call.call_id] = call
         return index + 1
 
+    def _index(self, call_id: str) -> int:
+        call = self._by_id.get(call_id)
+        if call is None:
+            raise UnknownId(f"call {call_id} is not queued in {self.group.id}")
+        index = bisect.bisect_left(self._places, call.place)
+        while self._calls[index].call_id != call_id:  # equal places: the same key twice
+            index += 1
+        return index
+
     def remove(self, call_id: str) -> QueuedCall:
-        for index, call in enumerate(self._calls):
-            if call.call_id == call_id:
-                del self._calls[index]
-                del self._places[index]
-                return call
-        raise UnknownId(f"call {call_id} is not queued in {self.group.id}")
+        index = self._index(call_id)
+        call = self._calls.pop(index)
+        del self._places[index]
+        del self._by_id[call_id]
+        return call
 
     def position(self, call_id: str) -> int:
         """1-based position of the call, counting every call ahead of it."""
-        for index, call in enumerate(self._calls):
-            if call.call_id == call_id:
-                return index + 1
-        raise UnknownId(f"call {call_id} is not queued in {self.group.id}")
+        return self._index(call_id) + 1
