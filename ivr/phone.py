@@ -122,7 +122,7 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                 case ev.LegMedia(leg=leg, codec=codec):
                     result.codec = codec
                     if options.record is not None:
-                        path = _numbered(options.record, result.answered_calls)
+                        path = _numbered(options.record, result.offered)
                         await asyncio.wrap_future(engine.record(leg, {"heard": path}))
                 case ev.LegAnswered(leg=leg):
                     result.answered_calls += 1

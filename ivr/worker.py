@@ -35,10 +35,27 @@ from ivr.engine import EngineConfig, EngineError, ListenParams, SipEngine
 from ivr.logs import configure, fields
 from recordings import manifest as mf
 from recordings.layout import call_dir
+from recordings.stereo import write_stereo
 from sip_config import Settings
 from tts.prompts import prompt_path
 
 log = logging.getLogger("worker")
+
+
+@dataclass
+class OtherLeg:
+    """The second leg of a call: the agent rung for it (or, for a callback, the
+    citizen is the call's main leg and this is the reserved agent)."""
+
+    leg: str
+    agent_id: str
+    dial_id: str
+    started: float  # monotonic, when dialled
+    answered: bool = False
+    ended: bool = False
+    asr: AsrLink | None = None
+    offset_s: float = 0.0  # where agent.wav starts in the call's recording
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -58,6 +75,11 @@ class WorkerCall:
     answer_timer: asyncio.TimerHandle | None = None
     remote_uri: str = ""
     asr: AsrLink | None = None  # the current turn's stream to the ASR service
+    agent: OtherLeg | None = None  # the agent's leg, once dialled
+    old_agents: dict[str, OtherLeg] = field(default_factory=dict)  # hung up, ending (by leg)
+    ticket: str = ""  # the work order number, for the manifest
+    callback_uri: str = ""  # a callback: the citizen, dialled once the agent answered
+    recording_started: float = 0.0  # monotonic
 
 
 class MediaWorker:
@@ -97,6 +119,12 @@ class MediaWorker:
         )
 
     # ---- status -------------------------------------------------------------------
+    @property
+    def caller_capacity(self) -> int:
+        """Callers admitted at once: with agents, each keeps room for its agent's leg."""
+        legs = self.settings.workers.max_calls
+        return max(1, legs // 2) if self.settings.agents else legs
+
     def _status_message(self, state: str) -> Message:
         return Message(
             m.WORKER_STATUS,
@@ -105,7 +133,8 @@ class MediaWorker:
                 "state": state,
                 "pid": os.getpid(),
                 "sip": f"{self.settings.workers.bind}:{self.engine.port}",
-                "capacity": self.settings.workers.max_calls,
+                "capacity": self.caller_capacity,  # callers it admits (Kamailio's maxload)
+                "legs": self.settings.workers.max_calls,
                 "started_at": self.started_at,
                 "calls": [
                     {
@@ -148,6 +177,14 @@ class MediaWorker:
         call = self.calls.get(call_id or "")
         if call is None:
             return
+        if call.agent is not None and event.leg == call.agent.leg:
+            self._on_agent_leg_event(call, call.agent, event)
+            return
+        if event.leg in call.old_agents:
+            self._on_agent_leg_event(call, call.old_agents[event.leg], event)
+            return
+        if call.callback_uri and isinstance(event, ev.LegEnded) and not event.answered:
+            self._emit_soon(call, m.CALLBACK_FAILED, code=event.status_code, reason=event.reason)
         match event:
             case ev.LegMedia(codec=codec, codec_rate=rate, hold=hold):
                 call.codec, call.codec_rate = codec, rate
@@ -158,6 +195,10 @@ class MediaWorker:
                 call.state = "answered"
                 if call.manifest is not None:
                     call.manifest.answered_at = mf.now_iso()
+                if call.callback_uri and call.agent is not None:
+                    call.state = "bridged"
+                    self._bridge(call, call.agent)
+                    self._emit_soon(call, m.CALLBACK_ANSWERED, agent_id=call.agent.agent_id)
                 self._emit_soon(call, m.CALL_ANSWERED)
                 self._publish_status_soon()
             case ev.PlaybackFinished(play_id=play_id, interrupted=interrupted):
@@ -187,7 +228,85 @@ class MediaWorker:
             case _:
                 pass
 
+    def _on_agent_leg_event(self, call: WorkerCall, agent: OtherLeg, event: ev.EngineEvent) -> None:
+        current = call.agent is agent
+        match event:
+            case ev.LegAnswered() if not current:
+                self.engine.hangup(agent.leg, "superseded")  # answered as it was cancelled
+            case ev.LegAnswered():
+                agent.answered = True
+                log.info("agent answered", extra=fields(call_id=call.call_id, agent=agent.agent_id))
+                if call.callback_uri:
+                    # A callback: the agent is on the line; now the citizen's phone rings.
+                    self.loop.create_task(self._dial_citizen(call))
+                else:
+                    call.state = "bridged"
+                    self._bridge(call, agent)
+                self._emit_soon(
+                    call, m.AGENT_ANSWERED, agent_id=agent.agent_id, dial_id=agent.dial_id
+                )
+                self._publish_status_soon()
+            case ev.LegEnded(reason=reason, status_code=code, answered=answered):
+                agent.ended = True
+                self.by_leg.pop(agent.leg, None)
+                call.old_agents.pop(agent.leg, None)
+                if agent.asr is not None:
+                    self.loop.create_task(self._close_link(agent.asr))
+                    agent.asr = None
+                if answered:
+                    self._emit_soon(
+                        call,
+                        m.AGENT_HUNGUP,
+                        agent_id=agent.agent_id,
+                        dial_id=agent.dial_id,
+                        reason=reason,
+                    )
+                else:
+                    self._emit_soon(
+                        call,
+                        m.AGENT_FAILED,
+                        agent_id=agent.agent_id,
+                        dial_id=agent.dial_id,
+                        code=code,
+                        reason=reason,
+                    )
+                if current and call.state == "bridged":
+                    call.state = "answered"
+                if current and call.callback_uri and not call.leg:
+                    # The reserved agent went away before the citizen was dialled.
+                    self.loop.create_task(self._ended(call, event))
+                agent.done.set()
+                self._publish_status_soon()
+            case _:
+                pass
+
+    def _bridge(self, call: WorkerCall, agent: OtherLeg) -> None:
+        """Caller and agent hear each other; the agent's side is recorded and transcribed."""
+        self.engine.bridge(call.leg, agent.leg)
+        if call.directory is not None:
+            agent.offset_s = round(time.monotonic() - call.recording_started, 3)
+            self.engine.record(agent.leg, {"heard": call.directory / "agent.wav"})
+        if self.settings.asr.enabled:
+            self.loop.create_task(self._start_conversation_asr(call, agent))
+
+    async def _dial_citizen(self, call: WorkerCall) -> None:
+        try:
+            leg = await asyncio.wrap_future(self.engine.make_call(call.callback_uri))
+        except EngineError as exc:
+            log.warning("callback dial failed", extra=fields(call_id=call.call_id, error=str(exc)))
+            await self._emit(call, m.CALLBACK_FAILED, code=503, reason="dial_failed")
+            if call.agent is not None and not call.agent.ended:
+                self.engine.hangup(call.agent.leg, "callback_failed")
+            return
+        call.leg = leg
+        self.by_leg[leg] = call.call_id
+
     def _offered(self, event: ev.LegOffered) -> None:
+        if self.settings.agents and len(self.calls) >= self.caller_capacity:
+            # Room for an agent's leg is kept for every caller already here.
+            log.info("no room to bridge another caller; refusing", extra=fields(leg=event.leg))
+            self.engine.answer(event.leg, 503)
+            return
         started = datetime.now(UTC)
         call_id = f"{started:%Y%m%d-%H%M%S}-{self.worker_id}-{secrets.token_hex(3)}"
         call = WorkerCall(
@@ -248,6 +367,7 @@ class MediaWorker:
             codec_rate=call.codec_rate,
             legs=[mf.LegRecording("caller", "caller.wav"), mf.LegRecording("played", "played.wav")],
         )
+        call.recording_started = time.monotonic()
         mf.write(call.directory, call.manifest)
         self.engine.record(
             call.leg,
@@ -257,10 +377,16 @@ class MediaWorker:
     async def _ended(self, call: WorkerCall, event: ev.LegEnded) -> None:
         if call.answer_timer is not None:
             call.answer_timer.cancel()
-        self.calls.pop(call.call_id, None)
+        if self.calls.pop(call.call_id, None) is None:
+            return  # already ended (a callback whose agent and citizen both went)
         self.by_leg.pop(call.leg, None)
         if call.asr is not None:
             self.loop.create_task(self._stop_asr(call))
+        agent = call.agent
+        if agent is not None and not agent.ended:
+            self.engine.hangup(agent.leg, "caller_hung_up")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agent.done.wait(), 10)
         log.info(
             "call ended",
             extra=fields(call_id=call.call_id, reason=event.reason, duration_s=event.duration_s),
@@ -279,6 +405,9 @@ class MediaWorker:
             call.manifest.end_reason = event.reason
             call.manifest.media = event.media
             call.manifest.ended_at = mf.now_iso()
+            call.manifest.ticket = call.ticket
+            if agent is not None and agent.answered:
+                await self._agent_recordings(call, agent)
             manifest = await asyncio.to_thread(
                 mf.finalise,
                 call.directory,
@@ -334,6 +463,9 @@ class MediaWorker:
             self.engine.accepting = False
             await self.publish_status()
             return
+        if message.type == m.CALLBACK:
+            await self._callback(data)
+            return
         call = self.calls.get(message.call_id)
         if call is None:
             raise KeyError(f"no call {message.call_id!r} on worker {self.worker_id}")
@@ -349,13 +481,17 @@ class MediaWorker:
                 await asyncio.wrap_future(self.engine.answer(call.leg, int(data.get("code", 486))))
             case m.PLAY:
                 prompt = str(data["prompt"])
-                path = prompt_path(
-                    self.settings.prompts_dir, self.settings.workers.clock_rate, prompt
-                )
+                if data.get("file"):  # rendered by the hub (position, wait, ticket number)
+                    path = Path(str(data["file"]))
+                else:
+                    path = prompt_path(
+                        self.settings.prompts_dir, self.settings.workers.clock_rate, prompt
+                    )
                 if not path.exists():
                     raise ValueError(f"no rendered prompt {prompt!r} at {path}")
                 call.plays[message.id] = prompt
-                await asyncio.wrap_future(self.engine.play(call.leg, path, message.id))
+                loop = bool(data.get("loop", False))
+                await asyncio.wrap_future(self.engine.play(call.leg, path, message.id, loop))
                 await self._emit(call, m.PROMPT_STARTED, play_id=message.id, prompt=prompt)
             case m.STOP_PLAYBACK:
                 await asyncio.wrap_future(self.engine.stop_playback(call.leg))
@@ -383,12 +519,119 @@ class MediaWorker:
                 )
                 log.warning("transferring the call", extra=fields(call_id=call.call_id, target=uri))
                 await asyncio.wrap_future(self.engine.transfer(call.leg, uri))
+            case m.HANGUP if data.get("leg") == "agent":
+                if call.agent is not None and not call.agent.ended:
+                    reason = str(data.get("reason", "local_hangup"))
+                    await asyncio.wrap_future(self.engine.hangup(call.agent.leg, reason))
             case m.HANGUP:
                 await asyncio.wrap_future(
                     self.engine.hangup(call.leg, str(data.get("reason", "local_hangup")))
                 )
+            case m.DIAL:
+                previous = call.agent
+                if previous is not None and not previous.ended:
+                    if previous.answered:
+                        raise ValueError(f"call {call.call_id} is connected to an agent")
+                    # The hub moved on (ring timeout): the old leg is being cancelled.
+                    call.old_agents[previous.leg] = previous
+                    self.engine.hangup(previous.leg, "no_answer")
+                call.ticket = str(data.get("ticket", call.ticket))
+                await self._dial_agent(call, data)
             case _:
                 raise ValueError(f"unknown command {message.type!r}")
+
+    async def _dial_agent(self, call: WorkerCall, data: dict[str, Any]) -> None:
+        uri, agent_id, dial_id = str(data["uri"]), str(data["agent_id"]), str(data["dial_id"])
+        log.info("dialling agent", extra=fields(call_id=call.call_id, agent=agent_id, uri=uri))
+        try:
+            leg = await asyncio.wrap_future(self.engine.make_call(uri))
+        except EngineError as exc:
+            await self._emit(
+                call, m.AGENT_FAILED, agent_id=agent_id, dial_id=dial_id, code=503, reason="no_room"
+            )
+            raise exc
+        call.agent = OtherLeg(leg, agent_id, dial_id, started=time.monotonic())
+        self.by_leg[leg] = call.call_id
+
+    async def _callback(self, data: dict[str, Any]) -> None:
+        """Call a citizen back: the reserved agent first, then the citizen."""
+        call_id = str(data["call_id"])
+        if call_id in self.calls:
+            raise ValueError(f"call {call_id} is already on worker {self.worker_id}")
+        number = str(data["number"])
+        call = WorkerCall(
+            call_id,
+            "",
+            "",
+            caller=number,
+            called=number,
+            started=datetime.now(UTC),
+            state="callback",
+            ticket=str(data.get("ticket", "")),
+            callback_uri=str(data["citizen_uri"]),
+            remote_uri=str(data["citizen_uri"]),
+        )
+        call.answer_timer = None
+        self.calls[call_id] = call
+        try:
+            await self._dial_agent(call, data)
+        except EngineError:
+            self.calls.pop(call_id, None)
+            raise
+        await self.publish_status()
+
+    async def _agent_recordings(self, call: WorkerCall, agent: OtherLeg) -> None:
+        """List the agent's leg in the manifest and write the stereo file for QA
+        (caller left, agent right), once PJSIP has closed the agent's recorder."""
+        assert call.manifest is not None and call.directory is not None
+        call.manifest.agent = agent.agent_id
+        call.manifest.legs.append(mf.LegRecording("agent", "agent.wav", offset_s=agent.offset_s))
+        caller, agent_wav = call.directory / "caller.wav", call.directory / "agent.wav"
+        deadline = time.monotonic() + 3.0
+        while not agent_wav.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # the bridge closes recorder files on its own thread
+        try:
+            await asyncio.to_thread(
+                write_stereo, caller, agent_wav, call.directory / "qa.wav", agent.offset_s
+            )
+        except (OSError, ValueError) as exc:
+            call.manifest.notes.append(f"no stereo QA file: {exc}")
+            log.warning("stereo QA file failed", extra=fields(call_id=call.call_id, error=str(exc)))
+            return
+        call.manifest.legs.append(mf.LegRecording("qa", "qa.wav", channels=2))
+
+    async def _start_conversation_asr(self, call: WorkerCall, agent: OtherLeg) -> None:
+        """While caller and agent talk, both legs stream to the ASR service (one
+        stream each, many utterances); results carry the leg."""
+        await self._stop_asr(call)
+        await self._start_asr(call, 0)
+        asr = self.settings.asr
+        link = AsrLink(
+            f"ws://{asr.host}:{asr.port}",
+            call.call_id,
+            "agent",
+            self.settings.workers.clock_rate,
+            on_lost=lambda why: self._emit_soon(call, m.ASR_UNAVAILABLE, reason=why, leg="agent"),
+        )
+        if await link.start() or agent.ended:
+            await link.close()
+            return
+        agent.asr = link
+        loop = self.loop
+        try:
+            await asyncio.wrap_future(
+                self.engine.tap(
+                    agent.leg, lambda frame: loop.call_soon_threadsafe(link.push, frame)
+                )
+            )
+        except EngineError:
+            agent.asr = None
+            await link.close()
+
+    @staticmethod
+    async def _close_link(link: AsrLink) -> None:
+        await link.close()
 
     async def _start_asr(self, call: WorkerCall, turn: int) -> None:
         asr = self.settings.asr

@@ -1,0 +1,311 @@
+"""Live calls to agents on a real node: agents' softphones (`hotline phone`)
+register with Kamailio using their passwords, log in over the bus, and take
+callers queued by the hub; caller and agent hear each other, and each leg is
+recorded (plus a stereo file for QA)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recordings.manifest import verify
+from tests.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
+
+pytestmark = pytest.mark.node
+CLIP = "aishell1_BAC009S0764W0121.wav"
+TONES = {"1001": 600.0, "1002": 850.0, "1003": 1100.0}  # each agent's own voice
+
+AGENTS_TOML = """
+[[agents]]
+id = "1001"
+name = "张敏"
+password = "pw-1001"
+seat_groups = ["综合"]
+
+[[agents]]
+id = "1002"
+name = "李华"
+password = "pw-1002"
+seat_groups = ["综合"]
+
+[[agents]]
+id = "1003"
+name = "王芳"
+password = "pw-1003"
+seat_groups = ["综合"]
+
+[seat_groups."综合"]
+ring_timeout_s = 5
+wrap_up_s = 1
+
+[acd]
+max_missed = 1
+announce_every_s = 0
+callback = false
+"""
+
+
+def tone_wav(path: Path, freq: float, seconds: float = 3.0) -> Path:
+    t = np.arange(int(8000 * seconds)) / 8000
+    samples = (6000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+def read(path: Path | str) -> tuple[np.ndarray, int, int]:
+    with wave.open(str(path)) as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        return data.astype(np.float64), w.getframerate(), w.getnchannels()
+
+
+def dominant_hz(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def loud(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The 20 ms frames with sound in them."""
+    frame = rate // 50
+    usable = len(samples) - len(samples) % frame
+    rms = np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1))
+    return rms > 300
+
+
+class AgentPhone:
+    """A `hotline phone --auto-answer` registered as an agent."""
+
+    def __init__(self, node: Node, agent_id: str, workdir: Path, answer: bool = True) -> None:
+        self.agent_id = agent_id
+        self.workdir = workdir
+        voice = tone_wav(workdir / f"voice-{agent_id}.wav", TONES[agent_id])
+        args = [
+            str(HOTLINE),
+            "phone",
+            "--auto-answer",
+            "--calls",
+            "100",
+            "--timeout",
+            "600",
+            "--register",
+            node.target,
+            "--from",
+            agent_id,
+            "--password",
+            f"pw-{agent_id}",
+            "--play",
+            str(voice),
+            "--loop-play",
+            "--record",
+            str(workdir / f"heard-{agent_id}-{{n}}.wav"),
+        ]
+        if not answer:
+            args.append("--no-answer")
+        self.out = (workdir / f"phone-{agent_id}.out").open("w+")
+        self.process = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+
+    def lines(self) -> list[dict]:
+        self.out.flush()
+        text = Path(self.out.name).read_text(errors="replace")
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def wait_registered(self) -> None:
+        wait_for(
+            lambda: any("registered" in line for line in self.lines()),
+            20,
+            f"agent {self.agent_id} to register",
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.out.close()
+
+
+def agents_cli(node: Node, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(HOTLINE), "agents", *args, "-c", str(node.config), "--data-dir", str(node.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def agent_states(node: Node) -> dict[str, dict]:
+    result = agents_cli(node, "list", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def agent_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    node = start_node(tmp_path_factory.mktemp("agents-node"), workers=3, extra_toml=AGENTS_TOML)
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def phones(agent_node: Node, tmp_path: Path) -> Iterator[dict[str, AgentPhone]]:
+    made: dict[str, AgentPhone] = {}
+
+    def start(agent_id: str, answer: bool = True) -> AgentPhone:
+        phone = AgentPhone(agent_node, agent_id, tmp_path, answer)
+        made[agent_id] = phone
+        phone.wait_registered()
+        return phone
+
+    yield start  # type: ignore[misc]
+    for phone in made.values():
+        phone.stop()
+    for agent_id in made:
+        agents_cli(agent_node, "logout", agent_id)
+
+
+def place_call(node: Node, workdir: Path, caller: str, hangup_after: float = 14.0) -> dict:
+    """A caller who presses 0 for a human, then talks (the speech clip) and hangs up."""
+    heard = workdir / f"caller-{caller}.wav"
+    code, summary = node.phone(
+        "--from",
+        caller,
+        "--dtmf",
+        "0@1",
+        "--play",
+        str(SPEECH / CLIP),
+        "--play-at",
+        "6",
+        "--record",
+        str(heard),
+        "--hangup-after",
+        str(hangup_after),
+        timeout=90,
+    )
+    assert code == 0, summary
+    return {"summary": summary, "heard": heard}
+
+
+def manifest_for(node: Node, caller: str) -> dict:
+    def found() -> dict | None:
+        for manifest in node.manifests():
+            if manifest["caller"] == caller and manifest["status"] != "recording":
+                return manifest
+        return None
+
+    return wait_for(found, 30, f"the manifest of {caller}'s call")
+
+
+def test_an_agent_with_a_wrong_password_cannot_register(agent_node: Node, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(HOTLINE),
+            "phone",
+            "--auto-answer",
+            "--timeout",
+            "15",
+            "--register",
+            agent_node.target,
+            "--from",
+            "1001",
+            "--password",
+            "wrong",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "not registered" in result.stdout + result.stderr
+
+
+def test_a_caller_is_bridged_to_an_agent_and_both_legs_are_recorded(
+    agent_node: Node, phones, tmp_path: Path
+) -> None:
+    phone = phones("1002")
+    login = agents_cli(agent_node, "login", "1002")
+    assert login.returncode == 0, login.stderr
+    assert agent_states(agent_node)["1002"]["status"] == "available"
+
+    call = place_call(agent_node, tmp_path, "13800000001")
+
+    # The caller heard the agent's voice (their tone) once bridged.
+    heard, rate, _ = read(call["heard"])
+    tail = heard[int(8 * rate) : int(13 * rate)]
+    assert abs(dominant_hz(tail, rate) - TONES["1002"]) < 15
+    # The agent heard the caller's words: sound arrives after the caller starts talking.
+    lines = phone.lines()
+    assert any(line.get("call_ended") for line in lines), lines
+    agent_heard, rate, _ = read(tmp_path / "heard-1002-1.wav")
+    assert loud(agent_heard, rate).sum() * 0.02 > 1.0, "the agent should hear the caller talk"
+
+    manifest = manifest_for(agent_node, "13800000001")
+    assert manifest["status"] == "complete" and manifest["agent"] == "1002"
+    assert manifest["ticket"], "the call's work order number is in the manifest"
+    legs = {leg["leg"]: leg for leg in manifest["legs"]}
+    assert set(legs) == {"caller", "played", "agent", "qa"}
+    assert legs["qa"]["channels"] == 2
+    assert 0 < legs["agent"]["offset_s"] < 10
+    assert verify(Path(manifest["_dir"])) == []
+    directory = Path(manifest["_dir"])
+    agent_leg, rate, _ = read(directory / "agent.wav")
+    assert abs(dominant_hz(agent_leg[rate : 4 * rate], rate) - TONES["1002"]) < 15
+    stereo, rate, channels = read(directory / "qa.wav")
+    assert channels == 2
+    left, right = stereo[0::2], stereo[1::2]
+    start = int((legs["agent"]["offset_s"] + 1) * rate)
+    assert abs(dominant_hz(right[start : start + 2 * rate], rate) - TONES["1002"]) < 15
+    assert loud(left[start:], rate).sum() > 50, "the caller's side is on the left"
+    transcript = json.loads((directory / "transcript.json").read_text())
+    assert transcript["ticket"] == manifest["ticket"]
+
+    def wrapped_up() -> bool:
+        return agent_states(agent_node)["1002"]["status"] == "available"
+
+    wait_for(wrapped_up, 15, "the agent to be available after wrap-up")
+    assert agent_states(agent_node)["1002"]["calls_answered"] >= 1
+
+
+def test_an_agent_who_does_not_answer_is_skipped_and_marked(
+    agent_node: Node, phones, tmp_path: Path
+) -> None:
+    sleepy = phones("1001", answer=False)
+    phones("1003")
+    assert agents_cli(agent_node, "login", "1001").returncode == 0
+    time.sleep(1.1)  # 1001 has been idle longest: offered first
+    assert agents_cli(agent_node, "login", "1003").returncode == 0
+
+    place_call(agent_node, tmp_path, "13800000002", hangup_after=18)
+
+    assert sleepy.lines() == [] or not any(line.get("answered") for line in sleepy.lines())
+    states = agent_states(agent_node)
+    assert states["1001"]["status"] == "not_ready" and states["1001"]["reason"] == "未接听"
+    assert states["1001"]["failures"]["no_answer"] == 1
+    manifest = manifest_for(agent_node, "13800000002")
+    assert manifest["agent"] == "1003"
+
+
+def test_citizens_cannot_ring_an_agent_directly(agent_node: Node, phones) -> None:
+    phone = phones("1003")
+    direct = subprocess.run(
+        [str(HOTLINE), "phone", f"sip:1003@{agent_node.target}", "--timeout", "20"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(direct.stdout.splitlines()[-1])["status_code"] == 403
+    assert not any(line.get("call_ended") for line in phone.lines())
