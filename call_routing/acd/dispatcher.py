@@ -81,6 +81,10 @@ _CONNECTED = "connected"  # talking to an agent
 _DIALING = "dialing"  # a callback: the agent answered, the citizen is being dialled
 _RETRY_WAIT = "retry_wait"  # a callback whose citizen did not answer, waiting to retry
 
+# A call holding its place: widening and backup timers apply (a callback being
+# dialled may come back to its place if the citizen does not answer).
+_HOLDS_PLACE = frozenset({_WAITING, _RINGING, _DIALING, _RETRY_WAIT})
+
 _LEVELS = 6  # pools per group: skill level 0 (none) to 5
 
 DIVERT_WAIT = "estimated_wait"
@@ -697,9 +701,9 @@ class Acd:
         if kind == _MAX_WAIT:
             return entry.live and entry.where in (_WAITING, _RINGING)
         if kind == _WIDEN:
-            return not entry.widened and entry.where in (_WAITING, _RINGING, _RETRY_WAIT)
+            return not entry.widened and entry.where in _HOLDS_PLACE
         if kind == _BACKUP:
-            return not entry.backup and entry.where in (_WAITING, _RINGING, _RETRY_WAIT)
+            return not entry.backup and entry.where in _HOLDS_PLACE
         return entry.where == _RETRY_WAIT and entry.retry_at == deadline
 
     def _fire(self, deadline: float, kind: int, key: str) -> list[Decision]:
