@@ -99,7 +99,7 @@ class Supervisor:
         )
         self._render_prompts()
         settings_file = self.run_dir / "settings.json"
-        settings_file.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+        _write_private(settings_file, settings.model_dump_json(indent=2))  # agents' passwords
         python = sys.executable
         if settings.local_broker:
             self._add(
@@ -138,7 +138,7 @@ class Supervisor:
         await self._wait_for_hub(timeout=60)  # it loads models and the ticket store
         self._write_dispatcher_list()
         cfg = self.run_dir / "kamailio.cfg"
-        cfg.write_text(kamailio_cfg(settings), encoding="utf-8")
+        _write_private(cfg, kamailio_cfg(settings))  # holds the agents' HA1 secrets
         self._add(
             "kamailio",
             [
@@ -538,3 +538,11 @@ async def serve(settings: Settings) -> int:
         if not supervisor.stopping:
             await supervisor.stop()
     return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only the node's user can read (it holds secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, 0o600)  # an older file keeps its mode on O_TRUNC
