@@ -74,6 +74,7 @@ class CallFlow:
     worker: str
     caller: str = ""
     called: str = ""
+    remote_uri: str = ""  # the caller's SIP URI (its host is their gateway)
     step: Step = Step.OFFERED
     deadline: float | None = None
     agent_requested: bool = False
@@ -106,6 +107,7 @@ class CallFlow:
             case m.CALL_OFFERED:
                 self.caller = str(data.get("caller", ""))
                 self.called = str(data.get("called", ""))
+                self.remote_uri = str(data.get("remote_uri", ""))
                 return self._go(Step.ANSWERING, now, self.timeouts.answer_s, Command(m.ANSWER))
             case m.CALL_ANSWERED if self.step in (Step.OFFERED, Step.ANSWERING):
                 self.answered = True

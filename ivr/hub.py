@@ -63,6 +63,8 @@ class Hub:
         self._seen: dict[str, float] = {}
         # Seat allocation (None without agents): the ACD, fed by the calls' events.
         self.seating = seating(self.flows) if seating is not None else None
+        if self.seating is not None:
+            self.seating.pick_worker = self.worker_with_room
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
 
@@ -122,6 +124,10 @@ class Hub:
         call_id, data = message.call_id, message.data
         log.info(message.type, extra=fields(event=message.type, **data))
         flow = self.flows.get(call_id)
+        if flow is None and self.seating is not None and call_id in self.seating.callback_calls:
+            now = self.clock()
+            await self._act(self.seating.on_callback_event(call_id, message.type, data, now))
+            return
         if flow is None:
             if message.type == m.RECORDING_SAVED and call_id in self.finished:
                 await self._save_transcript(self.finished[call_id], data)
@@ -223,6 +229,11 @@ class Hub:
     async def _act(self, actions: Actions) -> None:
         for flow, commands in actions.commands:
             await self._send(flow, commands, stepped=True)
+        for worker, call_id, command in actions.worker_commands:
+            await self.bus.publish(
+                topics.worker_commands(worker),
+                Message(command.type, {"call_id": call_id, **command.data}, node=self.node),
+            )
         for item in actions.publish:
             await self.bus.publish(
                 item.topic, Message(item.type, item.data, node=self.node), retain=item.retain
@@ -235,6 +246,18 @@ class Hub:
             self.finished[call_id] = flow
         if len(self.finished) > 1000:
             self.finished.pop(next(iter(self.finished)))
+
+    def worker_with_room(self) -> str | None:
+        """The media worker with the most free legs, if one has two (a callback)."""
+        best, most = None, 1
+        for worker, status in self.workers.items():
+            if status.get("state") != "up":
+                continue
+            legs = int(status.get("legs", status.get("capacity", 4)))
+            free = legs - 2 * len(status.get("calls", []))
+            if free > most:
+                best, most = worker, free
+        return best
 
     async def _on_worker_status(self, message: Message) -> None:
         worker = str(message.data.get("worker", ""))

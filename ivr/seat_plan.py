@@ -4,6 +4,7 @@ hub's :class:`~ivr.seating.Seating` around them."""
 from __future__ import annotations
 
 from call_routing.acd import Acd, Agent, OfferPolicy, SeatGroup, Strategy
+from call_routing.acd.dispatcher import CallbackPolicy
 from call_routing.taxonomy import load_taxonomy
 from ivr.flow import CallFlow
 from ivr.seating import Seating, SeatingOptions, agent_uri
@@ -54,7 +55,15 @@ def build_acd(settings: Settings) -> tuple[Acd, str]:
         )
         for a in settings.agents
     ]
-    return Acd(groups, agents, offer_policy=OfferPolicy(settings.acd.max_missed)), general
+    acd = Acd(
+        groups,
+        agents,
+        offer_policy=OfferPolicy(settings.acd.max_missed),
+        callback_policy=CallbackPolicy(
+            settings.acd.callback_retries, settings.acd.callback_retry_s
+        ),
+    )
+    return acd, general
 
 
 def build_seating(settings: Settings, flows: dict[str, CallFlow]) -> Seating:
@@ -64,5 +73,6 @@ def build_seating(settings: Settings, flows: dict[str, CallFlow]) -> Seating:
         announce_every_s=settings.acd.announce_every_s,
         callback=settings.acd.callback,
         callback_offer_after_s=settings.acd.callback_offer_after_s,
+        trunk_uri=settings.acd.trunk_uri,
     )
     return Seating(acd, uris, flows, general, options)

@@ -31,6 +31,7 @@ from call_routing.acd import (
     WaitTimeout,
     WrapUpEnded,
 )
+from call_routing.acd.decisions import CallbackDue, CallbackGaveUp
 from call_routing.acd.dispatcher import Acd, Decision
 from events import messages as m
 from events import topics
@@ -59,6 +60,8 @@ class Actions:
 
     commands: list[tuple[CallFlow, list[Command]]] = field(default_factory=list)
     publish: list[Publish] = field(default_factory=list)
+    # Commands for a worker outside any caller's flow (callbacks): (worker, call id, command).
+    worker_commands: list[tuple[str, str, Command]] = field(default_factory=list)
 
     def send(self, flow: CallFlow, *commands: Command) -> None:
         if commands:
@@ -67,6 +70,7 @@ class Actions:
     def extend(self, other: Actions) -> None:
         self.commands += other.commands
         self.publish += other.publish
+        self.worker_commands += other.worker_commands
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,31 @@ class SeatingOptions:
     announce_every_s: float = 30.0  # 0: never
     callback: bool = True
     callback_offer_after_s: float = 45.0
+    trunk_uri: str = ""  # callbacks dial sip:{number}@… ; empty: the caller's gateway
+
+
+@dataclass
+class _Callback:
+    """A booked callback: who to call and, while it is dialled, the worker call."""
+
+    number: str
+    uri: str  # where the citizen is dialled
+    ticket: str
+    worker: str = ""
+    call_id: str = ""  # the worker's call for the current attempt
+    dial_id: str = ""
+    reached: bool = False
+
+
+def callback_uri(number: str, template: str, remote_uri: str) -> str:
+    """Where a citizen is called back: ``acd.trunk_uri`` with the number, or the
+    gateway their call came from."""
+    if template:
+        return template.replace("{number}", number)
+    host = remote_uri.split("@", 1)[-1].split(";", 1)[0].rstrip(">") if "@" in remote_uri else ""
+    if not host:
+        raise ValueError("no acd.trunk_uri and no gateway to call the citizen back through")
+    return f"sip:{number}@{host}"
 
 
 @dataclass
@@ -112,6 +141,7 @@ class Seating:
         flows: Mapping[str, CallFlow],
         general_group: str,
         options: SeatingOptions | None = None,
+        pick_worker: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.acd = acd
         self.agent_uris = dict(agent_uris)  # agent id → SIP URI the worker dials
@@ -124,6 +154,9 @@ class Seating:
         self._dials = 0
         self._handled_s: list[float] = []  # recent talk + wrap-up times (estimated wait)
         self._connected_at: dict[str, float] = {}
+        self.pick_worker = pick_worker  # a media worker with room for a callback's two legs
+        self.callbacks: dict[str, _Callback] = {}  # by the ACD's call id (the original call)
+        self.callback_calls: dict[str, str] = {}  # worker call id → original call id
 
     # ---- calls --------------------------------------------------------------------
     def enqueue(self, flow: CallFlow, now: float) -> Actions:
@@ -233,18 +266,125 @@ class Seating:
         self._handled_s = [*self._handled_s[-49:], now - started]
 
     def _callback_requested(self, flow: CallFlow, now: float) -> Actions:
-        # The place-keeping callback needs the ACD's callback queue; until then the
-        # caller's number is kept on the ticket and the call leaves the queue.
+        """Key 1: the caller leaves the line but keeps their place; when their turn
+        comes an agent is reserved, rung, and then the citizen is called."""
         actions = Actions()
+        try:
+            uri = callback_uri(flow.caller, self.options.trunk_uri, flow.remote_uri)
+            booked = self.acd.request_callback(flow.call_id, flow.caller, now)
+        except (AcdError, ValueError) as exc:
+            log.warning(
+                "no callback", extra={"fields": {"call_id": flow.call_id, "error": str(exc)}}
+            )
+            return actions
         waiting = self.waiting.pop(flow.call_id)
-        with contextlib.suppress(AcdError):
-            self.acd.caller_hung_up(flow.call_id, now)
         if waiting.dial_id:
             actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "callback"}))
+        if not booked.merged:
+            self.callbacks[booked.call_id] = _Callback(flow.caller, uri, flow.ticket)
         actions.send(flow, *flow.leave_queue(now, "callback_booked"))
         actions.publish.append(
-            self._call_event(flow, m.CALLBACK_REQUESTED, number=flow.caller, group=waiting.group)
+            self._call_event(
+                flow,
+                m.CALLBACK_REQUESTED,
+                number=flow.caller,
+                group=booked.group_id,
+                merged_into=booked.call_id if booked.merged else None,
+            )
         )
+        return actions
+
+    def on_callback_event(
+        self, call_id: str, event: str, data: dict[str, Any], now: float
+    ) -> Actions:
+        """An event of a callback's worker call (the agent's leg, then the citizen's)."""
+        actions = Actions()
+        original = self.callback_calls.get(call_id, "")
+        booked = self.callbacks.get(original)
+        if booked is None or booked.call_id != call_id:
+            return actions
+        match event:
+            case m.AGENT_ANSWERED if data.get("dial_id") == booked.dial_id:
+                with contextlib.suppress(AcdError):
+                    self.acd.offer_answered(original, now)  # the worker now rings the citizen
+            case m.AGENT_FAILED if data.get("dial_id") == booked.dial_id:
+                booked.dial_id = ""
+                if self.acd.ringing_agent(original) is not None:
+                    failure = offer_failure(int(data.get("code", 0)))
+                    actions.extend(self._decide(self.acd.offer_failed(original, failure, now), now))
+            case m.CALLBACK_ANSWERED:
+                booked.reached = True
+                with contextlib.suppress(AcdError):
+                    self.acd.callback_reached(original, now)
+                self._connected_at[original] = now
+            case m.CALLBACK_FAILED:
+                with contextlib.suppress(AcdError):
+                    actions.extend(self._decide(self.acd.callback_unreached(original, now), now))
+            case m.AGENT_HUNGUP if booked.reached:
+                actions.worker_commands.append(
+                    (booked.worker, call_id, Command(m.HANGUP, {"reason": "agent_hung_up"}))
+                )
+            case m.CALL_ENDED:
+                self.callback_calls.pop(call_id, None)
+                booked.call_id = ""
+                if booked.reached:
+                    self._end_connected(original, now)
+                    self.callbacks.pop(original, None)
+                elif self.acd.ringing_agent(original) is not None:
+                    # The worker call ended while the agent still rang (e.g. the worker
+                    # died): the agent is free again, the callback keeps its place.
+                    decisions = self.acd.offer_failed(original, OfferFailure.UNREACHABLE, now)
+                    actions.extend(self._decide(decisions, now))
+            case _:
+                pass
+        actions.extend(self.tick(now))
+        return actions
+
+    def _callback_due(self, due: CallbackDue) -> Actions:
+        actions = Actions()
+        booked = self.callbacks.get(due.call_id)
+        worker = self.pick_worker()
+        if booked is None or worker is None:
+            log.warning(
+                "callback due but no worker has room; retried later",
+                extra={"fields": {"call_id": due.call_id}},
+            )
+            decisions = self.acd.offer_failed(due.call_id, OfferFailure.BUSY, due.at)
+            actions.extend(self._decide(decisions, due.at))
+            return actions
+        self._dials += 1
+        booked.dial_id = f"d{self._dials}"
+        booked.worker = worker
+        booked.call_id = f"{due.call_id}-cb{due.attempt}-{self._dials}"
+        self.callback_calls[booked.call_id] = due.call_id
+        actions.worker_commands.append(
+            (
+                worker,
+                booked.call_id,
+                Command(
+                    m.CALLBACK,
+                    {
+                        "number": booked.number,
+                        "citizen_uri": booked.uri,
+                        "uri": self.agent_uris[due.agent_id],
+                        "agent_id": due.agent_id,
+                        "dial_id": booked.dial_id,
+                        "ticket": booked.ticket,
+                        "attempt": due.attempt,
+                    },
+                ),
+            )
+        )
+        offered = {
+            "call_id": booked.call_id,
+            "callback_of": due.call_id,
+            "agent_id": due.agent_id,
+            "group": due.group_id,
+            "caller": booked.number,
+            "attempt": due.attempt,
+            "ticket": booked.ticket,
+        }
+        actions.publish.append(Publish(topics.agent_offer(due.agent_id), m.AGENT_OFFER, offered))
         return actions
 
     # ---- time ---------------------------------------------------------------------
@@ -310,6 +450,27 @@ class Seating:
             match decision:
                 case Offer(call_id=call_id, agent_id=agent_id) if flow is not None:
                     actions.extend(self._offer(flow, decision))
+                case CallbackDue():
+                    actions.extend(self._callback_due(decision))
+                case RingTimeout(call_id=call_id) if call_id in self.callbacks:
+                    booked = self.callbacks[call_id]
+                    if booked.call_id:
+                        actions.worker_commands.append(
+                            (booked.worker, booked.call_id, Command(m.HANGUP, {"leg": "agent"}))
+                        )
+                case CallbackGaveUp(call_id=call_id, number=number, attempts=attempts):
+                    self.callbacks.pop(call_id, None)
+                    log.warning(
+                        "callback gave up: the citizen was not reached",
+                        extra={"fields": {"call_id": call_id, "attempts": attempts}},
+                    )
+                    actions.publish.append(
+                        Publish(
+                            topics.call_event(call_id, "callback.gave_up"),
+                            "callback.gave_up",
+                            {"call_id": call_id, "number": number, "attempts": attempts},
+                        )
+                    )
                 case RingTimeout(call_id=call_id) if flow is not None:
                     waiting = self.waiting.get(call_id)
                     if waiting is not None:

@@ -15,7 +15,7 @@ from ivr.flow import FlowOptions, Step
 from ivr.hub import Hub
 from ivr.seat_plan import build_seating
 from sip_config import Settings
-from tests.test_hub import FakeClock, call_events, commands_to, event
+from tests.test_hub import FakeClock, call_events, commands_to, event, worker_status
 
 NODE = "node1"
 
@@ -69,7 +69,13 @@ async def queued_call(hub: Hub, call_id: str = "c1", caller: str = "13800138000"
     """A call answered, greeted, and handed to seat allocation by key 0."""
     await feed(
         hub,
-        event(call_id, m.CALL_OFFERED, caller=caller, called="12345"),
+        event(
+            call_id,
+            m.CALL_OFFERED,
+            caller=caller,
+            called="12345",
+            remote_uri=f"<sip:{caller}@192.0.2.1:5060>",
+        ),
         event(call_id, m.CALL_ANSWERED),
         event(call_id, m.DTMF, digit="0"),
     )
@@ -254,6 +260,49 @@ async def test_the_callback_offer_and_key_1_book_a_callback(
     assert call_events(bus, "c1", m.CALLBACK_REQUESTED)[-1].data["number"] == "13800138000"
     plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
     assert plays[-1] == "callback_booked"
+    await feed(hub, event("c1", m.CALL_ENDED, reason="remote_hangup"))
+    assert call_events(bus, "c1", m.CALL_ABANDONED) == []  # not abandoned: the place is kept
+
+    # The caller's turn comes: an agent is reserved and rung first, on a worker with room.
+    await feed(hub, worker_status("w2", calls=[]))
+    clock.advance(5)
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    (callback,) = [d for k, d in commands_to(bus, "w2") if k == m.CALLBACK]
+    assert callback["agent_id"] == "1002" and callback["number"] == "13800138000"
+    assert callback["citizen_uri"] == "sip:13800138000@192.0.2.1:5060"  # the caller's gateway
+    assert agent_state(bus, "1002")["status"] == "offered"
+    cb = callback["call_id"]
+    await feed(hub, event(cb, m.AGENT_ANSWERED, worker="w2", dial_id=callback["dial_id"]))
+    await feed(hub, event(cb, m.CALLBACK_FAILED, worker="w2", code=480, reason="failed"))
+    assert agent_state(bus, "1002")["status"] == "available"  # no wrap-up for a miss
+    await feed(hub, event(cb, m.CALL_ENDED, worker="w2", reason="failed"))
+
+    # Retried after acd.callback_retry_s, keeping its place; this time the citizen answers.
+    clock.advance(300)
+    await hub.tick()
+    second = [d for k, d in commands_to(bus, "w2") if k == m.CALLBACK][-1]
+    assert second["attempt"] == 2 and second["call_id"] != cb
+    cb = second["call_id"]
+    await feed(hub, event(cb, m.AGENT_ANSWERED, worker="w2", dial_id=second["dial_id"]))
+    await feed(hub, event(cb, m.CALLBACK_ANSWERED, worker="w2"))
+    assert agent_state(bus, "1002")["status"] == "on_call"
+    await feed(hub, event(cb, m.AGENT_HUNGUP, worker="w2", dial_id=second["dial_id"]))
+    assert [d["call_id"] for k, d in commands_to(bus, "w2") if k == m.HANGUP] == [cb]
+    await feed(hub, event(cb, m.CALL_ENDED, worker="w2", reason="local_hangup"))
+    assert agent_state(bus, "1002")["status"] == "wrap_up"
+
+
+async def test_a_second_callback_for_the_same_number_is_merged(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await queued_call(hub, "c1")
+    await queued_call(hub, "c2")  # the same caller again, from another call
+    clock.advance(45)
+    await hub.tick()
+    await feed(hub, event("c1", m.DTMF, digit="1"), event("c2", m.DTMF, digit="1"))
+    merged = call_events(bus, "c2", m.CALLBACK_REQUESTED)[-1].data
+    assert merged["merged_into"] == "c1"
+    assert hub.seating is not None and list(hub.seating.callbacks) == ["c1"]
 
 
 async def test_a_group_nobody_sits_in_queues_to_the_general_group(hub: Hub, bus: MemoryBus) -> None:
