@@ -34,6 +34,7 @@ def run_checks(settings: Settings) -> None:
     if settings.asr.enabled:
         check_asr_model(settings)
     check_understanding(settings)
+    check_seats(settings)
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
             raise PreflightError(
@@ -64,6 +65,16 @@ def check_understanding(settings: Settings) -> None:
         raise PreflightError(str(exc)) from None
     except ValueError as exc:
         raise PreflightError(f"routing.taxonomy ({where}): {exc}") from None
+
+
+def check_seats(settings: Settings) -> None:
+    """Agents and seat groups make a workable plan (no group left without agents,
+    no backup loop, no overlapping windows, …); every problem is listed."""
+    from ivr.seat_plan import seat_problems
+
+    problems = seat_problems(settings)
+    if problems:
+        raise PreflightError("seat allocation:\n  " + "\n  ".join(problems))
 
 
 def check_asr_model(settings: Settings) -> None:

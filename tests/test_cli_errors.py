@@ -158,3 +158,57 @@ def test_a_taxonomy_that_does_not_fit_the_model_stops_start_up(tmp_path: Path) -
     settings = load_settings(config, overrides={"node.data_dir": str(tmp_path / "data")})
     with pytest.raises(PreflightError, match=r"routing.taxonomy .*民政"):
         run_checks(settings)
+
+
+BAD_SEATS = """
+[[agents]]
+id = "1001"
+password = "pw"
+seat_groups = ["综合"]
+
+[seat_groups."城建"]
+backup_groups = ["环保"]
+backup_after_s = 30
+
+[seat_groups."环保"]
+backup_groups = ["城建"]
+backup_after_s = 30
+
+[[acd.windows]]
+name = "peak"
+start = 09:00:00
+end = 12:00:00
+seat_groups = ["综合"]
+
+[[acd.windows]]
+name = "延时服务"
+start = 11:00:00
+end = 20:00:00
+seat_groups = ["综合"]
+"""
+
+
+def test_serve_refuses_seat_groups_without_agents_loops_and_overlapping_windows(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(BAD_SEATS, encoding="utf-8")
+    started = time.monotonic()
+    result = hotline(
+        "serve",
+        "-c",
+        str(config),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--sip-port",
+        str(free_sip_port()),
+    )
+    assert_clear_error(
+        result,
+        "seat allocation",
+        "seat_groups.城建 has no agents",
+        "loop 城建 → 环保 → 城建",
+        "overlap",
+    )
+    assert time.monotonic() - started < 30, "refused before anything was started"
+    assert not (tmp_path / "data" / "run" / "kamailio.pid").exists()
