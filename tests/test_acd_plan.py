@@ -4,12 +4,18 @@ from settings to seat groups, agents and the Acd."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 
 import pytest
 
 from call_routing.acd import Offer, Strategy, Widened
-from call_routing.acd.plan import PlanError, build_acd, check_plan, plan_from_settings
+from call_routing.acd.plan import (
+    PlanError,
+    apply_schedule,
+    build_acd,
+    check_plan,
+    plan_from_settings,
+)
 from call_routing.taxonomy import default_taxonomy
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings, TimeWindow
 
@@ -197,3 +203,23 @@ def test_build_acd_routes_a_fallback_group_to_general_at_once() -> None:
         Widened("c1", "环保", "backup", 101.0),
         Offer("c1", "1001", "环保", 101.0, 121.0),
     ]
+
+
+def test_the_schedule_switches_groups_in_the_acd() -> None:
+    acd_settings = AcdSection(
+        open_hours=[TimeWindow(name="day", start=time(8), end=time(22))],
+        windows=[TimeWindow(name="evening", start=time(18), end=time(22), seat_groups=["环保"])],
+    )
+    conf = Conf(agents=[a("1", "综合"), a("2", "环保")], acd=acd_settings)
+    plan = plan_from_settings(conf, GROUPS, "综合", registered_uri="hub")
+    acd = build_acd(conf, GROUPS, "综合", registered_uri="hub")
+    monday = datetime(2026, 11, 30, 10)
+    state = apply_schedule(acd, plan.schedule, monday, 0.0)
+    assert state.open and state.groups_on == {"城建", "综合"}
+    assert not acd.group_open("环保") and acd.group_open("综合")
+    change = plan.schedule.next_change(monday)
+    assert change == monday.replace(hour=18)
+    apply_schedule(acd, plan.schedule, change, 1.0)
+    assert acd.group_open("环保")
+    night = apply_schedule(acd, plan.schedule, monday.replace(hour=23), 2.0)
+    assert not night.open and not any(acd.group_open(g) for g in GROUPS)

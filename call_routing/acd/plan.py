@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from call_routing.acd.agents import Agent, OfferPolicy
 from call_routing.acd.dispatcher import Acd, CallbackPolicy
 from call_routing.acd.queues import SeatGroup, Strategy
-from call_routing.acd.windows import Schedule, WindowLike
+from call_routing.acd.windows import Schedule, ScheduleState, WindowLike
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
 
 
@@ -320,3 +321,13 @@ def build_acd(
     )
     acd.tick(clock_start)
     return acd
+
+
+def apply_schedule(acd: Acd, schedule: Schedule, wall: datetime, now: float) -> ScheduleState:
+    """Switch the Acd's groups on and off as ``schedule`` says at wall-clock ``wall``
+    (``now`` on the Acd's clock); tick the Acd after it. The hub calls it at
+    start-up and again at ``schedule.next_change(wall)``."""
+    state = schedule.state_at(wall, (group.id for group in acd.groups()))
+    for group in acd.groups():
+        acd.set_group_open(group.id, group.id in state.groups_on, now)
+    return state
