@@ -34,6 +34,7 @@ class Step(enum.Enum):
     TRANSFERRING = "transferring"
     QUEUED = "queued"  # waiting for an agent (hold music, announcements)
     CONNECTED = "connected"  # talking with an agent
+    VOICEMAIL = "voicemail"  # after hours or overload: the caller leaves a message
     CLOSING = "closing"
     HANGING_UP = "hanging_up"
     ENDED = "ended"
@@ -91,12 +92,14 @@ class CallFlow:
     seat_group: str = ""  # where the call queues for an agent
     wants_agent: bool = False  # the flow handed the call to seat allocation
     agent_id: str = ""  # the agent the caller talks with
+    callback_reason: str = ""  # "voicemail" or "queue": the ticket gets a callback task
     ticket: str = ""  # the draft work order's number, once the hub opened it
     answered: bool = False
     transcript: list[dict[str, Any]] = field(default_factory=list)
     options: FlowOptions = field(default_factory=FlowOptions)
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
     history: list[tuple[float, str]] = field(default_factory=list)
+    _voicemail_listen: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ---- inputs ---------------------------------------------------------------
     def on_event(self, event: str, data: dict[str, Any], now: float) -> list[Command]:
@@ -178,6 +181,14 @@ class CallFlow:
                 if data.get("interrupted"):
                     return []
                 return self._hang_up(now, "flow_complete")
+            case m.PROMPT_FINISHED if self.step is Step.VOICEMAIL and not self.listening:
+                self.turn += 1
+                self.listening = True
+                self.asr_active = False
+                return [Command(m.LISTEN, {"turn": self.turn, **self._voicemail_listen})]
+            case m.SPEECH_ENDED | m.LISTEN_TIMEOUT if self.step is Step.VOICEMAIL:
+                self.listening = False
+                return self._close(now, "voicemail_saved")
             case m.AGENT_ANSWERED if self.step is Step.QUEUED:
                 self.agent_id = str(data.get("agent_id", ""))
                 return self._go(Step.CONNECTED, now, None)
@@ -222,6 +233,20 @@ class CallFlow:
             return []
         return [Command(m.STOP_PLAYBACK), *self._close(now, prompt)]
 
+    def voicemail(self, now: float, max_s: float, prompt: str = "voicemail") -> list[Command]:
+        """After hours or overload: the caller is asked to leave a message (recorded
+        and transcribed); the ticket gets a callback task."""
+        self.callback_reason = "voicemail"
+        self._voicemail_listen = {
+            "max_speech_s": max_s,
+            "no_input_s": 10.0,
+            "end_silence_ms": 3000,
+            "barge_in": False,
+        }
+        stop = [Command(m.STOP_LISTENING)] if self.listening else []
+        self.listening = False
+        return stop + self._go(Step.VOICEMAIL, now, max_s + self.timeouts.prompt_s, _play(prompt))
+
     def agent_lost(self, now: float) -> list[Command]:
         """The agent's leg failed after the caller was connected (or no agent is left
         to take the call): the caller is told and the call ends, recorded."""
@@ -234,8 +259,8 @@ class CallFlow:
         text = str(data.get("text", ""))
         substantive = bool(data.get("substantive", bool(text.strip())))
         self.transcript.append(_line(data, turn=self.turn))
-        if self.step in (Step.QUEUED, Step.CONNECTED):
-            return []  # words said while waiting or to the agent: kept in the transcript
+        if self.step in (Step.QUEUED, Step.CONNECTED, Step.VOICEMAIL):
+            return []  # words said while waiting, to the agent or as a message: kept
         if not substantive or not self._this_turn(data):
             return []  # 喂？ or a result of an earlier turn: keep listening
         self.understood = True

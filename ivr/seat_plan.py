@@ -3,9 +3,12 @@ the agents' SIP URIs and the hub's :class:`~ivr.seating.Seating` around them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from call_routing.acd import Acd
-from call_routing.acd.plan import build_acd as plan_acd
-from call_routing.acd.plan import check_plan
+from call_routing.acd.plan import Plan, check_plan, plan_from_settings
 from call_routing.taxonomy import load_taxonomy
 from ivr.flow import CallFlow
 from ivr.seating import Seating, SeatingOptions
@@ -34,20 +37,43 @@ def seat_problems(settings: Settings) -> list[str]:
     return check_plan(settings, groups, general)
 
 
-def build_acd(settings: Settings) -> tuple[Acd, str]:
-    """The ACD for the settings' agents and seat groups, and the general group."""
+def build_plan(settings: Settings) -> tuple[Plan, str]:
+    """Seat groups, agents and policies from the settings, and the general group."""
     groups, general = _groups(settings)
-    acd = plan_acd(settings, groups, general, registered_uri=registrar_address(settings))
-    return acd, general
+    plan = plan_from_settings(settings, groups, general, registered_uri=registrar_address(settings))
+    return plan, general
 
 
-def build_seating(settings: Settings, flows: dict[str, CallFlow]) -> Seating:
-    acd, general = build_acd(settings)
-    uris = {state.id: state.agent.sip_uri for state in acd.agents()}
-    options = SeatingOptions(
-        announce_every_s=settings.acd.announce_every_s,
-        callback=settings.acd.callback,
-        callback_offer_after_s=settings.acd.callback_offer_after_s,
-        trunk_uri=settings.acd.trunk_uri,
+def build_seating(
+    settings: Settings,
+    flows: dict[str, CallFlow],
+    wall_clock: Callable[[], datetime] | None = None,
+) -> Seating:
+    plan, general = build_plan(settings)
+    acd = Acd(
+        plan.groups,
+        plan.agents,
+        offer_policy=plan.offer_policy,
+        callback_policy=plan.callback_policy,
     )
-    return Seating(acd, uris, flows, general, options)
+    uris = {agent.id: agent.sip_uri for agent in plan.agents}
+    config = settings.acd
+    options = SeatingOptions(
+        announce_every_s=config.announce_every_s,
+        callback=config.callback,
+        callback_offer_after_s=config.callback_offer_after_s,
+        trunk_uri=config.trunk_uri,
+        divert_wait_above_s=config.divert_wait_above_s,
+        divert_calls_per_agent_above=config.divert_calls_per_agent_above,
+        voicemail_max_s=config.voicemail_max_s,
+    )
+    zone = ZoneInfo(settings.tickets.timezone)  # opening hours are the hotline's local time
+    return Seating(
+        acd,
+        uris,
+        flows,
+        general,
+        options,
+        schedule=plan.schedule,
+        wall_clock=wall_clock or (lambda: datetime.now(zone)),
+    )

@@ -19,20 +19,25 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from call_routing.acd import (
+    Acd,
     AcdError,
     AgentNotReady,
-    AgentStatus,
+    CallbackDue,
+    CallbackGaveUp,
+    Decision,
     Offer,
     OfferFailure,
     RingTimeout,
     WaitTimeout,
+    Widened,
     WrapUpEnded,
 )
-from call_routing.acd.decisions import CallbackDue, CallbackGaveUp
-from call_routing.acd.dispatcher import Acd, Decision
+from call_routing.acd.announcements import Announcement, Announcer
+from call_routing.acd.windows import Schedule
 from events import messages as m
 from events import topics
 from ivr.flow import CallFlow, Command, Step
@@ -41,7 +46,6 @@ from tts.dynamic import minutes_to_wait, queue_position
 log = logging.getLogger("hub")
 
 HOLD_MUSIC = "hold_music"
-DEFAULT_AHT_S = 180.0  # until calls have been handled, for the estimated wait
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class SeatingOptions:
     callback: bool = True
     callback_offer_after_s: float = 45.0
     trunk_uri: str = ""  # callbacks dial sip:{number}@… ; empty: the caller's gateway
+    divert_wait_above_s: float | None = None  # diversion before queueing
+    divert_calls_per_agent_above: float | None = None
+    voicemail_max_s: float = 120.0
 
 
 @dataclass
@@ -112,8 +119,7 @@ class _Waiting:
     group: str
     since: float
     next_announce: float
-    announced_minutes: int | None = None
-    announced_position: int | None = None
+    announcer: Announcer
     callback_offered: bool = False
     dial_id: str = ""
     agent_id: str = ""
@@ -142,6 +148,8 @@ class Seating:
         general_group: str,
         options: SeatingOptions | None = None,
         pick_worker: Callable[[], str | None] = lambda: None,
+        schedule: Schedule | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.acd = acd
         self.agent_uris = dict(agent_uris)  # agent id → SIP URI the worker dials
@@ -152,8 +160,13 @@ class Seating:
         self.connected: dict[str, str] = {}  # call id → agent id
         self._published: dict[str, tuple[str, str | None, str | None]] = {}
         self._dials = 0
-        self._handled_s: list[float] = []  # recent talk + wrap-up times (estimated wait)
         self._connected_at: dict[str, float] = {}
+        # Opening hours and windows that switch groups on and off, on the wall clock.
+        self.schedule = schedule or Schedule()
+        self.wall_clock = wall_clock or (lambda: datetime.now().astimezone())
+        self.open = True
+        self._schedule_due: datetime | None = None
+        self._groups_on: frozenset[str] | None = None
         self.pick_worker = pick_worker  # a media worker with room for a callback's two legs
         self.callbacks: dict[str, _Callback] = {}  # by the ACD's call id (the original call)
         self.callback_calls: dict[str, str] = {}  # worker call id → original call id
@@ -162,10 +175,25 @@ class Seating:
     def enqueue(self, flow: CallFlow, now: float) -> Actions:
         """The flow handed its call over: queue it for its seat group."""
         actions = Actions()
+        self._follow_schedule(now)
+        if not self.open:
+            actions.send(flow, *flow.voicemail(now, self.options.voicemail_max_s))
+            actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused="closed"))
+            return actions
         group = flow.seat_group or self.general_group
-        staffed = {group for state in self.acd.agents() for group in state.agent.seat_groups}
-        if group not in staffed:
-            group = self.general_group  # a seat group nobody sits in: the general one
+        known = {group.id for group in self.acd.groups()}
+        if group not in known:
+            group = self.general_group
+        diverted = self.acd.should_divert(
+            group,
+            now,
+            wait_above_s=self.options.divert_wait_above_s,
+            calls_per_agent_above=self.options.divert_calls_per_agent_above,
+        )
+        if diverted and not self.options.callback:
+            actions.send(flow, *flow.voicemail(now, self.options.voicemail_max_s, "voicemail_busy"))
+            actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused=diverted))
+            return actions
         try:
             self.acd.enqueue(flow.call_id, group, now)
         except AcdError as exc:
@@ -173,13 +201,20 @@ class Seating:
             actions.send(flow, *flow.leave_queue(now, "queue_full"))
             actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused=str(exc)))
             return actions
-        self.waiting[flow.call_id] = _Waiting(
-            group, now, now + (self.options.announce_every_s or math.inf)
-        )
+        every = self.options.announce_every_s
+        waiting = _Waiting(group, now, now + (every or math.inf), Announcer(every))
+        self.waiting[flow.call_id] = waiting
         flow.seat_group = group
+        if diverted:  # a long wait ahead: the callback is offered at once
+            waiting.callback_offered = True
+            actions.send(flow, Command(m.PLAY, {"prompt": "callback_offer"}))
         actions.publish.append(
             self._call_event(
-                flow, m.CALL_QUEUED, group=group, position=self.acd.position(flow.call_id)
+                flow,
+                m.CALL_QUEUED,
+                group=group,
+                position=self.acd.position(flow.call_id),
+                diverted=diverted,
             )
         )
         actions.extend(self.tick(now))
@@ -258,12 +293,9 @@ class Seating:
 
     def _end_connected(self, call_id: str, now: float) -> None:
         self.connected.pop(call_id, None)
-        started = self._connected_at.pop(call_id, now)
-        try:
+        self._connected_at.pop(call_id, None)
+        with contextlib.suppress(AcdError):
             self.acd.call_ended(call_id, now)
-        except AcdError:
-            return
-        self._handled_s = [*self._handled_s[-49:], now - started]
 
     def _callback_requested(self, flow: CallFlow, now: float) -> Actions:
         """Key 1: the caller leaves the line but keeps their place; when their turn
@@ -396,7 +428,26 @@ class Seating:
             due.append(timer)
         return min(due) if due else None
 
+    def _follow_schedule(self, now: float) -> None:
+        """Open or close the node and switch windowed groups, as the wall clock says."""
+        if not self.schedule.open_hours and not self.schedule.windows:
+            return
+        wall = self.wall_clock()
+        if self._schedule_due is not None and wall < self._schedule_due:
+            return
+        groups = [group.id for group in self.acd.groups()]
+        state = self.schedule.state_at(wall, groups)
+        if state.open != self.open:
+            log.warning("the node %s", "opens" if state.open else "closes for the day")
+        self.open = state.open
+        if state.groups_on != self._groups_on:
+            for group in groups:
+                self.acd.set_group_open(group, group in state.groups_on, now)
+            self._groups_on = state.groups_on
+        self._schedule_due = self.schedule.next_change(wall)
+
     def tick(self, now: float) -> Actions:
+        self._follow_schedule(now)
         actions = self._decide(self.acd.tick(now), now)
         for call_id, waiting in list(self.waiting.items()):
             flow = self.flows.get(call_id)
@@ -412,36 +463,14 @@ class Seating:
                 actions.send(flow, Command(m.PLAY, {"prompt": "callback_offer"}))
             elif now >= waiting.next_announce:
                 waiting.next_announce = now + self.options.announce_every_s
-                text = self._announcement(call_id, waiting, now)
-                if text:
+                announcement = waiting.announcer.consider(
+                    self.acd.position(call_id), self.acd.estimated_wait_s(call_id, now), now
+                )
+                if announcement is not None:
+                    text = announcement_text(announcement)
                     actions.send(flow, Command(m.PLAY, {"prompt": "announcement", "text": text}))
         actions.publish += self._agent_states(now)
         return actions
-
-    def _announcement(self, call_id: str, waiting: _Waiting, now: float) -> str:
-        """Position and estimated wait, never a longer wait than last time unless the
-        caller's position got worse."""
-        try:
-            position = self.acd.position(call_id)
-        except AcdError:
-            return ""
-        minutes = max(1, math.ceil(self.estimated_wait_s(call_id, position) / 60))
-        last, last_position = waiting.announced_minutes, waiting.announced_position
-        if last is not None and minutes > last and (last_position or 0) >= position:
-            minutes = last
-        waiting.announced_minutes, waiting.announced_position = minutes, position
-        return queue_position(position) + minutes_to_wait(minutes)
-
-    def estimated_wait_s(self, call_id: str, position: int) -> float:
-        handled = self._handled_s
-        aht = sum(handled) / len(handled) if handled else DEFAULT_AHT_S
-        group = self.waiting[call_id].group if call_id in self.waiting else ""
-        serving = [
-            s
-            for s in self.acd.agents()
-            if group in s.agent.seat_groups and s.status is not AgentStatus.LOGGED_OUT
-        ]
-        return position * aht / max(1, len(serving))
 
     def _decide(self, decisions: list[Decision], now: float) -> Actions:
         actions = Actions()
@@ -450,6 +479,15 @@ class Seating:
             match decision:
                 case Offer(call_id=call_id, agent_id=agent_id) if flow is not None:
                     actions.extend(self._offer(flow, decision))
+                case Widened(call_id=call_id, group_id=group, stage=stage):
+                    log.info("overflow", extra={"fields": {"call_id": call_id, "stage": stage}})
+                    actions.publish.append(
+                        Publish(
+                            topics.call_event(call_id, m.CALL_OVERFLOWED),
+                            m.CALL_OVERFLOWED,
+                            {"call_id": call_id, "group": group, "stage": stage},
+                        )
+                    )
                 case CallbackDue():
                     actions.extend(self._callback_due(decision))
                 case RingTimeout(call_id=call_id) if call_id in self.callbacks:
@@ -592,6 +630,14 @@ def agent_state(state: Any) -> dict[str, Any]:
         "missed_in_a_row": state.missed_in_a_row,
         "failures": {failure.value: count for failure, count in state.failures.items()},
     }
+
+
+def announcement_text(announcement: Announcement) -> str:
+    """排队播报 in Simplified Chinese: the place, then the wait if one can be promised."""
+    text = queue_position(announcement.position)
+    if announcement.minutes is not None:
+        text += minutes_to_wait(max(1, announcement.minutes))
+    return text
 
 
 def _hold_music() -> Command:

@@ -3,10 +3,13 @@ agents' state commands, over an in-memory bus with a fake clock."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from call_routing.acd.announcements import Announcement
 from events import messages as m
 from events import topics
 from events.memory import MemoryBus
@@ -14,6 +17,7 @@ from events.messages import Message
 from ivr.flow import FlowOptions, Step
 from ivr.hub import Hub
 from ivr.seat_plan import build_seating
+from ivr.seating import announcement_text
 from sip_config import Settings
 from tests.test_hub import FakeClock, call_events, commands_to, event, worker_status
 
@@ -231,8 +235,9 @@ async def test_caller_hanging_up_while_an_agent_rings_frees_the_agent(
 async def test_position_and_wait_are_announced_and_never_get_longer_without_cause(
     hub: Hub, bus: MemoryBus, clock: FakeClock
 ) -> None:
-    await agent(hub, "1001", m.AGENT_LOGIN)
-    await agent(hub, "1001", m.AGENT_NOT_READY, reason="小休")
+    for agent_id in ("1001", "1003"):  # logged in, on a break: they count for the wait
+        await agent(hub, agent_id, m.AGENT_LOGIN)
+        await agent(hub, agent_id, m.AGENT_NOT_READY, reason="小休")
     await queued_call(hub, "c1")
     await queued_call(hub, "c2")
     clock.advance(30)
@@ -241,11 +246,15 @@ async def test_position_and_wait_are_announced_and_never_get_longer_without_caus
     assert plays[-1]["prompt"].startswith("dynamic/")  # rendered by the hub
     assert hub.seating is not None
     waiting = hub.seating.waiting["c2"]
-    assert (waiting.announced_position, waiting.announced_minutes) == (2, 6)  # 2 × 180 s / 1
-    hub.seating._handled_s = [600.0]  # calls now take longer on average
+    assert waiting.announcer.last == Announcement(2, 3)  # 2 × 180 s ÷ 2 agents
+    assert (
+        announcement_text(waiting.announcer.last)
+        == "您前面还有一位来电，请稍候。预计等待时间约三分钟。"
+    )
+    await agent(hub, "1003", m.AGENT_LOGOUT)  # one agent fewer: the wait grows …
     clock.advance(30)
     await hub.tick()
-    assert waiting.announced_minutes == 6  # same place: not announced as longer
+    assert waiting.announcer.last == Announcement(2, 3)  # … but is not said to be longer
 
 
 async def test_the_callback_offer_and_key_1_book_a_callback(
@@ -314,5 +323,114 @@ async def test_a_group_nobody_sits_in_queues_to_the_general_group(hub: Hub, bus:
     )
     hub.flows["c1"].seat_group = "教育"  # no agent sits in 教育
     await feed(hub, event("c1", m.DTMF, digit="0"))
-    assert hub.flows["c1"].seat_group == "综合"
+    assert hub.flows["c1"].seat_group == "教育"  # it keeps its group, served by 综合's agents
     assert dials(bus)[-1]["uri"] == "sip:1003@192.0.2.7:5062"  # a fixed URI
+
+
+def hub_with(bus: MemoryBus, clock: FakeClock, config: Settings, wall: list[datetime]) -> Hub:
+    return Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True),
+        seating=lambda flows: build_seating(config, flows, wall_clock=lambda: wall[0]),
+        render=lambda text: f"dynamic/{len(text)}",
+    )
+
+
+MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+async def test_after_hours_the_caller_leaves_a_message(bus: MemoryBus, clock: FakeClock) -> None:
+    config = settings(open_hours=[{"name": "白天", "start": "08:00:00", "end": "20:00:00"}])
+    wall = [MONDAY_10.replace(hour=22)]
+    hub = hub_with(bus, clock, config, wall)
+    await feed(
+        hub,
+        event("c1", m.CALL_OFFERED, caller="138", called="12345"),
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.DTMF, digit="0"),
+    )
+    flow = hub.flows["c1"]
+    assert flow.step is Step.VOICEMAIL and flow.callback_reason == "voicemail"
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert plays[-1] == "voicemail"
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="voicemail"))
+    (listen,) = [d for k, d in commands_to(bus, "w1") if k == m.LISTEN][-1:]
+    assert listen["max_speech_s"] == 120.0 and listen["barge_in"] is False
+    await feed(hub, event("c1", m.SPEECH_ENDED, speech_ms=9000))
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert plays[-1] == "voicemail_saved"
+    # In the morning calls are queued again.
+    wall[0] = MONDAY_10.replace(day=1, month=12, hour=8, minute=1)
+    await hub.tick()
+    await queued_call(hub, "c2")
+
+
+async def test_a_windowed_group_serves_only_inside_its_window(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    config = Settings(
+        agents=[
+            {"id": "2001", "password": "a", "seat_groups": ["综合"]},
+            {"id": "2002", "password": "b", "seat_groups": ["延时服务"]},
+        ],
+        seat_groups={
+            "综合": {"backup_groups": ["延时服务"], "backup_after_s": 0},
+            "延时服务": {},
+        },
+        acd={
+            "windows": [
+                {
+                    "name": "延时",
+                    "start": "18:00:00",
+                    "end": "21:00:00",
+                    "seat_groups": ["延时服务"],
+                }
+            ]
+        },
+    )
+    wall = [MONDAY_10]
+    hub = hub_with(bus, clock, config, wall)
+    await agent(hub, "2002", m.AGENT_LOGIN)
+    await queued_call(hub, "c1")
+    assert dials(bus) == []  # 延时服务 is off at 10:00: its agent takes no 综合 call
+    wall[0] = MONDAY_10.replace(hour=18, minute=30)
+    clock.advance(1)
+    await hub.tick()
+    assert [d["agent_id"] for d in dials(bus)] == ["2002"]
+    assert call_events(bus, "c1", m.CALL_OVERFLOWED)[-1].data["stage"] == "backup"
+
+
+async def test_a_long_expected_wait_offers_the_callback_before_queueing(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    config = settings(divert_wait_above_s=200)
+    hub = hub_with(bus, clock, config, [MONDAY_10])
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    await agent(hub, "1001", m.AGENT_NOT_READY, reason="小休")
+    await queued_call(hub, "c1")  # 1 × 180 s: under the threshold
+    assert call_events(bus, "c1", m.CALL_QUEUED)[-1].data["diverted"] is None
+    await queued_call(hub, "c2")  # 2 × 180 s: offered a callback at once
+    assert call_events(bus, "c2", m.CALL_QUEUED)[-1].data["diverted"] == "estimated_wait"
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY and d["call_id"] == "c2"]
+    assert "callback_offer" in plays
+    await feed(hub, event("c2", m.DTMF, digit="1"))
+    assert call_events(bus, "c2", m.CALLBACK_REQUESTED)
+
+
+async def test_overload_without_callbacks_takes_a_message(bus: MemoryBus, clock: FakeClock) -> None:
+    config = settings(divert_calls_per_agent_above=0.5, callback=False)
+    hub = hub_with(bus, clock, config, [MONDAY_10])
+    await agent(hub, "1001", m.AGENT_LOGIN)
+    await agent(hub, "1001", m.AGENT_NOT_READY, reason="会议")
+    await queued_call(hub, "c1")
+    await feed(
+        hub,
+        event("c2", m.CALL_OFFERED, caller="139", called="12345"),
+        event("c2", m.CALL_ANSWERED),
+        event("c2", m.DTMF, digit="0"),
+    )
+    assert hub.flows["c2"].step is Step.VOICEMAIL
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY and d["call_id"] == "c2"]
+    assert plays[-1] == "voicemail_busy"
