@@ -670,6 +670,9 @@ def tickets_list(
     ] = None,
     caller: Annotated[str | None, typer.Option(help="Caller number.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only tickets past due.")] = False,
+    callbacks: Annotated[
+        bool, typer.Option("--callbacks", help="Only tickets with a callback still to make.")
+    ] = False,
     since: Annotated[str | None, typer.Option(help="Created on or after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Created before (YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 100,
@@ -677,11 +680,12 @@ def tickets_list(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Tickets, newest first, filtered by state, domain, type, caller, dates or overdue."""
+    """Tickets, newest first, filtered by state, domain, type, caller, dates, overdue
+    or a callback still to make."""
     from datetime import UTC, date, datetime, time
     from zoneinfo import ZoneInfo
 
-    from tickets.model import RequestType
+    from tickets.model import CallbackReason, RequestType
     from tickets.store import TicketQuery
 
     kind = None
@@ -713,6 +717,7 @@ def tickets_list(
         created_from=bounds[0],
         created_before=bounds[1],
         overdue_on=deadlines.local_day(now) if overdue else None,
+        callback_due=callbacks,
         limit=limit,
     )
     with store:
@@ -720,10 +725,18 @@ def tickets_list(
     if as_json:
         print(json.dumps([_ticket_json(t, with_audit=False) for t in found], ensure_ascii=False))
         return
-    table = Table("created", "state", "type", "domain", "caller", "lead", "due", "")
+    table = Table("created", "state", "type", "domain", "caller", "lead", "due", "callback", "")
     table.columns.insert(0, Column("number", no_wrap=True))
     today = deadlines.local_day(now)
     for ticket in found:
+        callback = ""
+        if ticket.callback_done_at is not None:
+            callback = f"done {ticket.callback_done_at.astimezone(zone):%m-%d %H:%M}"
+        elif ticket.callback_number:
+            number = "(confidential)" if ticket.confidential else ticket.callback_number
+            reason = ticket.callback_reason
+            callback = f"{CallbackReason(reason).label} {number}" if reason else number
+            callback = f"[yellow]{callback}[/yellow]" if ticket.callback_due else callback
         table.add_row(
             ticket.number,
             f"{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
@@ -733,6 +746,7 @@ def tickets_list(
             "(confidential)" if ticket.confidential else ticket.caller_number,
             ticket.lead_department,
             str(ticket.due_date),
+            callback,
             "[red]overdue[/red]" if ticket.is_overdue(today) else ticket.linked_to,
         )
     console.print(table)
@@ -763,6 +777,19 @@ def _show_ticket(ticket: Any, zone: Any) -> None:
         ("call", f"{ticket.call_id} {ticket.recording_dir}".strip()),
         ("reply", ticket.reply),
         ("rating", ticket.rating.value if ticket.rating else ""),
+        ("callback", ticket.callback_number),
+        (
+            "callback reason",
+            f"{ticket.callback_reason.label} {ticket.callback_reason}"
+            if ticket.callback_reason
+            else "",
+        ),
+        (
+            "callback done",
+            f"{ticket.callback_done_at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+            if ticket.callback_done_at
+            else ("waiting" if ticket.callback_due else ""),
+        ),
     ]
     if ticket.extension:
         ext = ticket.extension

@@ -179,3 +179,47 @@ def test_an_unreachable_database_is_one_sentence(tmp_path: Path) -> None:
         hotline("postgresql+psycopg://nobody@127.0.0.1:1/none", "list"),
         "cannot open the ticket database",
     )
+
+
+def test_callbacks(seeded: tuple[str, list[str]]) -> None:
+    url, (noise, question) = seeded
+    now = datetime.now(UTC)
+    with TicketStore(url) as store:
+        message = store.create(
+            TicketDraft(
+                caller_number="13700137000",
+                request_type=RequestType.HELP,
+                content="路灯坏了",
+                callback_number="13700137000",
+                callback_reason="voicemail",
+            ),
+            now - timedelta(hours=10),
+        )
+        store.request_callback(question, "13900139000", "queue", now)
+        store.request_callback(noise, "13800138000", "queue", now - timedelta(days=59))
+        store.callback_done(noise, now - timedelta(days=58), "agent-1")
+
+    def listed(*filters: str) -> list[str]:
+        result = hotline(url, "list", "--json", *filters)
+        assert result.returncode == 0, result.stderr
+        return [r["number"] for r in json.loads(result.stdout)]
+
+    assert listed("--callbacks") == [question, message.number]
+    assert listed("--callbacks", "--type", "咨询") == [question]
+    assert listed() == [question, message.number, noise]
+    table = hotline(url, "list", "--callbacks")
+    assert table.returncode == 0, table.stderr
+    assert "callback" in table.stdout and "2 ticket(s)" in table.stdout
+    assert "预约回电 13900139000" in table.stdout and "留言回电 13700137000" in table.stdout
+    assert "done " in hotline(url, "list").stdout  # noise: called back
+
+    shown = " ".join(hotline(url, "show", message.number).stdout.split())
+    assert "callback 13700137000" in shown and "callback reason 留言回电 voicemail" in shown
+    assert "callback done waiting" in shown
+    done = " ".join(hotline(url, "show", noise).stdout.split())
+    assert "callback reason 预约回电 queue" in done and "request_callback" in done
+    assert "callback_done" in done and "callback done waiting" not in done
+    data = json.loads(hotline(url, "show", message.number, "--json").stdout)
+    assert data["callback_number"] == "13700137000" and data["callback_reason"] == "voicemail"
+    assert data["callback_done_at"] is None
+    assert json.loads(hotline(url, "show", noise, "--json").stdout)["callback_done_at"]

@@ -77,6 +77,10 @@ _STATUS_LABELS = {
 # States in which a department still owes the citizen an answer: supervision and
 # urging apply.
 OPEN_STATUSES = frozenset({Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED})
+# States in which nothing more is done for the citizen: a callback task on such a
+# ticket is no longer owed.  A ticket linked as a duplicate is not among them: its
+# caller still asked to be called back.
+FINISHED_STATUSES = frozenset({Status.CLOSED, Status.CALLED_BACK, Status.RATED, Status.DISCARDED})
 # States counted as overdue once the due date has passed (a reply stops the clock).
 RUNNING_STATUSES = frozenset(
     {Status.ACCEPTED, Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED}
@@ -89,6 +93,41 @@ class Rating(StrEnum):
     SATISFIED = "满意"
     BASICALLY_SATISFIED = "基本满意"
     DISSATISFIED = "不满意"
+
+
+class CallbackReason(StrEnum):
+    """Why the citizen is to be called back: a voice message left after hours or
+    under overload (留言回电), or key 1 pressed while queued (预约回电, the caller
+    keeps their place)."""
+
+    VOICEMAIL = "voicemail"
+    QUEUE = "queue"
+
+    @property
+    def label(self) -> str:
+        return _CALLBACK_LABELS[self]
+
+    @classmethod
+    def parse(cls, text: str) -> CallbackReason:
+        """A reason from its value (``voicemail``) or its label (留言回电);
+        ``ValueError`` naming the choices otherwise."""
+        key = text.strip()
+        for reason in cls:
+            if key.lower() == reason.value or key == reason.label:
+                return reason
+        choices = ", ".join(f"{r.value} ({r.label})" for r in cls)
+        raise ValueError(f"there is no callback reason {text!r}; choose one of {choices}")
+
+
+_CALLBACK_LABELS = {CallbackReason.VOICEMAIL: "留言回电", CallbackReason.QUEUE: "预约回电"}
+
+
+def _callback_reason(value: object) -> None:
+    """Put a valid callback reason given as text (``"queue"``) back as its enum;
+    ``ValueError`` for an unknown one."""
+    reason = getattr(value, "callback_reason", "")
+    if reason and not isinstance(reason, CallbackReason):
+        object.__setattr__(value, "callback_reason", CallbackReason.parse(str(reason)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +175,12 @@ class TicketDraft:
     recording_dir: str = ""
     emergency_number: str = ""
     needs_agent_review: bool = False  # empty or unintelligible transcript
+    callback_number: str = ""  # the number to call back; empty: no callback task
+    callback_reason: str = ""  # a CallbackReason (text is accepted); empty when none
+    callback_done_at: datetime | None = None  # when the citizen was called back
+
+    def __post_init__(self) -> None:
+        _callback_reason(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +189,9 @@ class Ticket:
 
     ``owner`` is the agent who accepted it and stays responsible for it to the
     end (首接负责制).  ``linked_to`` names the earlier ticket this one repeats
-    (重复诉求).
+    (重复诉求).  ``callback_number`` is the callback task (the caller left a
+    message or pressed 1 while queued; ``callback_reason`` says which), done at
+    ``callback_done_at``.
     """
 
     number: str
@@ -173,9 +220,15 @@ class Ticket:
     reply: str = ""
     rating: Rating | None = None
     extension: ExtensionRequest | None = None
+    callback_number: str = ""
+    callback_reason: str = ""  # a CallbackReason; empty when there is no callback task
+    callback_done_at: datetime | None = None
     closed_at: datetime | None = None
     updated_at: datetime | None = None
     audit: tuple[AuditEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        _callback_reason(self)
 
     @classmethod
     def from_draft(
@@ -197,6 +250,16 @@ class Ticket:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def callback_due(self) -> bool:
+        """A callback task is waiting: a number to call, not yet called, and the
+        ticket not finished."""
+        return (
+            bool(self.callback_number)
+            and self.callback_done_at is None
+            and self.status not in FINISHED_STATUSES
+        )
 
     def is_overdue(self, today: date) -> bool:
         """Past its due date while the citizen still waits for an answer."""

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -42,11 +43,14 @@ from sqlalchemy.orm import (
 )
 
 from sip_config.settings import Settings
+from tickets.callbacks import callback_done, request_callback
 from tickets.duplicates import DuplicateMatch, find_duplicate
 from tickets.lifecycle import Action, transition
 from tickets.model import (
+    FINISHED_STATUSES,
     RUNNING_STATUSES,
     AuditEntry,
+    CallbackReason,
     Channel,
     ExtensionRequest,
     Rating,
@@ -117,6 +121,9 @@ class TicketRow(Base):
     rating: Mapped[str | None] = mapped_column(String(10))
     extension: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    callback_number: Mapped[str] = mapped_column(String(40), index=True, server_default="")
+    callback_reason: Mapped[str] = mapped_column(String(20), server_default="")
+    callback_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer)
 
     audit: Mapped[list[AuditRow]] = relationship(
@@ -182,6 +189,8 @@ _PLAIN = (
     "linked_to",
     "reply",
     "closed_at",
+    "callback_number",
+    "callback_done_at",
 )
 
 
@@ -193,6 +202,7 @@ def _to_row(ticket: Ticket, row: TicketRow) -> None:
     row.request_type = ticket.request_type.value
     row.co_departments = list(ticket.co_departments)
     row.rating = ticket.rating.value if ticket.rating else None
+    row.callback_reason = str(ticket.callback_reason)
     ext = ticket.extension
     row.extension = (
         None
@@ -240,6 +250,7 @@ def _to_ticket(row: TicketRow, with_audit: bool = True) -> Ticket:
         request_type=RequestType(row.request_type),
         co_departments=tuple(row.co_departments or ()),
         rating=Rating(row.rating) if row.rating else None,
+        callback_reason=CallbackReason(row.callback_reason) if row.callback_reason else "",
         extension=None
         if ext is None
         else ExtensionRequest(
@@ -249,6 +260,15 @@ def _to_ticket(row: TicketRow, with_audit: bool = True) -> Ticket:
             ext["reason"],
         ),
         audit=audit,
+    )
+
+
+def _callback_due(statement: Select[tuple[TicketRow]]) -> Select[tuple[TicketRow]]:
+    """Only tickets whose callback task is waiting (as :attr:`Ticket.callback_due`)."""
+    return statement.where(
+        TicketRow.callback_number != "",
+        TicketRow.callback_done_at.is_(None),
+        TicketRow.status.not_in([s.value for s in FINISHED_STATUSES]),
     )
 
 
@@ -263,6 +283,7 @@ class TicketQuery:
     created_from: datetime | None = None
     created_before: datetime | None = None
     overdue_on: date | None = None  # open and due before this day
+    callback_due: bool = False  # only tickets whose callback task is still waiting
     limit: int = 100
     offset: int = 0
 
@@ -307,8 +328,9 @@ def make_engine(url: str) -> Engine:
     raise StoreError(f"{parsed.get_backend_name()} is not supported; use SQLite or PostgreSQL")
 
 
-def upgrade_database(target: str | Engine) -> None:
-    """Bring the ticket schema up to the newest migration (creates it when empty)."""
+def upgrade_database(target: str | Engine, revision: str = "head") -> None:
+    """Bring the ticket schema up to the newest migration (creates it when empty),
+    or to ``revision``."""
     from alembic import command
     from alembic.config import Config
 
@@ -318,7 +340,7 @@ def upgrade_database(target: str | Engine) -> None:
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except OperationalError as exc:
         raise StoreError(f"cannot open the ticket database: {exc.orig}") from None
     finally:
@@ -432,6 +454,49 @@ class TicketStore:
             self._write(session, changed)
             return changed
 
+    # -- callback tasks ------------------------------------------------------------
+
+    def request_callback(
+        self,
+        number: str,
+        callback_number: str,
+        reason: CallbackReason | str,
+        at: datetime,
+        by: str = "system",
+    ) -> Ticket:
+        """Give an existing ticket a callback task (the caller pressed 1 while queued
+        after the draft was written), audited; asking again for the same task changes
+        nothing.  ``UnknownTicket``, or ``CallbackError`` (bad number or reason, a
+        finished ticket)."""
+        with self._transaction() as session:
+            ticket = _to_ticket(self._row(session, number, lock=True))
+            changed = request_callback(ticket, callback_number, reason, by, at)
+            if changed is not ticket:
+                self._write(session, changed)
+            return changed
+
+    def callback_done(self, number: str, at: datetime, by: str, note: str = "") -> Ticket:
+        """Mark the ticket's callback task done at ``at`` by ``by``, audited.
+        ``UnknownTicket``, or ``CallbackError`` (no task, or already done)."""
+        with self._transaction() as session:
+            ticket = _to_ticket(self._row(session, number, lock=True))
+            changed = callback_done(ticket, by, at, note)
+            self._write(session, changed)
+            return changed
+
+    def callbacks_due(self, limit: int = 100, with_audit: bool = False) -> list[Ticket]:
+        """Tickets whose callback task is waiting (a number, not yet called back, the
+        ticket not finished), oldest first: the order to call them."""
+        statement = (
+            _callback_due(select(TicketRow))
+            .order_by(TicketRow.created_at, TicketRow.id)
+            .limit(limit)
+        )
+        if with_audit:
+            statement = statement.options(selectinload(TicketRow.audit))
+        with self._sessions() as session:
+            return [_to_ticket(row, with_audit) for row in session.scalars(statement)]
+
     def save(self, ticket: Ticket) -> Ticket:
         """Store a ticket changed in memory (by :func:`transition`): its fields and the
         audit entries not yet stored.  ``ConcurrentChange`` if the stored ticket moved on."""
@@ -496,6 +561,8 @@ class TicketStore:
                 TicketRow.due_date < query.overdue_on,
                 TicketRow.status.in_([s.value for s in RUNNING_STATUSES]),
             )
+        if query.callback_due:
+            statement = _callback_due(statement)
         statement = statement.order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
         statement = statement.limit(query.limit).offset(query.offset)
         if with_audit:
