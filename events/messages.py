@@ -45,6 +45,7 @@ CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the c
 CALL_QUEUED = "call.queued"  # the hub: waiting for an agent of a seat group
 CALL_OFFERED_TO_AGENT = "call.agent_offered"  # the hub: an agent's phone rings with it
 CALL_ABANDONED = "call.abandoned"  # the hub: the caller hung up while waiting
+CALL_ANNOUNCED = "call.announced"  # the hub: position and wait told to a waiting caller
 CALL_OVERFLOWED = "call.overflowed"  # the hub: offered wider (lower skill, backup group)
 CALLBACK_REQUESTED = "callback.requested"  # the hub: "按1预约回电", place kept
 AGENT_ANSWERED = "agent.answered"  # the worker: the agent picked up; legs bridged

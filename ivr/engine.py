@@ -215,6 +215,7 @@ class SipEngine:
         self.port = 0
         self._ep: Any = None
         self._account: Any = None
+        self._comfort: Any = None  # silence sent into every call (see _reconnect)
 
     # ---- life cycle (any thread) -------------------------------------------------
     def start(self, timeout: float = 15.0) -> None:
@@ -291,6 +292,8 @@ class SipEngine:
         self.port = self._create_transports()
         self._set_codecs()
         ep.libStart()
+        self._comfort = pj.AudioMediaPlayer()
+        self._comfort.createPlayer(str(self._silence_wav))  # loops
         acc_cfg = pj.AccountConfig()
         host = cfg.public_address or cfg.bind
         acc_cfg.idUri = f"sip:{cfg.identity}@{host}:{self.port}"
@@ -359,6 +362,7 @@ class SipEngine:
                 self._ep.libHandleEvents(_POLL_MS)
         self._sweep_graveyard(0.0, everything=True)
         self._free_taps.clear()  # no call is left: the bridge no longer calls them
+        self._comfort = None
         self._account = None
         try:
             self._ep.libDestroy()
@@ -462,6 +466,10 @@ class SipEngine:
         """(Re)wire recorders and the current player to the leg's audio port."""
         if leg.media is None:
             return
+        # A leg with nothing to say still sends RTP, as phones do: carriers and
+        # media timeouts expect it, and RFC 4733 digits only go out with frames.
+        if self._comfort is not None:
+            self._comfort.startTransmit(leg.media)
         if "caller" in leg.recorders:
             leg.media.startTransmit(leg.recorders["caller"])
         if "heard" in leg.recorders:

@@ -257,6 +257,11 @@ class Hub:
             free = legs - 2 * len(status.get("calls", []))
             if free > most:
                 best, most = worker, free
+        if best is None:
+            loads = {
+                w: (st.get("state"), len(st.get("calls", []))) for w, st in self.workers.items()
+            }
+            log.warning("no media worker has room for a callback", extra=fields(calls=loads))
         return best
 
     async def _on_worker_status(self, message: Message) -> None:
@@ -276,6 +281,8 @@ class Hub:
             call_id = call.get("call_id", "")
             if call.get("state") == "offered":
                 continue  # not answered yet: the worker refuses it if nobody answers
+            if self.seating is not None and call_id in self.seating.callback_calls:
+                continue  # a callback seat allocation is making
             if call_id and call_id not in self.flows and call_id not in self.finished:
                 flow = CallFlow(call_id, worker=worker, caller=call.get("caller", ""))
                 self.flows[call_id] = flow

@@ -377,12 +377,17 @@ class Seating:
         booked = self.callbacks.get(due.call_id)
         worker = self.pick_worker()
         if booked is None or worker is None:
+            # No line to call out on: not the agent's fault. The agent is freed at
+            # once and the callback tries again later, keeping its place.
             log.warning(
                 "callback due but no worker has room; retried later",
                 extra={"fields": {"call_id": due.call_id}},
             )
-            decisions = self.acd.offer_failed(due.call_id, OfferFailure.BUSY, due.at)
-            actions.extend(self._decide(decisions, due.at))
+            with contextlib.suppress(AcdError):
+                self.acd.offer_answered(due.call_id, due.at)
+                actions.extend(
+                    self._decide(self.acd.callback_unreached(due.call_id, due.at), due.at)
+                )
             return actions
         self._dials += 1
         booked.dial_id = f"d{self._dials}"
@@ -469,6 +474,15 @@ class Seating:
                 if announcement is not None:
                     text = announcement_text(announcement)
                     actions.send(flow, Command(m.PLAY, {"prompt": "announcement", "text": text}))
+                    actions.publish.append(
+                        self._call_event(
+                            flow,
+                            m.CALL_ANNOUNCED,
+                            position=announcement.position,
+                            minutes=announcement.minutes,
+                            text=text,
+                        )
+                    )
         actions.publish += self._agent_states(now)
         return actions
 

@@ -159,9 +159,10 @@ class Node:
         pause_ms: int = 0,
         timeout_s: float = 120.0,
         talk_s: float = 0.0,
+        variables: dict[str, str] | None = None,
     ) -> SippResult:
         self.sipp_runs += 1
-        workdir = self.root / f"sipp-{self.sipp_runs}-{scenario.removesuffix('.xml')}"
+        workdir = self.root / f"sipp-{self.sipp_runs}-{Path(scenario).stem}"
         workdir.mkdir(parents=True)
         (workdir / "caller.pcap").write_bytes(
             speech_pcap(SPEECH / clip, lead_silence_s, min_seconds=talk_s)
@@ -178,6 +179,7 @@ class Node:
             rate=rate,
             timeout_s=timeout_s,
             extra_args=extra,
+            variables=variables,
         )
 
     def phone(self, *args: str, timeout: float = 120) -> tuple[int, dict[str, Any]]:

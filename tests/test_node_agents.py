@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -85,7 +86,14 @@ def loud(samples: np.ndarray, rate: int) -> np.ndarray:
 class AgentPhone:
     """A `hotline phone --auto-answer` registered as an agent."""
 
-    def __init__(self, node: Node, agent_id: str, workdir: Path, answer: bool = True) -> None:
+    def __init__(
+        self,
+        node: Node,
+        agent_id: str,
+        workdir: Path,
+        answer: bool = True,
+        hangup_after_s: float | None = None,
+    ) -> None:
         self.agent_id = agent_id
         self.workdir = workdir
         voice = tone_wav(workdir / f"voice-{agent_id}.wav", TONES[agent_id])
@@ -111,6 +119,8 @@ class AgentPhone:
         ]
         if not answer:
             args.append("--no-answer")
+        if hangup_after_s is not None:
+            args += ["--hangup-after", str(hangup_after_s)]
         self.out = (workdir / f"phone-{agent_id}.out").open("w+")
         self.process = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
 
@@ -309,3 +319,172 @@ def test_citizens_cannot_ring_an_agent_directly(agent_node: Node, phones) -> Non
     )
     assert json.loads(direct.stdout.splitlines()[-1])["status_code"] == 403
     assert not any(line.get("call_ended") for line in phone.lines())
+
+
+PEAK_TOML = """
+[[agents]]
+id = "1001"
+password = "pw-1001"
+seat_groups = ["综合"]
+skills = {{ "综合" = 3 }}
+
+[[agents]]
+id = "1002"
+password = "pw-1002"
+seat_groups = ["综合"]
+skills = {{ "综合" = 1 }}
+
+[[agents]]
+id = "1003"
+password = "pw-1003"
+seat_groups = ["综合"]
+skills = {{ "综合" = 1 }}
+
+[seat_groups."综合"]
+ring_timeout_s = 5
+wrap_up_s = 1
+required_skill = "综合"
+required_level = 3
+widen_after_s = 6
+widen_to_level = 1
+
+[acd]
+announce_every_s = 6
+callback = true
+callback_offer_after_s = 8
+callback_retry_s = 20
+trunk_uri = "sip:{{number}}@127.0.0.1:{citizen_port}"
+"""
+
+
+def waiting_caller(directory: Path, patience_ms: int) -> str:
+    """The waiting caller's SIPp scenario with their patience filled in (SIPp does
+    not expand keywords in a timeout)."""
+    text = (Path(__file__).parent / "sipp" / "caller_waits_for_agent.xml").read_text()
+    path = directory / f"caller_patience_{patience_ms}.xml"
+    path.write_text(text.replace("[patience_ms]", str(patience_ms)))
+    return str(path)
+
+
+def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
+    """Twenty callers at once on three agents: announcements while they wait,
+    skill widening after 6 s, a callback booked with key 1 that really rings the
+    citizen back, impatient callers abandoning; never an agent on two calls."""
+    from tests.nodes import free_sip_port
+
+    citizen_port = free_sip_port()
+    node = start_node(
+        tmp_path / "peak",
+        workers=12,
+        rtp_timeout_s=120,
+        extra_toml=PEAK_TOML.format(citizen_port=citizen_port),
+    )
+    phones: list[AgentPhone] = []
+    citizen_out = (tmp_path / "citizen.out").open("w+")
+    citizen = subprocess.Popen(
+        [
+            str(HOTLINE),
+            "phone",
+            "--auto-answer",
+            "--port",
+            str(citizen_port),
+            "--from",
+            "13900000000",
+            "--timeout",
+            "240",
+            "--record",
+            str(tmp_path / "citizen.wav"),
+        ],
+        stdout=citizen_out,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for agent_id in TONES:
+            phone = AgentPhone(node, agent_id, tmp_path, hangup_after_s=4)
+            phones.append(phone)
+        for phone in phones:
+            phone.wait_registered()
+            assert agents_cli(node, "login", phone.agent_id).returncode == 0
+
+        results: dict[str, object] = {}
+
+        def patient() -> None:
+            results["patient"] = node.sipp(
+                waiting_caller(tmp_path, 150_000),
+                calls=14,
+                limit=14,
+                rate=7,
+                talk_s=3,
+                timeout_s=200,
+            )
+
+        def impatient() -> None:
+            time.sleep(2.5)
+            results["impatient"] = node.sipp(
+                waiting_caller(tmp_path, 9_000), calls=5, limit=5, rate=10, talk_s=3, timeout_s=100
+            )
+
+        def books_a_callback() -> None:
+            time.sleep(3.0)
+            results["callback"] = node.phone(
+                "--from", "13900000000", "--dtmf", "0@1", "--dtmf", "1@15", timeout=90
+            )
+
+        threads = [threading.Thread(target=f) for f in (patient, impatient, books_a_callback)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(240)
+        citizen.wait(120)  # the callback came and the agent finished with the citizen
+    finally:
+        for phone in phones:
+            phone.stop()
+        if citizen.poll() is None:
+            citizen.kill()
+        node.stop()
+
+    patient_run, impatient_run = results["patient"], results["impatient"]
+    assert patient_run.successful == 14, patient_run.stderr  # type: ignore[attr-defined]
+    assert impatient_run.successful == 5, impatient_run.stderr  # type: ignore[attr-defined]
+    code, booked = results["callback"]  # type: ignore[misc]
+    assert code == 0, booked
+
+    answered = [e for e in node.hub_events("agent.answered") if "waited_s" in e]
+    abandoned = node.hub_events("call.abandoned")
+    assert len(answered) >= 14, "every patient caller reaches an agent"
+    assert len(abandoned) >= 3 and all(8 < e["waited_s"] < 14 for e in abandoned)
+    announced = node.hub_events("call.announced")
+    assert any(e["position"] > 1 for e in announced), "waiting callers hear their place"
+    widened = [e for e in node.hub_events("call.overflowed") if e["stage"] == "skill"]
+    assert widened, "calls waiting 6 s were offered to level-1 agents"
+    by_agent = {e["call_id"]: e for e in answered}
+    for event in answered:
+        if event["agent_id"] in ("1002", "1003"):
+            assert event["waited_s"] >= 5.9 or event["call_id"].count("-cb"), event
+    assert node.hub_events("callback.requested")
+    callback_answered = node.hub_events("callback.answered")
+    assert len(callback_answered) == 1
+    citizen_lines = [
+        json.loads(x) for x in Path(citizen_out.name).read_text().splitlines() if x.startswith("{")
+    ]
+    assert citizen_lines and citizen_lines[-1]["answered"], citizen_lines
+    # The citizen heard the agent who called back (that agent's tone).
+    heard, rate, _ = read(tmp_path / "citizen.wav")
+    agent_id = callback_answered[0]["agent_id"]
+    assert abs(dominant_hz(heard[rate // 2 : 3 * rate], rate) - TONES[agent_id]) < 15
+    (callback_manifest,) = [m for m in node.manifests() if "-cb" in m["call_id"]]
+    assert callback_manifest["agent"] == agent_id and callback_manifest["ticket"]
+    # Never an agent on two calls: each agent's conversations do not overlap.
+    legs = {}
+    for event in node.hub_events("agent.answered"):
+        if "dial_id" in event:
+            legs[(event["call_id"], event["dial_id"])] = [event["agent_id"], event["ts"], None]
+    for event in node.hub_events("agent.hungup"):
+        key = (event["call_id"], event.get("dial_id"))
+        if key in legs:
+            legs[key][2] = event["ts"]
+    for agent_id in TONES:
+        spans = sorted((start, end or "9") for a, start, end in legs.values() if a == agent_id)
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert end <= start, f"agent {agent_id} was on two calls at once"
+    assert by_agent  # at least one conversation was seen
