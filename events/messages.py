@@ -44,6 +44,8 @@ CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the c
 # Seat allocation (the hub) and the agent's leg (the worker).
 CALL_QUEUED = "call.queued"  # the hub: waiting for an agent of a seat group
 CALL_OFFERED_TO_AGENT = "call.agent_offered"  # the hub: an agent's phone rings with it
+CALL_CONNECTED = "call.connected"  # the hub: the caller talks with an agent (waited_s)
+CALLBACK_CONNECTED = "callback.connected"  # the hub: a callback reached the citizen
 CALL_ABANDONED = "call.abandoned"  # the hub: the caller hung up while waiting
 CALL_ANNOUNCED = "call.announced"  # the hub: position and wait told to a waiting caller
 CALL_OVERFLOWED = "call.overflowed"  # the hub: offered wider (lower skill, backup group)

@@ -92,3 +92,24 @@ class CallTickets:
             await asyncio.to_thread(attach)
         except Exception:
             log.exception("could not attach the recording", extra={"fields": {"call_id": call_id}})
+
+    async def request_callback(self, number: str, callback_number: str, reason: str) -> None:
+        """The ticket gets a callback task (key 1 while waiting, or a voice message)."""
+        if not number or not callback_number:
+            return
+        try:
+            await asyncio.to_thread(
+                self.store.request_callback, number, callback_number, reason, datetime.now(UTC)
+            )
+        except Exception:  # the callback itself is kept by the ACD; the agent sees the call
+            log.exception("could not note the callback", extra={"fields": {"ticket": number}})
+
+    async def callback_done(self, number: str, agent_id: str) -> None:
+        if not number:
+            return
+        try:
+            await asyncio.to_thread(
+                self.store.callback_done, number, datetime.now(UTC), agent_id or "system"
+            )
+        except Exception:
+            log.exception("could not close the callback", extra={"fields": {"ticket": number}})

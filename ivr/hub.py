@@ -27,7 +27,7 @@ from ivr.bus_address import broker_address
 from ivr.call_tickets import CallTickets
 from ivr.flow import CallFlow, Command, FlowOptions, Step
 from ivr.logs import configure, fields
-from ivr.seating import Actions, Seating
+from ivr.seating import Actions, Publish, Seating
 from recordings.transcript import write_transcript
 from sip_config import Settings
 
@@ -159,6 +159,8 @@ class Hub:
         if message.type == m.CALL_ENDED:
             if flow.answered and not flow.ticket:
                 await self._open_ticket(flow)  # nothing understood: an agent listens
+            if flow.callback_reason == "voicemail" and self.tickets is not None:
+                await self.tickets.request_callback(flow.ticket, flow.caller, "voicemail")
             await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
 
     async def _open_ticket(self, flow: CallFlow) -> None:
@@ -238,6 +240,19 @@ class Hub:
             await self.bus.publish(
                 item.topic, Message(item.type, item.data, node=self.node), retain=item.retain
             )
+            if self.tickets is not None:
+                await self._note_callback(item)
+
+    async def _note_callback(self, item: Publish) -> None:
+        """Keep the ticket's callback task in step with seat allocation."""
+        assert self.tickets is not None
+        data = item.data
+        if item.type == m.CALLBACK_REQUESTED and not data.get("merged_into"):
+            flow = self.flows.get(str(data.get("call_id")))
+            if flow is not None:
+                await self.tickets.request_callback(flow.ticket, flow.caller, "queue")
+        elif item.type == m.CALLBACK_CONNECTED:
+            await self.tickets.callback_done(str(data.get("ticket", "")), str(data.get("agent_id")))
 
     def _finish(self, call_id: str) -> None:
         self._handed.discard(call_id)

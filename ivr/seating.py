@@ -248,7 +248,7 @@ class Seating:
                 actions.publish.append(
                     self._call_event(
                         flow,
-                        m.AGENT_ANSWERED,
+                        m.CALL_CONNECTED,
                         agent_id=answered.agent_id,
                         group=answered.group_id,
                         waited_s=round(answered.waited_s, 3),
@@ -349,6 +349,18 @@ class Seating:
                 with contextlib.suppress(AcdError):
                     self.acd.callback_reached(original, now)
                 self._connected_at[original] = now
+                actions.publish.append(
+                    Publish(
+                        topics.call_event(call_id, m.CALLBACK_CONNECTED),
+                        m.CALLBACK_CONNECTED,
+                        {
+                            "call_id": call_id,
+                            "callback_of": original,
+                            "ticket": booked.ticket,
+                            "agent_id": self.acd.connected_agent(original),
+                        },
+                    )
+                )
             case m.CALLBACK_FAILED:
                 with contextlib.suppress(AcdError):
                     actions.extend(self._decide(self.acd.callback_unreached(original, now), now))

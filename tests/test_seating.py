@@ -136,7 +136,7 @@ async def test_a_queued_call_rings_the_free_agent_and_is_bridged_on_answer(
     await feed(hub, event("c1", m.AGENT_ANSWERED, agent_id="1002", dial_id=dial["dial_id"]))
     assert hub.flows["c1"].step is Step.CONNECTED
     assert agent_state(bus, "1002")["status"] == "on_call"
-    answered = call_events(bus, "c1", m.AGENT_ANSWERED)
+    answered = call_events(bus, "c1", m.CALL_CONNECTED)
     assert answered[-1].data["waited_s"] == pytest.approx(3.0)
     clock.advance(60)
     await feed(hub, event("c1", m.AGENT_HUNGUP, agent_id="1002", dial_id=dial["dial_id"]))
@@ -434,3 +434,69 @@ async def test_overload_without_callbacks_takes_a_message(bus: MemoryBus, clock:
     assert hub.flows["c2"].step is Step.VOICEMAIL
     plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY and d["call_id"] == "c2"]
     assert plays[-1] == "voicemail_busy"
+
+
+async def test_the_ticket_carries_the_callback_task_until_the_citizen_is_reached(
+    bus: MemoryBus, clock: FakeClock, tmp_path
+) -> None:
+    from ivr.call_tickets import CallTickets
+    from tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    config = settings()
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True),
+        seating=lambda flows: build_seating(config, flows),
+        tickets=CallTickets(store),
+    )
+    await queued_call(hub, "c1")
+    number = hub.flows["c1"].ticket
+    assert number, "a draft ticket before the call waits"
+    clock.advance(45)
+    await hub.tick()
+    await feed(hub, event("c1", m.DTMF, digit="1"))
+    ticket = store.get(number)
+    assert (ticket.callback_number, str(ticket.callback_reason)) == ("13800138000", "queue")
+    assert [t.number for t in store.callbacks_due()] == [number]
+    await feed(hub, event("c1", m.CALL_ENDED, reason="remote_hangup"), worker_status("w2"))
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    (callback,) = [d for k, d in commands_to(bus, "w2") if k == m.CALLBACK]
+    assert callback["ticket"] == number
+    cb = callback["call_id"]
+    await feed(hub, event(cb, m.AGENT_ANSWERED, worker="w2", dial_id=callback["dial_id"]))
+    await feed(hub, event(cb, m.CALLBACK_ANSWERED, worker="w2"))
+    assert store.get(number).callback_done_at is not None
+    assert store.callbacks_due() == []
+
+
+async def test_a_voice_message_gives_the_ticket_a_callback_task(
+    bus: MemoryBus, clock: FakeClock, tmp_path
+) -> None:
+    from ivr.call_tickets import CallTickets
+    from tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    config = settings(open_hours=[{"name": "白天", "start": "08:00:00", "end": "20:00:00"}])
+    night = MONDAY_10.replace(hour=23)
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True),
+        seating=lambda flows: build_seating(config, flows, wall_clock=lambda: night),
+        tickets=CallTickets(store),
+    )
+    await feed(
+        hub,
+        event("c1", m.CALL_OFFERED, caller="13912345678", called="12345"),
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.DTMF, digit="0"),
+        event("c1", m.PROMPT_FINISHED, prompt="voicemail"),
+        event("c1", m.SPEECH_ENDED, speech_ms=8000),
+        event("c1", m.CALL_ENDED, reason="remote_hangup"),
+    )
+    (ticket,) = store.callbacks_due()
+    assert (ticket.callback_number, str(ticket.callback_reason)) == ("13912345678", "voicemail")
