@@ -36,6 +36,9 @@ _WORD_WEIGHT = 0.08  # per taxonomy word of a domain found
 # call in six, whose domain is right 64 % of the time against 90 % for the rest.
 LOW_CONFIDENCE = 0.25
 _EMERGENCY_THRESHOLD = 0.45  # the learned model's P(emergency) that counts
+# Below that, from here up the call is "emergency-adjacent": not handed to 110/119/120,
+# but served before others (a gas smell "a bit", an elderly neighbour not seen for days).
+EMERGENCY_ADJACENT = 0.2
 _SERVICES = {"119": "fire", "110": "police", "120": "medical"}
 _SELF = re.compile(r"^(我叫|我姓|我是.{0,6}(先生|女士|小姐|师傅)|我的电话|电话是|手机号|联系电话)")
 _COURTESY = re.compile(r"^(谢谢|麻烦(你们|您)?了?|好的|拜托了|辛苦了|就这样)$")
@@ -61,6 +64,11 @@ class Understanding:
     text: str = ""
     alternatives: dict[str, dict[str, float]] = field(default_factory=dict)
     low_confidence_below: float = LOW_CONFIDENCE
+    danger: float = 0.0  # the learned model's P(emergency)
+
+    @property
+    def emergency_adjacent(self) -> bool:
+        return self.emergency is None and self.danger >= EMERGENCY_ADJACENT
 
     @property
     def confidence(self) -> float:
@@ -89,6 +97,8 @@ class Understanding:
             "type_confidence": round(self.type_confidence, 3),
             "domain_confidence": round(self.domain_confidence, 3),
             "low_confidence": self.low_confidence,
+            "danger": round(self.danger, 3),
+            "emergency_adjacent": self.emergency_adjacent,
         }
 
 
@@ -123,8 +133,9 @@ class Understander:
         said = text[:MAX_CHARS]  # slots and emergency cues read the caller's own words
         slots = extract_slots(said, now=now)
         emergency = detect_emergency(said, self.taxonomy.emergency_numbers or None)
+        danger = self._danger(clean)
         if emergency is None:
-            emergency = self._learned_emergency(clean)
+            emergency = self._learned_emergency(danger)
         return Understanding(
             request_type=request_type.label,
             type_confidence=request_type.confidence,
@@ -140,13 +151,18 @@ class Understander:
             text=text,
             alternatives={"type": request_type.scores, "domain": domain.scores},
             low_confidence_below=self.low_confidence,
+            danger=danger[0],
         )
 
-    def _learned_emergency(self, clean: str) -> Emergency | None:
+    def _danger(self, clean: str) -> tuple[float, dict[str, float]]:
+        """The emergency model's P(emergency) and its scores per number."""
+        scores = self.models.emergency.predict(clean).scores
+        return 1.0 - scores.get(NO_EMERGENCY, 1.0), scores
+
+    def _learned_emergency(self, danger_scores: tuple[float, dict[str, float]]) -> Emergency | None:
         """The rules' safety net: the model trained on emergency calls.  Its threshold
         is low on purpose: a missed fire is far worse than an agent's second look."""
-        scores = self.models.emergency.predict(clean).scores
-        danger = 1.0 - scores.get(NO_EMERGENCY, 1.0)
+        danger, scores = danger_scores
         if danger < _EMERGENCY_THRESHOLD:
             return None
         number = max((n for n in scores if n != NO_EMERGENCY), key=scores.__getitem__)

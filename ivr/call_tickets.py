@@ -113,3 +113,18 @@ class CallTickets:
             )
         except Exception:
             log.exception("could not close the callback", extra={"fields": {"ticket": number}})
+
+    async def called_recently(self, caller: str, own_ticket: str, hours: float) -> bool:
+        """Whether ``caller`` opened another ticket in the last ``hours`` (a repeat caller)."""
+        from datetime import timedelta
+
+        from tickets.store import TicketQuery
+
+        since = datetime.now(UTC) - timedelta(hours=hours)
+        query = TicketQuery(caller_number=caller, created_from=since, limit=5)
+        try:
+            found = await asyncio.to_thread(self.store.find, query)
+        except Exception:
+            log.exception("could not look up the caller's tickets")
+            return False
+        return any(ticket.number != own_ticket for ticket in found)

@@ -53,6 +53,7 @@ class FlowOptions:
     barge_in: bool = True  # the caller may talk over prompts; the prompt stops
     asks: int = 2  # how often the caller is asked to speak before a human is offered
     seats: bool = False  # agents are configured: calls are queued to them
+    priority_key: str = ""  # a key that marks the caller for priority (elderly, …)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class CallFlow:
     wants_agent: bool = False  # the flow handed the call to seat allocation
     agent_id: str = ""  # the agent the caller talks with
     callback_reason: str = ""  # "voicemail" or "queue": the ticket gets a callback task
+    marked: bool = False  # the caller pressed the priority key
     ticket: str = ""  # the draft work order's number, once the hub opened it
     answered: bool = False
     transcript: list[dict[str, Any]] = field(default_factory=list)
@@ -328,6 +330,9 @@ class CallFlow:
         return int(data.get("turn", self.turn) or self.turn) == self.turn
 
     def _on_digit(self, digit: str, now: float) -> list[Command]:
+        if digit and digit == self.options.priority_key and not self.wants_agent:
+            self.marked = True
+            return []
         if digit != "0" or self.agent_requested:
             return []
         self.agent_requested = True

@@ -15,9 +15,10 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from call_routing.acd import CallerPriority
 from events import messages as m
 from events import topics
 from events.bus import Bus
@@ -46,6 +47,7 @@ class Hub:
         concurrent_calls: bool = False,
         seating: Callable[[dict[str, CallFlow]], Seating] | None = None,
         render: Callable[[str], str] | None = None,
+        priority_numbers: Iterable[str] = (),
     ) -> None:
         self.bus = bus
         self.node = node
@@ -67,6 +69,7 @@ class Hub:
             self.seating.pick_worker = self.worker_with_room
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
+        self.priority_numbers = frozenset(priority_numbers)
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
@@ -155,7 +158,8 @@ class Hub:
             if not flow.ticket:
                 await self._open_ticket(flow)  # the agent sees a draft, even for key 0
             if self.seating is not None:
-                await self._act(self.seating.enqueue(flow, self.clock()))
+                priority = await self._priority(flow)
+                await self._act(self.seating.enqueue(flow, self.clock(), priority))
         if message.type == m.CALL_ENDED:
             if flow.answered and not flow.ticket:
                 await self._open_ticket(flow)  # nothing understood: an agent listens
@@ -200,6 +204,19 @@ class Hub:
             return data
         await self._publish_call_event(flow, m.CALL_UNDERSTOOD, understanding)
         return {**data, "understanding": understanding}
+
+    async def _priority(self, flow: CallFlow) -> int:
+        """How soon the caller is served among equals: emergency-adjacent calls, then
+        marked callers (key or number list), then those who called in the last 24 h."""
+        understanding = flow.understanding or {}
+        if understanding.get("emergency_adjacent"):
+            return CallerPriority.EMERGENCY_ADJACENT
+        if flow.marked or flow.caller in self.priority_numbers:
+            return CallerPriority.MARKED
+        repeat = self.tickets is not None and bool(flow.caller)
+        if repeat and await self.tickets.called_recently(flow.caller, flow.ticket, hours=24):  # type: ignore[union-attr]
+            return CallerPriority.REPEAT_CALLER
+        return CallerPriority.NORMAL
 
     async def _on_agent_command(self, agent_id: str, message: Message) -> None:
         """An agent's desk: log in, ready, not ready (with a reason), wrap-up done."""
@@ -486,12 +503,18 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     hub = Hub(
         bus,
         settings.node.name,
-        options=FlowOptions(listen.barge_in, listen.asks, seats=bool(settings.agents)),
+        options=FlowOptions(
+            listen.barge_in,
+            listen.asks,
+            seats=bool(settings.agents),
+            priority_key=settings.acd.priority_key,
+        ),
         understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
         tickets=open_tickets(settings),
         concurrent_calls=True,
         seating=seating_for(settings),
         render=prompt_renderer(settings),
+        priority_numbers=settings.acd.priority_numbers,
     )
     task = asyncio.create_task(
         bus.run(

@@ -172,8 +172,9 @@ class Seating:
         self.callback_calls: dict[str, str] = {}  # worker call id → original call id
 
     # ---- calls --------------------------------------------------------------------
-    def enqueue(self, flow: CallFlow, now: float) -> Actions:
-        """The flow handed its call over: queue it for its seat group."""
+    def enqueue(self, flow: CallFlow, now: float, priority: int = 0) -> Actions:
+        """The flow handed its call over: queue it for its seat group, ``priority``
+        (:class:`~call_routing.acd.CallerPriority`) first."""
         actions = Actions()
         self._follow_schedule(now)
         if not self.open:
@@ -195,7 +196,7 @@ class Seating:
             actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused=diverted))
             return actions
         try:
-            self.acd.enqueue(flow.call_id, group, now)
+            self.acd.enqueue(flow.call_id, group, now, priority=priority)
         except AcdError as exc:
             log.warning("call not queued", extra={"fields": {"call_id": flow.call_id}})
             actions.send(flow, *flow.leave_queue(now, "queue_full"))
@@ -215,6 +216,7 @@ class Seating:
                 group=group,
                 position=self.acd.position(flow.call_id),
                 diverted=diverted,
+                priority=priority,
             )
         )
         actions.extend(self.tick(now))

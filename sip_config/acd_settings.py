@@ -142,6 +142,10 @@ class AcdSection(_Section):
     # voice message that becomes a ticket with a callback task.  Empty: 7×24.
     open_hours: list[TimeWindow] = []
     voicemail_max_s: float = Field(120.0, ge=10, le=600)
+    # Priority callers (elderly, disabled, …): served before others of the same group,
+    # by number list or by a key pressed before they are queued ("" for none).
+    priority_numbers: list[str] = []
+    priority_key: Literal["", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] = ""
     # Windows that switch extra seat groups on and off (peak hours, 延时服务).
     windows: list[TimeWindow] = []
 

@@ -500,3 +500,43 @@ async def test_a_voice_message_gives_the_ticket_a_callback_task(
     )
     (ticket,) = store.callbacks_due()
     assert (ticket.callback_number, str(ticket.callback_reason)) == ("13912345678", "voicemail")
+
+
+async def test_priority_callers_are_served_first(
+    bus: MemoryBus, clock: FakeClock, tmp_path
+) -> None:
+    from ivr.call_tickets import CallTickets
+    from tickets.store import TicketStore
+
+    store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
+    config = settings(priority_key="9")
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True, priority_key="9"),
+        seating=lambda flows: build_seating(config, flows),
+        tickets=CallTickets(store),
+        priority_numbers=["13700000000"],
+    )
+    await queued_call(hub, "first", caller="13600000001")
+    clock.advance(1)
+    await queued_call(hub, "listed", caller="13700000000")  # on the priority list
+    clock.advance(1)
+    await feed(
+        hub,
+        event("keyed", m.CALL_OFFERED, caller="13600000002", called="12345"),
+        event("keyed", m.CALL_ANSWERED),
+        event("keyed", m.DTMF, digit="9"),  # 老年人优先: the priority key
+        event("keyed", m.DTMF, digit="0"),
+    )
+    clock.advance(1)
+    await queued_call(hub, "again", caller="13600000001")  # called 3 s ago: a repeat caller
+    queued = {
+        c: call_events(bus, c, m.CALL_QUEUED)[-1].data["priority"]
+        for c in ("first", "listed", "keyed", "again")
+    }
+    assert queued == {"first": 0, "listed": 2, "keyed": 2, "again": 1}
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    assert dials(bus)[-1]["dial_id"] and hub.seating is not None
+    assert hub.seating.acd.ringing_agent("listed") == "1002"  # marked, and earlier than keyed
