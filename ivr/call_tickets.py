@@ -50,6 +50,16 @@ def draft_for_call(flow: CallFlow) -> TicketDraft:
     )
 
 
+def conversation_text(flow: CallFlow) -> str:
+    """The transcript as the ticket keeps it: one line per utterance, who said it."""
+    who = {"caller": "市民", "agent": "坐席"}
+    return "\n".join(
+        f"{who.get(str(line.get('leg', 'caller')), '市民')}：{line.get('text', '')}"
+        for line in flow.transcript
+        if line.get("text")
+    )
+
+
 def _first(items: Any, key: str) -> str:
     if isinstance(items, list) and items and isinstance(items[0], dict):
         return str(items[0].get(key) or "")
@@ -79,14 +89,29 @@ class CallTickets:
         linked = intake.duplicate.number if intake.duplicate else ""
         return intake.ticket, linked
 
-    async def attach_recording(self, call_id: str, directory: str) -> None:
+    async def attach_recording(
+        self, call_id: str, directory: str, flow: CallFlow | None = None
+    ) -> None:
+        """The recording's directory onto the ticket, with the whole conversation as
+        its transcript (and as its content if the caller had said nothing before the
+        ticket was opened: key 0, or a voice message)."""
         number = self.by_call.pop(call_id, None)  # the call's last word on its ticket
         if not number or not directory:
             return
 
         def attach() -> None:
             ticket = self.store.get(number)
-            self.store.save(dataclasses.replace(ticket, recording_dir=directory))
+            changes: dict[str, Any] = {"recording_dir": directory}
+            if flow is not None and flow.transcript:
+                changes["transcript"] = conversation_text(flow)
+                said = "，".join(
+                    line["content"]
+                    for line in flow.transcript
+                    if line.get("leg", "caller") == "caller" and line.get("content")
+                )
+                if not ticket.content and said:
+                    changes["content"] = said
+            self.store.save(dataclasses.replace(ticket, **changes))
 
         try:
             await asyncio.to_thread(attach)

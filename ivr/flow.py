@@ -235,6 +235,12 @@ class CallFlow:
             return []
         return [Command(m.STOP_PLAYBACK), *self._close(now, prompt)]
 
+    def late_final(self, data: dict[str, Any]) -> None:
+        """A transcript that came after the call ended (the last utterance is decoded
+        once the audio stops): kept for the transcript, nothing else happens."""
+        if data.get("text"):
+            self.transcript.append(_line(data, self.turn, str(data.get("leg", "caller"))))
+
     def voicemail(self, now: float, max_s: float, prompt: str = "voicemail") -> list[Command]:
         """After hours or overload: the caller is asked to leave a message (recorded
         and transcribed); the ticket gets a callback task."""

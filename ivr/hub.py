@@ -132,10 +132,14 @@ class Hub:
             await self._act(self.seating.on_callback_event(call_id, message.type, data, now))
             return
         if flow is None:
+            if message.type == m.ASR_FINAL and call_id in self.finished:
+                self.finished[call_id].late_final(data)  # the last words, after the hang-up
             if message.type == m.RECORDING_SAVED and call_id in self.finished:
                 await self._save_transcript(self.finished[call_id], data)
                 if self.tickets is not None:
-                    await self.tickets.attach_recording(call_id, str(data.get("directory", "")))
+                    await self.tickets.attach_recording(
+                        call_id, str(data.get("directory", "")), self.finished[call_id]
+                    )
             if message.type != m.CALL_OFFERED:
                 return
             flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)

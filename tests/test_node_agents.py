@@ -93,10 +93,11 @@ class AgentPhone:
         workdir: Path,
         answer: bool = True,
         hangup_after_s: float | None = None,
+        voice: Path | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.workdir = workdir
-        voice = tone_wav(workdir / f"voice-{agent_id}.wav", TONES[agent_id])
+        voice = voice or tone_wav(workdir / f"voice-{agent_id}.wav", TONES[agent_id])
         args = [
             str(HOTLINE),
             "phone",
@@ -173,8 +174,8 @@ def agent_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 def phones(agent_node: Node, tmp_path: Path) -> Iterator[dict[str, AgentPhone]]:
     made: dict[str, AgentPhone] = {}
 
-    def start(agent_id: str, answer: bool = True) -> AgentPhone:
-        phone = AgentPhone(agent_node, agent_id, tmp_path, answer)
+    def start(agent_id: str, answer: bool = True, voice: Path | None = None) -> AgentPhone:
+        phone = AgentPhone(agent_node, agent_id, tmp_path, answer, voice=voice)
         made[agent_id] = phone
         phone.wait_registered()
         return phone
@@ -488,3 +489,52 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert end <= start, f"agent {agent_id} was on two calls at once"
     assert by_agent  # at least one conversation was seen
+
+
+def test_calls_go_to_the_agent_idle_longest(agent_node: Node, phones, tmp_path: Path) -> None:
+    order = ["1003", "1001", "1002"]
+    for agent_id in order:
+        phones(agent_id)
+    for agent_id in order:
+        assert agents_cli(agent_node, "login", agent_id).returncode == 0
+        time.sleep(1.1)  # logged in one after the other: idle the longest first
+    callers = ["13800000011", "13800000012", "13800000013"]
+
+    def call(caller: str) -> None:
+        place_call(agent_node, tmp_path, caller, hangup_after=16)
+
+    threads = []
+    for caller in callers:
+        threads.append(threading.Thread(target=call, args=(caller,)))
+        threads[-1].start()
+        time.sleep(2.5)  # each caller is queued (key 0 at 1 s) before the next dials
+    for thread in threads:
+        thread.join(120)
+    assert [manifest_for(agent_node, caller)["agent"] for caller in callers] == order
+
+
+def test_both_sides_of_the_conversation_are_transcribed(
+    agent_node: Node, phones, tmp_path: Path
+) -> None:
+    from asr.normalize import cer
+
+    spoken = SPEECH / "aishell1_BAC009S0724W0121.wav"  # 广州市房地产中介协会分析
+    phones("1001", voice=spoken)
+    assert agents_cli(agent_node, "login", "1001").returncode == 0
+    place_call(agent_node, tmp_path, "13800000021", hangup_after=16)
+    manifest = manifest_for(agent_node, "13800000021")
+    transcript = wait_for(
+        lambda: _read_json(Path(manifest["_dir"]) / "transcript.json"), 20, "transcript.json"
+    )
+    agent_lines = [line["text"] for line in transcript["lines"] if line.get("leg") == "agent"]
+    caller_lines = [line["text"] for line in transcript["lines"] if line.get("leg") == "caller"]
+    assert agent_lines, transcript["lines"]
+    assert min(cer("广州市房地产中介协会分析", text) for text in agent_lines) <= 0.4
+    assert any(cer("甚至出现交易几乎停滞的情况", text) <= 0.4 for text in caller_lines)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -497,9 +497,14 @@ async def test_a_voice_message_gives_the_ticket_a_callback_task(
         event("c1", m.PROMPT_FINISHED, prompt="voicemail"),
         event("c1", m.SPEECH_ENDED, speech_ms=8000),
         event("c1", m.CALL_ENDED, reason="remote_hangup"),
+        event("c1", m.ASR_FINAL, leg="caller", turn=2, text="我家水管爆了，电话一三九。"),
+        event("c1", m.RECORDING_SAVED, directory=str(tmp_path)),
     )
     (ticket,) = store.callbacks_due()
     assert (ticket.callback_number, str(ticket.callback_reason)) == ("13912345678", "voicemail")
+    assert ticket.content == "我家水管爆了，电话一三九。"  # the message, decoded after hang-up
+    assert ticket.recording_dir == str(tmp_path)
+    assert ticket.transcript == "市民：我家水管爆了，电话一三九。"
 
 
 async def test_priority_callers_are_served_first(
