@@ -183,7 +183,12 @@ class CallFlow:
                 if data.get("interrupted"):
                     return []
                 return self._hang_up(now, "flow_complete")
-            case m.PROMPT_FINISHED if self.step is Step.VOICEMAIL and not self.listening:
+            case m.PROMPT_FINISHED if (
+                self.step is Step.VOICEMAIL
+                and not self.listening
+                and not data.get("interrupted")
+                and data.get("prompt") in ("voicemail", "voicemail_busy")
+            ):
                 self.turn += 1
                 self.listening = True
                 self.asr_active = False
@@ -253,6 +258,7 @@ class CallFlow:
         }
         stop = [Command(m.STOP_LISTENING)] if self.listening else []
         self.listening = False
+        self.wants_agent = False
         return stop + self._go(Step.VOICEMAIL, now, max_s + self.timeouts.prompt_s, _play(prompt))
 
     def agent_lost(self, now: float) -> list[Command]:

@@ -199,7 +199,7 @@ class Seating:
             self.acd.enqueue(flow.call_id, group, now, priority=priority)
         except AcdError as exc:
             log.warning("call not queued", extra={"fields": {"call_id": flow.call_id}})
-            actions.send(flow, *flow.leave_queue(now, "queue_full"))
+            actions.send(flow, *flow.voicemail(now, self.options.voicemail_max_s, "voicemail_busy"))
             actions.publish.append(self._call_event(flow, m.CALL_QUEUED, refused=str(exc)))
             return actions
         every = self.options.announce_every_s
@@ -546,7 +546,9 @@ class Seating:
                     self.waiting.pop(call_id, None)
                     if withdrawn:
                         actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "timeout"}))
-                    actions.send(flow, *flow.leave_queue(now, "agent_unavailable"))
+                    # Waited the group's longest: a message instead, with a callback task.
+                    max_s = self.options.voicemail_max_s
+                    actions.send(flow, *flow.voicemail(now, max_s, "voicemail_busy"))
                 case AgentNotReady(agent_id=agent_id, reason=reason):
                     log.warning(
                         "agent made not ready",

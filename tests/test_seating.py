@@ -545,3 +545,34 @@ async def test_priority_callers_are_served_first(
     await agent(hub, "1002", m.AGENT_LOGIN)
     assert dials(bus)[-1]["dial_id"] and hub.seating is not None
     assert hub.seating.acd.ringing_agent("listed") == "1002"  # marked, and earlier than keyed
+
+
+async def test_a_caller_who_waited_the_longest_leaves_a_message(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    config = settings(callback=False)
+    config = config.model_copy(
+        update={
+            "seat_groups": {
+                "综合": config.seat_groups["综合"].model_copy(update={"max_wait_s": 20.0})
+            }
+        }
+    )
+    hub = hub_with(bus, clock, config, [MONDAY_10])
+    await queued_call(hub, "c1")
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="transfer_agent"))  # hold music
+    clock.advance(20)
+    await hub.tick()
+    flow = hub.flows["c1"]
+    assert flow.step is Step.VOICEMAIL
+    plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY]
+    assert plays[-1] == "voicemail_busy"
+    # The hold music stopping is no cue to listen; the end of the message prompt is.
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="hold_music", interrupted=True))
+
+    def message_listens() -> list[dict]:
+        return [d for k, d in commands_to(bus, "w1") if k == m.LISTEN and "max_speech_s" in d]
+
+    assert message_listens() == []
+    await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="voicemail_busy"))
+    assert len(message_listens()) == 1
