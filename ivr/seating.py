@@ -41,6 +41,7 @@ from call_routing.acd.windows import Schedule
 from events import messages as m
 from events import topics
 from ivr.flow import CallFlow, Command, Step
+from ivr.sip_uris import number_uri
 from tts.dynamic import minutes_to_wait, queue_position
 
 log = logging.getLogger("hub")
@@ -104,12 +105,7 @@ class _Callback:
 def callback_uri(number: str, template: str, remote_uri: str) -> str:
     """Where a citizen is called back: ``acd.trunk_uri`` with the number, or the
     gateway their call came from."""
-    if template:
-        return template.replace("{number}", number)
-    host = remote_uri.split("@", 1)[-1].split(";", 1)[0].rstrip(">") if "@" in remote_uri else ""
-    if not host:
-        raise ValueError("no acd.trunk_uri and no gateway to call the citizen back through")
-    return f"sip:{number}@{host}"
+    return number_uri(number, template, remote_uri, "acd.trunk_uri")
 
 
 @dataclass

@@ -33,6 +33,7 @@ from ivr.asr_link import AsrLink
 from ivr.bus_address import broker_address
 from ivr.engine import EngineConfig, EngineError, ListenParams, SipEngine
 from ivr.logs import configure, fields
+from ivr.sip_uris import number_uri
 from recordings import manifest as mf
 from recordings.layout import call_dir
 from recordings.stereo import write_stereo
@@ -745,12 +746,7 @@ def transfer_target(number: str, template: str, remote_uri: str) -> str:
     """The SIP URI an emergency call is handed to (``sip.transfer_uri``)."""
     if not number.isdigit():
         raise ValueError(f"not a number to transfer to: {number!r}")
-    if template:
-        return template.replace("{number}", number)
-    host = remote_uri.split("@", 1)[-1].split(";", 1)[0].rstrip(">") if "@" in remote_uri else ""
-    if not host:
-        raise ValueError("no sip.transfer_uri and no caller host to transfer through")
-    return f"sip:{number}@{host}"
+    return number_uri(number, template, remote_uri, "sip.transfer_uri")
 
 
 async def _main(settings_file: Path, worker_id: str) -> None:

@@ -37,11 +37,6 @@ KAMCMD = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
 PASSWORDS = {"1001": "secret-1001", "1002": "secret-1002"}
 SIPP_TIMEOUT_S = 15
 
-pytestmark = pytest.mark.skipif(
-    not (Path(KAMAILIO).exists() and shutil.which("sipp")),
-    reason="needs Kamailio and SIPp (apt-get install kamailio sip-tester)",
-)
-
 
 @dataclass
 class Registrar:

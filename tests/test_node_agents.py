@@ -21,7 +21,7 @@ from tests.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
 
 pytestmark = pytest.mark.node
 CLIP = "aishell1_BAC009S0764W0121.wav"
-TONES = {"1001": 600.0, "1002": 850.0, "1003": 1100.0}  # each agent's own voice
+TONES = {"1001": 600.0, "1002": 850.0, "1003": 1100.0, "1004": 1350.0}  # each agent's voice
 
 AGENTS_TOML = """
 [[agents]]
@@ -40,6 +40,12 @@ seat_groups = ["综合"]
 id = "1003"
 name = "王芳"
 password = "pw-1003"
+seat_groups = ["综合"]
+
+[[agents]]
+id = "1004"
+name = "赵强"
+sip_uri = "sip:1004@127.0.0.1:{fixed_port}"
 seat_groups = ["综合"]
 
 [seat_groups."综合"]
@@ -165,7 +171,15 @@ def agent_states(node: Node) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def agent_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    node = start_node(tmp_path_factory.mktemp("agents-node"), workers=3, extra_toml=AGENTS_TOML)
+    from tests.nodes import free_sip_port
+
+    port = free_sip_port()
+    node = start_node(
+        tmp_path_factory.mktemp("agents-node"),
+        workers=3,
+        extra_toml=AGENTS_TOML.format(fixed_port=port),
+    )
+    node.extra["fixed_port"] = port
     yield node
     node.stop()
 
@@ -400,7 +414,7 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for agent_id in TONES:
+        for agent_id in ("1001", "1002", "1003"):
             phone = AgentPhone(node, agent_id, tmp_path, hangup_after_s=4)
             phones.append(phone)
         for phone in phones:
@@ -484,7 +498,7 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
         key = (event["call_id"], event.get("dial_id"))
         if key in legs:
             legs[key][2] = event["ts"]
-    for agent_id in TONES:
+    for agent_id in ("1001", "1002", "1003"):
         spans = sorted((start, end or "9") for a, start, end in legs.values() if a == agent_id)
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert end <= start, f"agent {agent_id} was on two calls at once"
@@ -538,3 +552,38 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def test_an_agent_with_a_fixed_address_is_rung_there(agent_node: Node, tmp_path: Path) -> None:
+    """A desk phone that cannot register: the node calls its sip_uri directly."""
+    voice = tone_wav(tmp_path / "voice-1004.wav", TONES["1004"])
+    desk = subprocess.Popen(
+        [
+            str(HOTLINE),
+            "phone",
+            "--auto-answer",
+            "--port",
+            str(agent_node.extra["fixed_port"]),
+            "--play",
+            str(voice),
+            "--loop-play",
+            "--timeout",
+            "90",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)  # the desk phone listens
+        assert agents_cli(agent_node, "login", "1004").returncode == 0
+        call = place_call(agent_node, tmp_path, "13800000031")
+        out, _ = desk.communicate(timeout=60)
+    finally:
+        if desk.poll() is None:
+            desk.kill()
+        agents_cli(agent_node, "logout", "1004")
+    assert json.loads(out.splitlines()[-1])["answered"]
+    heard, rate, _ = read(call["heard"])
+    assert abs(dominant_hz(heard[8 * rate : 12 * rate], rate) - TONES["1004"]) < 15
+    assert manifest_for(agent_node, "13800000031")["agent"] == "1004"
