@@ -93,8 +93,14 @@ def status(
     retained = asyncio.run(_collect_retained(settings, node, seconds=0.7))
     workers = {d["worker"]: d for t, d in retained.items() if "/workers/" in t}
     hub = next((d for t, d in retained.items() if t.endswith("/hub/status")), {})
+    agents = {d["agent_id"]: d for t, d in retained.items() if t.endswith("/state")}
     if as_json:
-        print(json.dumps({"node": node, "workers": workers, "hub": hub}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"node": node, "workers": workers, "hub": hub, "agents": agents},
+                ensure_ascii=False,
+            )
+        )
         return
     console.print(
         f"node [bold]{node['node']}[/bold]: {node['state']}, SIP {node['sip']}, "
@@ -116,6 +122,12 @@ def status(
             part["name"], part["state"], str(part["pid"] or "-"), str(part["restarts"]), up, calls
         )
     console.print(table)
+    if agents:
+        counts: dict[str, int] = {}
+        for state in agents.values():
+            counts[str(state.get("status"))] = counts.get(str(state.get("status")), 0) + 1
+        summary = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
+        console.print(f"agents: {summary} (hotline agents list)", highlight=False)
     active = [c for w in workers.values() for c in w.get("calls", [])]
     if active:
         calls_table = Table("call", "worker", "caller", "state", "for")
@@ -601,6 +613,7 @@ async def _collect_retained(
         async with aiomqtt.Client(host, port, identifier=f"status-{time.time_ns()}") as client:
             await client.subscribe(f"{ROOT}/+/+/status", qos=1)
             await client.subscribe(f"{ROOT}/+/status", qos=1)
+            await client.subscribe(f"{ROOT}/agents/+/state", qos=1)
 
             async def read() -> None:
                 async for message in client.messages:
