@@ -264,6 +264,14 @@ def test_a_caller_is_bridged_to_an_agent_and_both_legs_are_recorded(
     login = agents_cli(agent_node, "login", "1002")
     assert login.returncode == 0, login.stderr
     assert agent_states(agent_node)["1002"]["status"] == "available"
+    status = subprocess.run(
+        [str(HOTLINE), "status", "--json", "--data-dir", str(agent_node.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(status.stdout)["agents"]["1002"]["status"] == "available"
 
     call = place_call(agent_node, tmp_path, "13800000001")
 
