@@ -69,6 +69,7 @@ class Hub:
             self.seating.pick_worker = self.worker_with_room
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
+        self._saved: dict[str, dict] = {}  # finished calls' recording.saved (late transcripts)
         self.priority_numbers = frozenset(priority_numbers)
 
     async def on_message(self, topic: str, message: Message) -> None:
@@ -134,7 +135,10 @@ class Hub:
         if flow is None:
             if message.type == m.ASR_FINAL and call_id in self.finished:
                 self.finished[call_id].late_final(data)  # the last words, after the hang-up
+                if call_id in self._saved:
+                    await self._save_transcript(self.finished[call_id], self._saved[call_id])
             if message.type == m.RECORDING_SAVED and call_id in self.finished:
+                self._saved[call_id] = data
                 await self._save_transcript(self.finished[call_id], data)
                 if self.tickets is not None:
                     await self.tickets.attach_recording(
@@ -281,7 +285,9 @@ class Hub:
         if flow is not None:
             self.finished[call_id] = flow
         if len(self.finished) > 1000:
-            self.finished.pop(next(iter(self.finished)))
+            gone = next(iter(self.finished))
+            self.finished.pop(gone)
+            self._saved.pop(gone, None)
 
     def worker_with_room(self) -> str | None:
         """The media worker with the most free legs, if one has two (a callback)."""

@@ -89,6 +89,7 @@ class MediaWorker:
         self.worker_id = worker_id
         self.loop = asyncio.get_running_loop()
         self.calls: dict[str, WorkerCall] = {}  # by call id
+        self.ending: dict[str, WorkerCall] = {}  # ended, still closing the agent's leg
         self.by_leg: dict[str, str] = {}  # leg id -> call id
         self.draining = False
         self.hub_up = True
@@ -174,8 +175,8 @@ class MediaWorker:
         if isinstance(event, ev.LegOffered):
             self._offered(event)
             return
-        call_id = self.by_leg.get(event.leg)
-        call = self.calls.get(call_id or "")
+        call_id = self.by_leg.get(event.leg) or ""
+        call = self.calls.get(call_id) or self.ending.get(call_id)
         if call is None:
             return
         if call.agent is not None and event.leg == call.agent.leg:
@@ -380,6 +381,7 @@ class MediaWorker:
             call.answer_timer.cancel()
         if self.calls.pop(call.call_id, None) is None:
             return  # already ended (a callback whose agent and citizen both went)
+        self.ending[call.call_id] = call  # the agent's leg still reports its end
         self.by_leg.pop(call.leg, None)
         if call.asr is not None:
             self.loop.create_task(self._stop_asr(call))
@@ -388,6 +390,7 @@ class MediaWorker:
             self.engine.hangup(agent.leg, "caller_hung_up")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(agent.done.wait(), 10)
+        self.ending.pop(call.call_id, None)
         log.info(
             "call ended",
             extra=fields(call_id=call.call_id, reason=event.reason, duration_s=event.duration_s),

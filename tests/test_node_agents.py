@@ -380,12 +380,14 @@ trunk_uri = "sip:{{number}}@127.0.0.1:{citizen_port}"
 """
 
 
-def waiting_caller(directory: Path, patience_ms: int) -> str:
+def waiting_caller(directory: Path, patience_ms: int, numbers: str) -> str:
     """The waiting caller's SIPp scenario with their patience filled in (SIPp does
-    not expand keywords in a timeout)."""
+    not expand keywords in a timeout) and caller numbers ``{numbers}{call_number}``,
+    distinct per run: a number seen in the last 24 h would be a repeat caller."""
     text = (Path(__file__).parent / "sipp" / "caller_waits_for_agent.xml").read_text()
-    path = directory / f"caller_patience_{patience_ms}.xml"
-    path.write_text(text.replace("[patience_ms]", str(patience_ms)))
+    path = directory / f"caller_{numbers}_{patience_ms}.xml"
+    text = text.replace("[patience_ms]", str(patience_ms))
+    path.write_text(text.replace("1380013[call_number]", f"{numbers}[call_number]"))
     return str(path)
 
 
@@ -433,7 +435,7 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
 
         def patient() -> None:
             results["patient"] = node.sipp(
-                waiting_caller(tmp_path, 150_000),
+                waiting_caller(tmp_path, 150_000, "1380013"),
                 calls=14,
                 limit=14,
                 rate=7,
@@ -444,7 +446,12 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
         def impatient() -> None:
             time.sleep(2.5)
             results["impatient"] = node.sipp(
-                waiting_caller(tmp_path, 9_000), calls=5, limit=5, rate=10, talk_s=3, timeout_s=100
+                waiting_caller(tmp_path, 9_000, "1590015"),
+                calls=5,
+                limit=5,
+                rate=10,
+                talk_s=3,
+                timeout_s=100,
             )
 
         def books_a_callback() -> None:
@@ -540,7 +547,13 @@ def test_both_sides_of_the_conversation_are_transcribed(
 ) -> None:
     from asr.normalize import cer
 
-    spoken = SPEECH / "aishell1_BAC009S0724W0121.wav"  # 广州市房地产中介协会分析
+    # An agent who says one sentence, pauses, says it again: 广州市房地产中介协会分析
+    with wave.open(str(SPEECH / "aishell1_BAC009S0724W0121.wav")) as clip:
+        params, frames = clip.getparams(), clip.readframes(clip.getnframes())
+    spoken = tmp_path / "agent-says.wav"
+    with wave.open(str(spoken), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames + b"\0\0" * int(params.framerate * 2.0))
     phones("1001", voice=spoken)
     assert agents_cli(agent_node, "login", "1001").returncode == 0
     place_call(agent_node, tmp_path, "13800000021", hangup_after=16)
