@@ -50,6 +50,8 @@ ALL_WORKER_STATUS = f"{ROOT}/workers/+/status"
 ALL_WORKER_REPLIES = f"{ROOT}/workers/+/replies"
 ALL_CALL_EVENTS = f"{ROOT}/calls/#"
 ALL_AGENT_COMMANDS = f"{ROOT}/agents/+/commands"
+ALL_AGENT_UPDATES = f"{ROOT}/agents/+/+"  # state and offers (commands too: filtered)
+ALL_TICKET_EVENTS = f"{ROOT}/tickets/#"
 
 
 def matches(pattern: str, topic: str) -> bool:

@@ -70,12 +70,19 @@ class Hub:
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
         self._saved: dict[str, dict] = {}  # finished calls' recording.saved (late transcripts)
+        # Observers of every message the hub receives (the consoles' live updates).
+        self.watchers: list[Callable[[str, Message], None]] = []
         self.priority_numbers = frozenset(priority_numbers)
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
             return  # QoS 1 may deliver twice
         self._seen[message.id] = self.clock()
+        for watch in self.watchers:
+            try:
+                watch(topic, message)
+            except Exception:  # an observer never stops the calls
+                log.exception("watcher failed", extra=fields(topic=topic))
         if len(self._seen) > 20000:
             cutoff = self.clock() - 600
             self._seen = {k: v for k, v in self._seen.items() if v > cutoff}
@@ -449,6 +456,27 @@ def load_understanding(
     return understand
 
 
+def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task | None:
+    """The consoles and REST API (``[web]``), served from the hub's event loop."""
+    if not settings.web.enabled:
+        return None
+    from web.app import create_app
+    from web.context import WebContext
+    from web.fanout import Update
+    from web.server import serve
+
+    context = WebContext(
+        settings, hub=hub, tickets=hub.tickets.store if hub.tickets is not None else None
+    )
+    hub.watchers.append(
+        lambda topic, message: context.fanout.publish(
+            Update(topic, message.type, message.data, message.ts)
+        )
+    )
+    app = create_app(context)
+    return asyncio.create_task(serve(app, settings.web.host, settings.web.port, stop))
+
+
 def seating_for(settings: Settings) -> Callable[[dict[str, CallFlow]], Seating] | None:
     """Seat allocation from the settings; None when no agents are configured."""
     if not settings.agents:
@@ -533,10 +561,13 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
                 topics.ALL_WORKER_STATUS,
                 topics.ALL_WORKER_REPLIES,
                 topics.ALL_AGENT_COMMANDS,
+                topics.ALL_AGENT_UPDATES,
+                topics.ALL_TICKET_EVENTS,
             ],
             hub.on_message,
         )
     )
+    web_task = start_web(settings, hub, stop)
     if hub.seating is not None:
         await hub._act(Actions(publish=hub.seating.states()))
     log.info("hub up", extra=fields(node=settings.node.name))
@@ -550,6 +581,9 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             await announce()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(hub.settle(), 5)
+    if web_task is not None:
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(web_task, 10)
     await bus.publish(topics.hub_status(), hub.status("down"), retain=True)
     await asyncio.sleep(0.2)
     task.cancel()

@@ -41,6 +41,12 @@ def run_checks(settings: Settings) -> None:
                 f"SIP port {settings.sip.listen}:{settings.sip.port}/{transport} is in use: "
                 "stop the program using it or start with --sip-port PORT"
             )
+    web = settings.web
+    if web.enabled and not port_free(web.host, web.port, "tcp"):
+        raise PreflightError(
+            f"web port {web.host}:{web.port} is in use: set web.port to a free port "
+            "(or web.enabled = false)"
+        )
     if (
         settings.local_broker
         and settings.mqtt.port

@@ -17,6 +17,7 @@ APT_PACKAGES=(
   sip-tester      # SIPp: SIP/RTP peer for tests and benchmarks
   sox             # audio inspection in tests and benchmarks
   postgresql      # ticket store by URL; tests start a throwaway cluster from its binaries
+  chromium        # the consoles' browser tests (Playwright drives Debian's Chromium)
 )
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }

@@ -337,6 +337,25 @@ class TicketsSection(Section):
         return self
 
 
+class WebSection(Section):
+    """The consoles and REST API the hub serves (agents, supervisors, QA, admin)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    session_hours: float = Field(12.0, gt=0, le=168)  # a login lasts this long
+    login_attempts: int = Field(5, ge=1, le=100)  # wrong passwords before a lockout
+    lockout_minutes: float = Field(15.0, gt=0, le=1440)
+    secure_cookies: bool = False  # set behind HTTPS: cookies only over TLS
+    qa_criteria: list[str] = ["开场规范", "倾听理解", "答复准确", "工单完整", "服务态度"]
+
+    @field_validator("host")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        ipaddress.ip_address(value)
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a node needs, validated once at start-up."""
 
@@ -359,6 +378,7 @@ class Settings(BaseSettings):
     tickets: TicketsSection = TicketsSection()
     routing: RoutingSection = RoutingSection()
     acd: AcdSection = AcdSection()
+    web: WebSection = WebSection()
     agents: list[AgentSettings] = []
     seat_groups: dict[str, SeatGroupSettings] = {}
 

@@ -41,6 +41,9 @@ no_input_s = {no_input_s}
 [supervisor]
 grace_s = {grace_s}
 
+[web]
+port = {web_port}
+
 [workers]
 count = {workers}
 hub_lost_grace_s = {hub_lost_grace_s}
@@ -225,6 +228,7 @@ def start_node(
             hub_lost_grace_s=hub_lost_grace_s,
             rtp_timeout_s=rtp_timeout_s,
             no_input_s=no_input_s,
+            web_port=(web_port := free_sip_port()),
         )
         + extra_toml
     )
@@ -248,6 +252,7 @@ def start_node(
             env={k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")},
         )
     node = Node(root, port, config, process, log)
+    node.extra["web_port"] = web_port
     if wait:
         node.wait_ready()
     return node

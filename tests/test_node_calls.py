@@ -414,3 +414,15 @@ def test_a_transfer_is_handed_to_the_network_with_refer(node: Node) -> None:
         e for e in node.hub_events(m.TRANSFER_STATUS) if e["call_id"] == answered["call_id"]
     ]
     assert any(e["final"] and e["code"] == 200 for e in statuses), statuses
+
+
+def test_the_hub_serves_health_with_every_part(node: Node) -> None:
+    import httpx
+
+    response = httpx.get(f"http://127.0.0.1:{node.extra['web_port']}/healthz", timeout=10)
+    assert response.status_code == 200, response.text
+    parts = response.json()["parts"]
+    assert parts["hub"] == "up" and parts["tickets"] == "up"
+    assert sum(1 for name in parts if name.startswith("worker-")) == 14  # the shared node's
+    docs = httpx.get(f"http://127.0.0.1:{node.extra['web_port']}/openapi.json", timeout=10)
+    assert "/healthz" in docs.json()["paths"]

@@ -1,0 +1,44 @@
+"""web.app: routes, role declarations, health and metrics, without a running node."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from sip_config import Settings
+from web.app import create_app
+from web.context import WebContext
+from web.roles import declared_roles
+
+
+def _dependencies(route: APIRoute) -> list:
+    found = []
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is not None:
+            found.append(dependant.call)
+        stack.extend(dependant.dependencies)
+    return found
+
+
+def test_every_route_declares_who_may_use_it() -> None:
+    app = create_app(WebContext(Settings()))
+    undeclared = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and declared_roles(_dependencies(route)) is None
+    ]
+    assert undeclared == []
+
+
+def test_health_is_public_and_names_the_parts() -> None:
+    client = TestClient(create_app(WebContext(Settings())))
+    response = client.get("/healthz")
+    assert response.status_code == 503  # no ticket store in this bare app
+    assert response.json()["parts"] == {"hub": "up", "tickets": "down"}
+
+
+def test_metrics_need_a_signed_in_supervisor() -> None:
+    client = TestClient(create_app(WebContext(Settings())))
+    assert client.get("/metrics").status_code == 401
