@@ -41,6 +41,7 @@ from call_routing.acd.windows import Schedule
 from events import messages as m
 from events import topics
 from ivr.flow import CallFlow, Command, Step
+from ivr.queue_log import Outcome, QueueLog
 from ivr.sip_uris import number_uri
 from tts.dynamic import minutes_to_wait, queue_position
 
@@ -163,6 +164,10 @@ class Seating:
         self.open = True
         self._schedule_due: datetime | None = None
         self._groups_on: frozenset[str] | None = None
+        self.log = QueueLog()  # outcomes per group, for the wallboard
+        # Supervisors' switches (audited by the consoles): windowed groups forced
+        # on or off until the schedule next changes.
+        self.forced_groups: dict[str, bool] = {}
         self.pick_worker = pick_worker  # a media worker with room for a callback's two legs
         self.callbacks: dict[str, _Callback] = {}  # by the ACD's call id (the original call)
         self.callback_calls: dict[str, str] = {}  # worker call id → original call id
@@ -201,6 +206,7 @@ class Seating:
         every = self.options.announce_every_s
         waiting = _Waiting(group, now, now + (every or math.inf), Announcer(every))
         self.waiting[flow.call_id] = waiting
+        self.log.arrived(group, self.wall_clock())
         flow.seat_group = group
         if diverted:  # a long wait ahead: the callback is offered at once
             waiting.callback_offered = True
@@ -243,6 +249,9 @@ class Seating:
                 del self.waiting[call_id]
                 self.connected[call_id] = answered.agent_id
                 self._connected_at[call_id] = now
+                self.log.left(
+                    answered.group_id, self.wall_clock(), Outcome.ANSWERED, answered.waited_s
+                )
                 actions.publish.append(
                     self._call_event(
                         flow,
@@ -274,6 +283,12 @@ class Seating:
                     except AcdError:
                         pass
                     else:
+                        self.log.left(
+                            abandoned.group_id,
+                            self.wall_clock(),
+                            Outcome.ABANDONED,
+                            abandoned.waited_s,
+                        )
                         actions.publish.append(
                             self._call_event(
                                 flow,
@@ -308,6 +323,7 @@ class Seating:
             )
             return actions
         waiting = self.waiting.pop(flow.call_id)
+        self.log.left(waiting.group, self.wall_clock(), Outcome.CALLBACK, now - waiting.since)
         if waiting.dial_id:
             actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "callback"}))
         if not booked.merged:
@@ -539,7 +555,11 @@ class Seating:
                         waiting.dial_id = waiting.agent_id = ""
                     actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "no_answer"}))
                 case WaitTimeout(call_id=call_id, withdrawn_from=withdrawn) if flow is not None:
-                    self.waiting.pop(call_id, None)
+                    gone = self.waiting.pop(call_id, None)
+                    if gone is not None:
+                        self.log.left(
+                            gone.group, self.wall_clock(), Outcome.MESSAGE, now - gone.since
+                        )
                     if withdrawn:
                         actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "timeout"}))
                     # Waited the group's longest: a message instead, with a callback task.

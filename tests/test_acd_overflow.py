@@ -278,3 +278,41 @@ def test_strategies_use_the_index_with_widening_and_backups() -> None:
     acd.enqueue("c1", "g", 0.0)
     decisions = acd.tick(5.0)
     assert decisions[-1] == Offer("c1", "b", "g", 5.0, 25.0)  # b's 3 beats a's 2
+
+
+def test_a_supervisor_can_overflow_a_group_to_its_backup_at_once() -> None:
+    from call_routing.acd import Acd, Agent, SeatGroup, Widened
+
+    acd = Acd(
+        [
+            SeatGroup("城建", backup_groups=("综合",), backup_after_s=120.0),
+            SeatGroup("综合"),
+        ],
+        [Agent("a1", "甲", "sip:a1@x", ("综合",))],
+    )
+    acd.log_in("a1", 0.0)
+    acd.agent_not_ready("a1", "小休", 0.0)
+    acd.enqueue("waiting", "城建", 1.0)
+    acd.set_backup_now("城建", True, 5.0)
+    decisions = acd.tick(5.0)
+    assert [d for d in decisions if isinstance(d, Widened)][0].call_id == "waiting"
+    acd.enqueue("new", "城建", 6.0)  # while the switch is on, new calls overflow at once too
+    assert any(isinstance(d, Widened) and d.call_id == "new" for d in acd.tick(6.0))
+    acd.agent_ready("a1", 7.0)
+    offers = acd.tick(7.0)
+    assert offers and offers[0].call_id == "waiting"  # the place is kept
+    acd.set_backup_now("城建", False, 8.0)
+    acd.enqueue("later", "城建", 9.0)
+    assert not any(isinstance(d, Widened) and d.call_id == "later" for d in acd.tick(9.0))
+    assert acd.stage("later") == (False, False)  # it waits its 120 s again
+    assert acd.stage("new") == (False, True)
+
+
+def test_a_group_without_backup_cannot_be_overflowed() -> None:
+    import pytest
+
+    from call_routing.acd import Acd, SeatGroup
+
+    acd = Acd([SeatGroup("综合")])
+    with pytest.raises(ValueError, match="no backup"):
+        acd.set_backup_now("综合", True, 0.0)

@@ -187,6 +187,7 @@ class Acd:
         self._own_buckets: dict[str, dict[tuple, list]] = {g: {} for g in self._queues}
         self._backup_buckets: dict[str, dict[tuple, list]] = {g: {} for g in self._queues}
         self._open = dict.fromkeys(self._queues, True)
+        self._backup_now: set[str] = set()  # groups a supervisor overflows at once
         self._aht = dict.fromkeys(self._queues, default_aht_s)
         self._aht_n = dict.fromkeys(self._queues, 1)
         self._agents: dict[str, AgentState] = {}
@@ -310,7 +311,9 @@ class Acd:
         self._advance(now)
         group = self._queue(group_id).group
         waiting = len(self._queues[group_id])
-        backup = group.has_backup and (group.backup_after_s == 0 or not self._open[group_id])
+        backup = group.has_backup and (
+            group.backup_after_s == 0 or not self._open[group_id] or group_id in self._backup_now
+        )
         serving = self._serving(group, group.needs(), backup)
         if wait_above_s is not None:
             wait = (waiting + 1) * self._aht[group_id] / serving if serving else math.inf
@@ -390,6 +393,26 @@ class Acd:
                 if entry.group is group and not entry.backup:
                     heapq.heappush(self._timers, (now, _BACKUP, entry.call_id))
 
+    def set_backup_now(self, group_id: str, on: bool, now: float) -> None:
+        """A supervisor's overflow switch: while on, the group's calls (those waiting
+        and those to come) may go to its backup groups at once, keeping their place.
+        Switched off, new calls wait ``backup_after_s`` again; calls already
+        offered wider stay so."""
+        self._advance(now)
+        group = self._queue(group_id).group
+        if not group.has_backup:
+            raise ValueError(f"seat group {group_id} has no backup groups to overflow to")
+        if not on:
+            self._backup_now.discard(group_id)
+            return
+        self._backup_now.add(group_id)
+        for entry in self._calls.values():
+            if entry.group is group and not entry.backup:
+                heapq.heappush(self._timers, (now, _BACKUP, entry.call_id))
+
+    def backup_now(self, group_id: str) -> bool:
+        return group_id in self._backup_now
+
     # ----- calls ---------------------------------------------------------------
 
     def enqueue(
@@ -425,7 +448,8 @@ class Acd:
             heapq.heappush(self._timers, (now + group.widen_after_s, _WIDEN, call_id))
         if group.has_backup:
             assert group.backup_after_s is not None
-            after = group.backup_after_s if self._open[group_id] else 0.0
+            at_once = not self._open[group_id] or group_id in self._backup_now
+            after = 0.0 if at_once else group.backup_after_s
             heapq.heappush(self._timers, (now + after, _BACKUP, call_id))
         return call
 
