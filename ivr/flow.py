@@ -261,6 +261,13 @@ class CallFlow:
         self.wants_agent = False
         return stop + self._go(Step.VOICEMAIL, now, max_s + self.timeouts.prompt_s, _play(prompt))
 
+    def requeue(self, now: float, group: str) -> list[Command]:
+        """The agent transferred the caller to another seat group: they wait again."""
+        if self.step is not Step.CONNECTED:
+            return []
+        self.seat_group, self.agent_id = group, ""
+        return self._go(Step.QUEUED, now, None, _play("transfer_agent"))
+
     def agent_lost(self, now: float) -> list[Command]:
         """The agent's leg failed after the caller was connected (or no agent is left
         to take the call): the caller is told and the call ends, recorded."""

@@ -233,14 +233,19 @@ class Hub:
             return CallerPriority.REPEAT_CALLER
         return CallerPriority.NORMAL
 
-    async def _on_agent_command(self, agent_id: str, message: Message) -> None:
-        """An agent's desk: log in, ready, not ready (with a reason), wrap-up done."""
+    async def agent_command(self, agent_id: str, command: str, data: dict) -> str:
+        """An agent's state change (log in, ready, not ready with a reason, wrap-up
+        done, log out), from the bus or the web desk; "" when done, else why not."""
         if self.seating is None:
-            error = "no agents are configured on this node"
-        else:
-            now = self.clock()
-            error = self.seating.agent_command(agent_id, message.type, message.data, now)
-            await self._act(self.seating.tick(now))
+            return "no agents are configured on this node"
+        now = self.clock()
+        error = self.seating.agent_command(agent_id, command, data, now)
+        await self._act(self.seating.tick(now))
+        return error
+
+    async def _on_agent_command(self, agent_id: str, message: Message) -> None:
+        """An agent's desk over the bus: the command, then a reply."""
+        error = await self.agent_command(agent_id, message.type, message.data)
         if error:
             log.warning(
                 "agent command refused",

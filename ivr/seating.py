@@ -15,6 +15,7 @@ it never touches the bus itself, so it is tested with a fake clock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from call_routing.acd import (
     AgentNotReady,
     CallbackDue,
     CallbackGaveUp,
+    CallerPriority,
     Decision,
     Offer,
     OfferFailure,
@@ -304,6 +306,37 @@ class Seating:
         actions.publish += self._agent_states(now)
         return actions
 
+    def transfer(self, flow: CallFlow, group: str, now: float) -> Actions:
+        """The agent hands the caller to another seat group (转接): the agent's leg
+        ends (wrap-up), the caller waits in the new group ahead of ordinary calls."""
+        if flow.call_id not in self.connected:
+            raise ValueError(f"call {flow.call_id} is not with an agent")
+        if group not in {g.id for g in self.acd.groups()}:
+            raise ValueError(f"no seat group {group!r}")
+        actions = Actions()
+        self._end_connected(flow.call_id, now)
+        actions.send(flow, Command(m.HANGUP, {"leg": "agent", "reason": "transferred"}))
+        actions.send(flow, *flow.requeue(now, group))
+        actions.extend(self.enqueue(flow, now, priority=CallerPriority.MARKED))
+        return actions
+
+    # ---- supervisors' switches ------------------------------------------------------
+    def set_callback_offer(self, on: bool) -> None:
+        self.options = dataclasses.replace(self.options, callback=on)
+
+    def force_group(self, group: str, on: bool | None, now: float) -> None:
+        """Switch a seat group on or off now (``None``: back to its time windows)."""
+        if group not in {g.id for g in self.acd.groups()}:
+            raise ValueError(f"no seat group {group!r}")
+        if on is None:
+            self.forced_groups.pop(group, None)
+            self._schedule_due = None  # the windows decide again at the next tick
+            self._groups_on = None
+            self.acd.set_group_open(group, True, now)
+        else:
+            self.forced_groups[group] = on
+            self.acd.set_group_open(group, on, now)
+
     def _end_connected(self, call_id: str, now: float) -> None:
         self.connected.pop(call_id, None)
         self._connected_at.pop(call_id, None)
@@ -473,7 +506,8 @@ class Seating:
         self.open = state.open
         if state.groups_on != self._groups_on:
             for group in groups:
-                self.acd.set_group_open(group, group in state.groups_on, now)
+                on = self.forced_groups.get(group, group in state.groups_on)
+                self.acd.set_group_open(group, on, now)
             self._groups_on = state.groups_on
         self._schedule_due = self.schedule.next_change(wall)
 
