@@ -465,13 +465,17 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
     """The consoles and REST API (``[web]``), served from the hub's event loop."""
     if not settings.web.enabled:
         return None
+    from ivr.console import Console
     from web.app import create_app
     from web.context import WebContext
     from web.fanout import Update
     from web.server import serve
 
     context = WebContext(
-        settings, hub=hub, tickets=hub.tickets.store if hub.tickets is not None else None
+        settings,
+        hub=hub,
+        console=Console(hub) if hub.seating is not None else None,
+        tickets=hub.tickets.store if hub.tickets is not None else None,
     )
     hub.watchers.append(
         lambda topic, message: context.fanout.publish(

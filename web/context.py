@@ -9,6 +9,7 @@ from sip_config import Settings
 from web.fanout import Fanout
 
 if TYPE_CHECKING:
+    from ivr.console import Console
     from ivr.hub import Hub
     from tickets.store import TicketStore
 
@@ -23,6 +24,7 @@ class WebContext:
 
     settings: Settings
     hub: Hub | None = None
+    console: Console | None = None  # agents, queues and switches (None without agents)
     tickets: TicketStore | None = None
     accounts: Any = None
     fanout: Fanout = field(default_factory=Fanout)
