@@ -102,11 +102,16 @@ class CallFlow:
     timeouts: FlowTimeouts = field(default_factory=FlowTimeouts)
     history: list[tuple[float, str]] = field(default_factory=list)
     _voicemail_listen: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Where each ASR stream (leg, turn) starts in the recording, for lines' call_s.
+    _stream_offsets: dict[tuple[str, int], float] = field(default_factory=dict, repr=False)
 
     # ---- inputs ---------------------------------------------------------------
     def on_event(self, event: str, data: dict[str, Any], now: float) -> list[Command]:
         if self.step is Step.ENDED:
             return []
+        if event == m.ASR_STREAMING and "offset_s" in data:
+            key = (str(data.get("leg", "caller")), int(data.get("turn", 0) or 0))
+            self._stream_offsets[key] = float(data["offset_s"])
         prompting = self.step in (Step.GREETING, Step.ASKING_AGAIN)
         match event:
             case m.CALL_OFFERED:
@@ -202,7 +207,7 @@ class CallFlow:
             case m.AGENT_HUNGUP if self.step is Step.CONNECTED:
                 return self._close(now, "closing")  # the agent finished with the caller
             case m.ASR_FINAL if data.get("leg") == "agent":
-                self.transcript.append(_line(data, leg="agent"))
+                self.transcript.append(self._line(data, "agent"))
                 return []
             case m.CALL_ENDED:
                 self.end_reason = str(data.get("reason", ""))
@@ -244,7 +249,15 @@ class CallFlow:
         """A transcript that came after the call ended (the last utterance is decoded
         once the audio stops): kept for the transcript, nothing else happens."""
         if data.get("text"):
-            self.transcript.append(_line(data, self.turn, str(data.get("leg", "caller"))))
+            self.transcript.append(self._line(data, str(data.get("leg", "caller"))))
+
+    def _line(self, data: dict[str, Any], leg: str) -> dict[str, Any]:
+        line = _line(data, self.turn, leg)
+        offset = self._stream_offsets.get((leg, int(data.get("turn", self.turn) or 0)))
+        start = data.get("start_s")
+        if offset is not None and isinstance(start, int | float):
+            line["call_s"] = round(offset + start, 2)  # where in the recording it was said
+        return line
 
     def voicemail(self, now: float, max_s: float, prompt: str = "voicemail") -> list[Command]:
         """After hours or overload: the caller is asked to leave a message (recorded
@@ -279,7 +292,7 @@ class CallFlow:
     def _on_final(self, data: dict[str, Any], now: float) -> list[Command]:
         text = str(data.get("text", ""))
         substantive = bool(data.get("substantive", bool(text.strip())))
-        self.transcript.append(_line(data, turn=self.turn))
+        self.transcript.append(self._line(data, "caller"))
         if self.step in (Step.QUEUED, Step.CONNECTED, Step.VOICEMAIL):
             return []  # words said while waiting, to the agent or as a message: kept
         if not substantive or not self._this_turn(data):

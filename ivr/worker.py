@@ -632,6 +632,15 @@ class MediaWorker:
         except EngineError:
             agent.asr = None
             await link.close()
+            return
+        await self._emit(
+            call,
+            m.ASR_STREAMING,
+            sample_rate=self.settings.workers.clock_rate,
+            turn=0,
+            leg="agent",
+            offset_s=self._offset(call),
+        )
 
     @staticmethod
     async def _close_link(link: AsrLink) -> None:
@@ -648,6 +657,7 @@ class MediaWorker:
             turn=turn,
         )
         call.asr = link
+        offset_s = self._offset(call)  # frames go to this link from now on
         problem = await link.start()
         if problem and call.asr is link:
             call.asr = None
@@ -669,8 +679,20 @@ class MediaWorker:
             await self._stop_asr(call)
             return
         await self._emit(
-            call, m.ASR_STREAMING, sample_rate=self.settings.workers.clock_rate, turn=turn
+            call,
+            m.ASR_STREAMING,
+            sample_rate=self.settings.workers.clock_rate,
+            turn=turn,
+            leg="caller",
+            offset_s=offset_s,
         )
+
+    @staticmethod
+    def _offset(call: WorkerCall) -> float:
+        """Seconds since the call's recording started: where a stream's times begin."""
+        if not call.recording_started:
+            return 0.0
+        return round(time.monotonic() - call.recording_started, 3)
 
     @staticmethod
     def _to_asr(call: WorkerCall, frame: bytes) -> None:

@@ -513,3 +513,18 @@ def test_a_clear_request_goes_to_its_seat_group() -> None:
     flow.on_event(m.ASR_FINAL, understood("楼下工地晚上施工太吵"), 9.0)
     assert flow.step is Step.CLOSING and flow.seat_group == "环保"
     assert flow.understanding is not None and flow.understanding["seat_group"] == "环保"
+
+
+def test_transcript_lines_say_where_in_the_recording_they_were_said() -> None:
+    flow = listening(new_flow())
+    drive(
+        flow,
+        (m.ASR_STREAMING, {"turn": 1, "leg": "caller", "offset_s": 2.5}, 3.0),
+        (m.ASR_FINAL, {"turn": 1, "text": "路灯坏了。", "start_s": 1.25, "end_s": 2.0}, 5.0),
+    )
+    assert flow.transcript[-1]["call_s"] == 3.75  # 2.5 s into the recording + 1.25 s
+    flow.on_event(m.ASR_STREAMING, {"turn": 0, "leg": "agent", "offset_s": 20.0}, 21.0)
+    flow.on_event(m.ASR_FINAL, {"turn": 0, "leg": "agent", "text": "您好", "start_s": 0.5}, 22.0)
+    assert flow.transcript[-1]["leg"] == "agent" and flow.transcript[-1]["call_s"] == 20.5
+    flow.on_event(m.ASR_FINAL, {"turn": 7, "text": "无从定位", "start_s": 1.0}, 23.0)
+    assert "call_s" not in flow.transcript[-1]  # no stream start known: no position

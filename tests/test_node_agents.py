@@ -565,6 +565,10 @@ def test_both_sides_of_the_conversation_are_transcribed(
     caller_lines = [line["text"] for line in transcript["lines"] if line.get("leg") == "caller"]
     assert agent_lines, transcript["lines"]
     assert min(cer("广州市房地产中介协会分析", text) for text in agent_lines) <= 0.4
+    # Each line says where in the recording it was said (QA seeks there).
+    duration = max(leg["duration_s"] for leg in manifest["legs"])
+    positions = [line.get("call_s") for line in transcript["lines"]]
+    assert all(p is not None and 0 <= p <= duration for p in positions), positions
     assert any(cer("甚至出现交易几乎停滞的情况", text) <= 0.4 for text in caller_lines)
 
 
