@@ -1,5 +1,7 @@
 """Who is asking: resolves the session cookie or API token of a request to a
-:class:`~web.roles.Principal` (filled in by the accounts work)."""
+:class:`~web.roles.Principal` through ``context.accounts``
+(:meth:`web.accounts.Accounts.principal_for`, or any object with that method,
+e.g. a fake in tests).  No accounts configured means nobody is signed in."""
 
 from __future__ import annotations
 
