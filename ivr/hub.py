@@ -29,6 +29,7 @@ from ivr.call_tickets import CallTickets
 from ivr.flow import CallFlow, Command, FlowOptions, Step
 from ivr.logs import configure, fields
 from ivr.seating import Actions, Publish, Seating
+from recordings.catalog import CallCatalog
 from recordings.transcript import write_transcript
 from sip_config import Settings
 
@@ -48,6 +49,8 @@ class Hub:
         seating: Callable[[dict[str, CallFlow]], Seating] | None = None,
         render: Callable[[str], str] | None = None,
         priority_numbers: Iterable[str] = (),
+        catalog: CallCatalog | None = None,
+        recordings_root: Path | None = None,
     ) -> None:
         self.bus = bus
         self.node = node
@@ -73,6 +76,8 @@ class Hub:
         # Observers of every message the hub receives (the consoles' live updates).
         self.watchers: list[Callable[[str, Message], None]] = []
         self.priority_numbers = frozenset(priority_numbers)
+        self.catalog = catalog  # finished calls indexed for QA (None: not kept)
+        self.recordings_root = recordings_root
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
@@ -144,6 +149,7 @@ class Hub:
                 self.finished[call_id].late_final(data)  # the last words, after the hang-up
                 if call_id in self._saved:
                     await self._save_transcript(self.finished[call_id], self._saved[call_id])
+                    await self._catalogue(self._saved[call_id])
             if message.type == m.RECORDING_SAVED and call_id in self.finished:
                 self._saved[call_id] = data
                 await self._save_transcript(self.finished[call_id], data)
@@ -151,6 +157,7 @@ class Hub:
                     await self.tickets.attach_recording(
                         call_id, str(data.get("directory", "")), self.finished[call_id]
                     )
+                await self._catalogue(data)
             if message.type != m.CALL_OFFERED:
                 return
             flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)
@@ -360,6 +367,18 @@ class Hub:
                 self._finish(call_id)
             await self._send(flow, commands)
 
+    async def _catalogue(self, saved: dict) -> None:
+        """Index the finished call for QA review (manifest, transcript, ticket)."""
+        directory = str(saved.get("directory", ""))
+        if self.catalog is None or self.recordings_root is None or not directory:
+            return
+        try:
+            await asyncio.to_thread(
+                self.catalog.add_from_directory, Path(directory), self.recordings_root
+            )
+        except Exception:  # QA can reindex later (hotline qa reindex); calls go on
+            log.exception("could not index the call", extra=fields(directory=directory))
+
     async def _save_transcript(self, flow: CallFlow, saved: dict) -> None:
         """Put the transcript beside the recordings, where QA finds the call."""
         directory = Path(str(saved.get("directory", "")))
@@ -437,6 +456,17 @@ def open_tickets(settings: Settings) -> CallTickets | None:
     return CallTickets(store)
 
 
+def open_catalog(settings: Settings) -> CallCatalog | None:
+    """The QA call catalog (migrated); None (logged) if the database is unreachable."""
+    from recordings.catalog import CallCatalog
+
+    try:
+        return CallCatalog(settings.tickets_database_url)
+    except Exception as exc:  # calls are still answered and recorded
+        log.error("no call catalog: %s", exc)
+        return None
+
+
 def load_understanding(
     taxonomy_file: Path | None = None, low_confidence: float = 0.25
 ) -> Callable[[str], dict] | None:
@@ -475,6 +505,7 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
         settings,
         hub=hub,
         console=Console(hub) if hub.seating is not None else None,
+        catalog=hub.catalog,
         tickets=hub.tickets.store if hub.tickets is not None else None,
     )
     hub.watchers.append(
@@ -558,6 +589,8 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         ),
         understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
         tickets=open_tickets(settings),
+        catalog=open_catalog(settings),
+        recordings_root=settings.recordings_dir,
         concurrent_calls=True,
         seating=seating_for(settings),
         render=prompt_renderer(settings),

@@ -857,3 +857,23 @@ async def test_a_slow_model_for_one_call_does_not_hold_up_the_next_callers_answe
     await hub.settle()
     assert hub.flows["slow"].step is Step.CLOSING
     assert [c for c, d in commands_to(bus, "w1") if d["call_id"] == "slow"][-1] == m.PLAY
+
+
+async def test_a_finished_call_is_catalogued_for_qa(
+    bus: MemoryBus, clock: FakeClock, tmp_path: Path
+) -> None:
+    from recordings.catalog import CallCatalog
+    from tests.test_call_catalog import make_call
+
+    root = tmp_path / "recordings"
+    directory = make_call(root, "c1", caller="13912345678")
+    catalog = CallCatalog(f"sqlite:///{tmp_path / 'calls.db'}")
+    hub = Hub(bus, NODE, clock=clock, catalog=catalog, recordings_root=root)
+    await offered(hub)
+    await feed(
+        hub,
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.CALL_ENDED, reason="remote_hangup"),
+        event("c1", m.RECORDING_SAVED, directory=str(directory)),
+    )
+    assert catalog.get("c1").caller == "13912345678"

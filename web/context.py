@@ -11,6 +11,7 @@ from web.fanout import Fanout
 if TYPE_CHECKING:
     from ivr.console import Console
     from ivr.hub import Hub
+    from recordings.catalog import CallCatalog
     from tickets.store import TicketStore
 
 
@@ -26,6 +27,7 @@ class WebContext:
     hub: Hub | None = None
     console: Console | None = None  # agents, queues and switches (None without agents)
     tickets: TicketStore | None = None
+    catalog: CallCatalog | None = None  # finished calls, for QA review and history
     accounts: Any = None
     fanout: Fanout = field(default_factory=Fanout)
     extras: dict[str, Any] = field(default_factory=dict)
