@@ -37,6 +37,19 @@ def agent_commands(agent_id: str) -> str:
     return f"{ROOT}/agents/{agent_id}/commands"
 
 
+def agent_command_replies(agent_id: str) -> str:
+    return f"{ROOT}/agents/{agent_id}/commands/replies"
+
+
+def queue_stats(group: str) -> str:
+    """Retained statistics of one seat group (``events.stats``)."""
+    return f"{ROOT}/queues/{group}/stats"
+
+
+def asr_status(name: str) -> str:
+    return f"{ROOT}/asr/{name}/status"
+
+
 def hub_status() -> str:
     return f"{ROOT}/hub/status"
 
@@ -52,6 +65,7 @@ ALL_CALL_EVENTS = f"{ROOT}/calls/#"
 ALL_AGENT_COMMANDS = f"{ROOT}/agents/+/commands"
 ALL_AGENT_UPDATES = f"{ROOT}/agents/+/+"  # state and offers (commands too: filtered)
 ALL_TICKET_EVENTS = f"{ROOT}/tickets/#"
+ALL_QUEUE_STATS = f"{ROOT}/queues/+/stats"
 
 
 def matches(pattern: str, topic: str) -> bool:
