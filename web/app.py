@@ -5,13 +5,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
 from web.auth import authenticate
 from web.context import WebContext
-from web.routers import health
+from web.csrf import csrf_input, csrf_token
+from web.routers import auth, health
+
+WEB = Path(__file__).parent
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' Jinja2 templates (``web/templates``; pages extend ``base.html``),
+    with ``csrf_input(request)``, ``csrf_token(request)`` and ``role_labels``."""
+    templates = Jinja2Templates(directory=WEB / "templates")
+    templates.env.globals.update(
+        csrf_input=csrf_input, csrf_token=csrf_token, role_labels=auth.ROLE_LABELS
+    )
+    return templates
 
 
 def create_app(context: WebContext) -> FastAPI:
@@ -26,6 +42,8 @@ def create_app(context: WebContext) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.templates = page_templates()
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     @app.middleware("http")
     async def identify(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
@@ -33,4 +51,5 @@ def create_app(context: WebContext) -> FastAPI:
         return await call_next(request)
 
     app.include_router(health.router)
+    app.include_router(auth.router)
     return app

@@ -1,0 +1,176 @@
+"""Signing in and out: the login page, ``POST /login`` (sets the session cookie and
+sends each role to its console), ``POST /logout`` and ``GET /api/me``."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from web.accounts import SESSION_COOKIE, Accounts, LoginOutcome
+from web.audit import client_ip
+from web.context import WebContext
+from web.csrf import csrf_token, require_csrf
+from web.roles import ALL_ROLES, Principal, Role, public, require_roles
+
+router = APIRouter(tags=["auth"])
+
+ROLE_HOME = {
+    Role.AGENT: "/desk",
+    Role.SUPERVISOR: "/wallboard",
+    Role.QA: "/qa",
+    Role.ADMIN: "/wallboard",
+}
+ROLE_LABELS = {
+    Role.AGENT: "话务员",
+    Role.SUPERVISOR: "值班长",
+    Role.QA: "质检员",
+    Role.ADMIN: "管理员",
+}
+MAX_PASSWORD = 1024  # longer is refused unchecked (Argon2 of megabytes costs CPU)
+
+SignedIn = Annotated[Principal, Depends(require_roles(*ALL_ROLES))]
+
+
+class Me(BaseModel):
+    """The signed-in user, as the consoles' scripts see it."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    role_label: str
+    agent_id: str
+    via: str  # "session" (cookie) or "token" (Authorization: Bearer)
+    csrf_token: str | None  # send back as X-CSRF-Token; None for API tokens
+    home: str
+
+
+def home_for(role: Role) -> str:
+    """The console a role lands on after signing in."""
+    return ROLE_HOME[role]
+
+
+def _accounts(request: Request) -> Accounts | None:
+    context: WebContext = request.app.state.context
+    return context.accounts
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    return request.app.state.templates
+
+
+def _minutes_until(until: datetime | None, now: datetime) -> int:
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - now).total_seconds() / 60))
+
+
+def _page(request: Request, status_code: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("error", "")
+    values.setdefault("username", "")
+    return _templates(request).TemplateResponse(
+        request, "login.html", values, status_code=status_code
+    )
+
+
+@router.get("/login", response_class=HTMLResponse, dependencies=[Depends(public())])
+def login_page(request: Request) -> Response:
+    """The login page (登录); someone already signed in goes to their console."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None and principal.via == "session":
+        return RedirectResponse(home_for(principal.role), status.HTTP_303_SEE_OTHER)
+    return _page(request)
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(public())])
+async def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the password; on success set the ``hotline_session`` cookie (HttpOnly,
+    SameSite=Strict, Secure with ``web.secure_cookies``) and redirect (303) to the
+    role's console.  Refusals re-show the page: 401 (wrong or locked), 403
+    (disabled), 429 (too many failures from this address), 503 (no accounts)."""
+    accounts = _accounts(request)
+    if accounts is None:
+        return _page(request, 503, error="账户服务未启用，暂时无法登录。", username=username)
+    if not username or not password or len(password) > MAX_PASSWORD:
+        return _page(request, 401, error="请输入用户名和密码。", username=username)
+    result = await asyncio.to_thread(accounts.login, username, password, client_ip(request))
+    web = accounts.web
+    minutes = _minutes_until(result.until, accounts.clock())
+    match result.outcome:
+        case LoginOutcome.OK:
+            assert result.user is not None
+            response = RedirectResponse(home_for(result.user.role), status.HTTP_303_SEE_OTHER)
+            response.set_cookie(
+                SESSION_COOKIE,
+                result.session_token,
+                max_age=int(accounts.session_lifetime.total_seconds()),
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=web.secure_cookies,
+            )
+            return response
+        case LoginOutcome.LOCKED:
+            error = f"登录失败次数过多，账户已暂时锁定，请 {minutes} 分钟后再试。"
+            return _page(request, 401, error=error, username=username)
+        case LoginOutcome.DISABLED:
+            return _page(request, 403, error="该账户已停用，请联系管理员。", username=username)
+        case LoginOutcome.THROTTLED:
+            page = _page(request, 429, error=f"本机登录尝试过于频繁，请 {minutes} 分钟后再试。")
+            page.headers["Retry-After"] = str(minutes * 60)
+            return page
+        case _:
+            error = (
+                f"用户名或密码错误。连续输错 {web.login_attempts} 次，"
+                f"账户将被锁定 {web.lockout_minutes:g} 分钟。"
+            )
+            return _page(request, 401, error=error, username=username)
+
+
+@router.post("/logout", dependencies=[Depends(require_csrf)])
+async def logout(request: Request, principal: SignedIn) -> Response:
+    """End this session (audited) and clear the cookie; 303 to the login page."""
+    accounts = _accounts(request)
+    token = str(getattr(request.state, "session_token", "") or "")
+    if accounts is not None and principal.via == "session" and token:
+        await asyncio.to_thread(accounts.logout, token, client_ip(request))
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    secure = accounts.web.secure_cookies if accounts is not None else False
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure
+    )
+    return response
+
+
+@router.get("/api/me")
+async def me(request: Request, principal: SignedIn) -> Me:
+    """Who is signed in, and the CSRF token a page's scripts send back."""
+    accounts = _accounts(request)
+    if accounts is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not configured")
+    display_name = principal.username
+    get_user = getattr(accounts, "get_user", None)
+    if get_user is not None:
+        display_name = (await asyncio.to_thread(get_user, principal.username)).display_name
+    return Me(
+        user_id=principal.user_id,
+        username=principal.username,
+        display_name=display_name,
+        role=principal.role,
+        role_label=ROLE_LABELS[principal.role],
+        agent_id=principal.agent_id,
+        via=principal.via,
+        csrf_token=csrf_token(request) if principal.via == "session" else None,
+        home=home_for(principal.role),
+    )
