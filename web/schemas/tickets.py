@@ -1,0 +1,322 @@
+"""The ticket API's request and response bodies.
+
+Built from the domain's :class:`~tickets.model.Ticket` at the router's edge
+(:meth:`TicketDetail.from_ticket`); the router masks phone and ID-card numbers
+(``web.masking``) for roles that must not see them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tickets.lifecycle import Action, parse_action
+from tickets.model import Channel, Rating, RequestType, Status, Ticket
+
+_PHONE = re.compile(r"^\+?\d{3,20}$")
+_ANSWERS = frozenset({Action.REPLY, Action.CLOSE_AT_ONCE})
+
+
+class IntakeChannel(StrEnum):
+    """Channels that reach the node through the API (calls come in by phone)."""
+
+    WEB = Channel.WEB.value  # a web form (网页)
+    QR = Channel.QR.value  # a QR-code report from a poster or a sign (扫码)
+
+
+class TicketCreate(BaseModel):
+    """A citizen's request from a web form, a QR-code report or an integration."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "web",
+                    "caller_number": "13800138000",
+                    "caller_name": "王女士",
+                    "content": "天河区天河路100号小区门口路灯坏了一个星期，晚上很黑",
+                    "address": "天河区天河路100号",
+                    "confidential": False,
+                }
+            ]
+        },
+    )
+
+    channel: IntakeChannel = Field(description="`web` (web form) or `qr` (QR-code report).")
+    caller_number: str = Field(
+        "",
+        max_length=40,
+        description="The citizen's phone number (digits, + in front; spaces and dashes "
+        "are dropped); empty when anonymous.",
+    )
+    caller_name: str = Field("", max_length=100, description="The citizen's name, if given.")
+    content: str = Field(
+        max_length=4000,
+        description="The citizen's own words: what the problem is.  Understanding runs on it.",
+    )
+    address: str = Field(
+        "",
+        max_length=500,
+        description="Where it happens; for a QR code, the place of the sign.  "
+        "Taken from the content when empty.",
+    )
+    confidential: bool = Field(False, description="The citizen asked to stay anonymous (保密).")
+
+    @field_validator("caller_number")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        number = re.sub(r"[\s-]", "", value)
+        if number and not _PHONE.match(number):
+            raise ValueError(f"{value!r} is not a phone number (digits, + in front)")
+        return number
+
+    @field_validator("content")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        if not value:
+            raise ValueError("content is empty: say what the problem is")
+        return value
+
+
+class TransitionRequest(BaseModel):
+    """An action on a ticket and what that action needs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"action": "accept"},
+                {"action": "dispatch", "department": "市城市管理和综合执法局"},
+                {"action": "return", "reason": "不属于本单位职责"},
+                {"action": "reply", "reply": "路灯已于今日修复"},
+                {"action": "rate", "rating": "满意"},
+            ]
+        },
+    )
+
+    action: str = Field(
+        description="accept, discard, link, unlink, close_at_once, dispatch, sign, return, "
+        "approve_return, reject_return, start, request_extension, approve_extension, "
+        "refuse_extension, supervise, urge, reply, reject_reply, close, callback, rate, "
+        "reopen; or a Chinese name (受理, 派单, 签收, 退单, 改派, 答复, 办结, 回访, 评价 …)."
+    )
+    reason: str = Field("", max_length=2000, description="Why (return, re-dispatch, reopen …).")
+    department: str = Field(
+        "", max_length=100, description="Lead department (dispatch, approve_return)."
+    )
+    co_departments: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, description="Co-handling departments (dispatch, approve_return)."
+    )
+    rating: Rating | None = Field(None, description="满意, 基本满意 or 不满意 (rate).")
+    working_days: int | None = Field(
+        None, ge=1, le=365, description="Working days asked for or granted (extensions)."
+    )
+    linked_to: str = Field("", max_length=40, description="The earlier ticket's number (link).")
+    reply: str = Field(
+        "", max_length=4000, description="The answer to the citizen (reply, close_at_once)."
+    )
+    note: str = Field("", max_length=2000, description="A remark kept in the history.")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        return parse_action(value).value  # ValueError names the actions
+
+    @model_validator(mode="after")
+    def _reply_only_to_answer(self) -> Self:
+        if self.reply and self.parsed_action not in _ANSWERS:
+            raise ValueError("reply is only for reply and close_at_once; write a note instead")
+        return self
+
+    @property
+    def parsed_action(self) -> Action:
+        return Action(self.action)
+
+    @property
+    def note_for_lifecycle(self) -> str:
+        """The lifecycle's ``note``: the answer for reply and close_at_once, else the remark."""
+        if self.parsed_action in _ANSWERS:
+            return self.reply or self.note
+        return self.note
+
+
+class AuditEntryOut(BaseModel):
+    """One change in a ticket's history."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: Status | None
+    to_status: Status
+    reason: str
+    details: dict[str, str]
+
+
+class ExtensionOut(BaseModel):
+    """A pending request for more time (延期申请)."""
+
+    requested_at: datetime
+    requested_by: str
+    working_days: int
+    reason: str
+
+
+class TicketSummary(BaseModel):
+    """A ticket as lists show it."""
+
+    number: str = Field(examples=["GD12345-20261128-000123"])
+    created_at: datetime
+    updated_at: datetime | None
+    status: Status
+    status_label: str = Field(description="The state in Chinese (受理, 派单 …).")
+    channel: Channel
+    request_type: RequestType
+    domain: str
+    category_code: str
+    lead_department: str
+    caller_number: str = Field(description="Masked (138****8000) for roles that need no numbers.")
+    caller_name: str
+    confidential: bool
+    address: str
+    summary: str
+    due_date: date
+    overdue: bool = Field(description="Past its due date while the citizen still waits.")
+    owner: str = Field(description="The agent who accepted it (首接负责).")
+    linked_to: str = Field(description="The earlier ticket this one repeats, if any.")
+    callback_due: bool = Field(description="A callback task is waiting.")
+    emergency_number: str = Field(description="110, 119 or 120 when emergency words were heard.")
+    needs_agent_review: bool
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket, today: date) -> Self:
+        return cls(**_summary_fields(ticket, today))
+
+
+def _summary_fields(ticket: Ticket, today: date) -> dict[str, object]:
+    return {
+        "number": ticket.number,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "status": ticket.status,
+        "status_label": ticket.status.label,
+        "channel": ticket.channel,
+        "request_type": ticket.request_type,
+        "domain": ticket.domain,
+        "category_code": ticket.category_code,
+        "lead_department": ticket.lead_department,
+        "caller_number": ticket.caller_number,
+        "caller_name": ticket.caller_name,
+        "confidential": ticket.confidential,
+        "address": ticket.address,
+        "summary": ticket.summary,
+        "due_date": ticket.due_date,
+        "overdue": ticket.is_overdue(today),
+        "owner": ticket.owner,
+        "linked_to": ticket.linked_to,
+        "callback_due": ticket.callback_due,
+        "emergency_number": ticket.emergency_number,
+        "needs_agent_review": ticket.needs_agent_review,
+    }
+
+
+class TicketDetail(TicketSummary):
+    """A ticket with everything it holds and its history (audit entries, oldest first)."""
+
+    co_departments: list[str]
+    content: str
+    transcript: str
+    call_id: str
+    reply: str
+    rating: Rating | None
+    extension: ExtensionOut | None
+    callback_number: str
+    callback_reason: str
+    callback_done_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[str] = Field(description="Actions the caller of the API may take now.")
+    history: list[AuditEntryOut]
+
+    @classmethod
+    def from_ticket(
+        cls,
+        ticket: Ticket,
+        today: date,
+        allowed: tuple[Action, ...] = (),
+        **extra: object,
+    ) -> Self:
+        ext = ticket.extension
+        return cls(
+            **_summary_fields(ticket, today),
+            co_departments=list(ticket.co_departments),
+            content=ticket.content,
+            transcript=ticket.transcript,
+            call_id=ticket.call_id,
+            reply=ticket.reply,
+            rating=ticket.rating,
+            extension=None
+            if ext is None
+            else ExtensionOut(
+                requested_at=ext.requested_at,
+                requested_by=ext.requested_by,
+                working_days=ext.working_days,
+                reason=ext.reason,
+            ),
+            callback_number=ticket.callback_number,
+            callback_reason=str(ticket.callback_reason),
+            callback_done_at=ticket.callback_done_at,
+            closed_at=ticket.closed_at,
+            allowed_actions=[a.value for a in allowed],
+            history=[
+                AuditEntryOut(
+                    at=e.at,
+                    actor=e.actor,
+                    action=e.action,
+                    from_status=e.from_status,
+                    to_status=e.to_status,
+                    reason=e.reason,
+                    details=dict(e.details),
+                )
+                for e in ticket.audit
+            ],
+            **extra,
+        )
+
+
+class TicketIntake(TicketDetail):
+    """A new ticket; when it repeats an earlier one it is linked to it at once."""
+
+    duplicate_of: str | None = Field(
+        description="The earlier ticket this one repeats (it is linked to it), or null."
+    )
+    duplicate_reason: str = Field(description="Why it is a repeat (same address and similar …).")
+    similarity: float | None = Field(description="How alike the two contents are (0 … 1).")
+
+
+class TicketPage(BaseModel):
+    """One page of tickets, newest first."""
+
+    items: list[TicketSummary]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class TransitionRefused(BaseModel):
+    """The action is not allowed now (or lacks what it needs)."""
+
+    detail: str
+    status: Status
+    allowed_actions: list[str] = Field(description="The actions allowed now.")
+
+
+class Problem(BaseModel):
+    """An error: what went wrong, in words."""
+
+    detail: str
