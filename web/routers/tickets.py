@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -158,7 +158,7 @@ class _Viewer:
         return mask_for(body, self.principal, on_call=ticket.number == self.on_call)
 
 
-def _today(store: TicketStore, now: datetime) -> Any:
+def _today(store: TicketStore, now: datetime) -> date:
     return store.policy.deadlines.local_day(now)
 
 
