@@ -409,6 +409,23 @@ def test_every_role_may_read_its_calls(node: Node, principal: Principal) -> None
         assert client.get(path).status_code == 200, path
 
 
+def test_role_matrix(node: Node) -> None:
+    from tests.web_roles import assert_role_matrix  # after web.app: web.audit imports cyclically
+
+    readers = {Role.AGENT, Role.QA, Role.SUPERVISOR, Role.ADMIN}
+    reviewers = {Role.QA, Role.SUPERVISOR, Role.ADMIN}
+    body = {"scores": full_score(node)}
+    assert_role_matrix(
+        node.app,
+        {
+            **{("GET", path): readers for path in READS},
+            ("POST", "/api/calls/c1/score"): reviewers,
+            ("POST", "/qa/calls/c1/score"): reviewers,
+        },
+        bodies={("POST", "/api/calls/c1/score"): body},
+    )
+
+
 def test_routes_declare_their_roles() -> None:
     # The router's own routes: FastAPI 0.163 keeps included routers unflattened
     # in app.routes, so a walk of app.routes finds no APIRoute at all.
