@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from web.auth import authenticate
 from web.context import WebContext
 from web.csrf import csrf_input, csrf_token
-from web.routers import auth, health, qa, tickets
+from web.routers import auth, desk, health, qa, tickets, wallboard
 
 WEB = Path(__file__).parent
 
@@ -53,5 +53,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(tickets.router)
+    app.include_router(desk.router)
+    app.include_router(wallboard.router)
     app.include_router(qa.router)
     return app
