@@ -253,6 +253,7 @@ def _ticket(request: Request, number: str) -> dict[str, Any] | None:
     return {
         "number": ticket.number,
         "status": ticket.status.value,
+        "status_label": ticket.status.label,
         "request_type": ticket.request_type.value,
         "domain": ticket.domain,
         "category_code": ticket.category_code,
@@ -274,6 +275,8 @@ def _ticket(request: Request, number: str) -> dict[str, Any] | None:
                 "action": entry.action,
                 "from_status": entry.from_status.value if entry.from_status else None,
                 "to_status": entry.to_status.value,
+                "from_label": entry.from_status.label if entry.from_status else None,
+                "to_label": entry.to_status.label,
                 "reason": entry.reason,
             }
             for entry in ticket.audit
