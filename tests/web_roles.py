@@ -93,6 +93,16 @@ def fake_accounts(
         context.accounts = saved
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of ``app``, those of included routers too (FastAPI ≥ 0.16x keeps
+    included routers as one entry each in ``app.routes``; this walks into them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        return [route for route in app.routes if isinstance(route, APIRoute)]
+    return [c.route for c in iter_route_contexts(app.routes) if isinstance(c.route, APIRoute)]
+
+
 def _dependencies(route: APIRoute) -> list[Any]:
     found = []
     stack = [route.dependant]
@@ -108,8 +118,8 @@ def route_roles(app: FastAPI, prefix: str = "") -> dict[tuple[str, str], frozens
     """Each route's (method, path template) → the roles it declares (:data:`PUBLIC`
     for public routes, None when it declares nothing), for paths under ``prefix``."""
     found: dict[tuple[str, str], frozenset[Role] | None] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path.startswith(prefix):
+    for route in api_routes(app):
+        if route.path.startswith(prefix):
             roles = declared_roles(_dependencies(route))
             for method in route.methods - {"HEAD"}:
                 found[(method, route.path)] = roles
@@ -120,8 +130,8 @@ def routes_without_csrf(app: FastAPI, prefix: str = "") -> list[str]:
     """State-changing routes that admit signed-in users but do not declare
     ``web.csrf.require_csrf`` (public routes such as ``POST /login`` are exempt)."""
     missing = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(prefix):
+    for route in api_routes(app):
+        if not route.path.startswith(prefix):
             continue
         calls = _dependencies(route)
         roles = declared_roles(calls)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sip_config.settings import Settings, WebSection
 from tickets.store import StoreError, make_engine
+from web import audit  # (web.audit imports our tables: use its names at call time)
 from web.accounts.credentials import (
     check_password_rules,
     default_hasher,
@@ -47,7 +48,6 @@ from web.accounts.credentials import (
 )
 from web.accounts.tables import MIGRATIONS, SessionRow, TokenRow, UserRow
 from web.accounts.throttle import FailureWindow, MemoryLockouts
-from web.audit import Actor, AuditLog, audit_row
 from web.roles import Principal, Role
 
 log = logging.getLogger("hub")
@@ -201,7 +201,7 @@ class Accounts:
         if migrate:
             upgrade_database(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.audit = AuditLog(self._sessions, clock)
+        self.audit = audit.AuditLog(self._sessions, clock)
         self._ip_failures = FailureWindow(ip_failures, ip_window)
         self._ghosts = MemoryLockouts()
         # Verified against when the user does not exist, so both take as long.
@@ -253,7 +253,7 @@ class Accounts:
         *,
         display_name: str = "",
         agent_id: str = "",
-        actor: Actor | None = None,
+        actor: audit.Actor | None = None,
     ) -> User:
         """A new user; ``AccountError`` if the name is taken or a value is refused."""
         role = Role(role)
@@ -279,7 +279,9 @@ class Accounts:
         try:
             with self._transaction() as session:
                 session.add(row)
-                session.add(audit_row(now, actor or Actor.cli(), "user.add", username, detail))
+                session.add(
+                    audit.audit_row(now, actor or audit.Actor.cli(), "user.add", username, detail)
+                )
         except IntegrityError:
             raise AccountError(f"user {username!r} exists already") from None
         return _to_user(row)
@@ -300,7 +302,9 @@ class Accounts:
         with self._transaction() as session:
             return session.scalar(statement) > 0
 
-    def set_password(self, username: str, password: str, *, actor: Actor | None = None) -> User:
+    def set_password(
+        self, username: str, password: str, *, actor: audit.Actor | None = None
+    ) -> User:
         """A new password; lifts a lockout and ends the user's sessions."""
         try:
             check_password_rules(password)
@@ -315,11 +319,11 @@ class Accounts:
             row.locked_until = None
             row.updated_at = now
             session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
-            session.add(audit_row(now, actor or Actor.cli(), "user.passwd", username))
+            session.add(audit.audit_row(now, actor or audit.Actor.cli(), "user.passwd", username))
             return _to_user(row)
 
     def set_disabled(
-        self, username: str, disabled: bool = True, *, actor: Actor | None = None
+        self, username: str, disabled: bool = True, *, actor: audit.Actor | None = None
     ) -> User:
         """Disable (or enable again) a user; disabling ends their sessions.  Their API
         tokens stay stored but are refused while the user is disabled."""
@@ -331,7 +335,7 @@ class Accounts:
             if disabled:
                 session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
             action = "user.disable" if disabled else "user.enable"
-            session.add(audit_row(now, actor or Actor.cli(), action, username))
+            session.add(audit.audit_row(now, actor or audit.Actor.cli(), action, username))
             return _to_user(row)
 
     # -- signing in ----------------------------------------------------------------
@@ -388,10 +392,16 @@ class Accounts:
                 )
                 session.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
                 user = _to_user(row)
-                session.add(audit_row(now, Actor(username, user.role.value, ip), "login"))
+                session.add(
+                    audit.audit_row(now, audit.Actor(username, user.role.value, ip), "login")
+                )
                 return LoginResult(LoginOutcome.OK, user, token, csrf, expires)
             detail = {"reason": result.outcome.value}
-            session.add(audit_row(now, Actor(username, row.role, ip), "login.failed", "", detail))
+            session.add(
+                audit.audit_row(
+                    now, audit.Actor(username, row.role, ip), "login.failed", "", detail
+                )
+            )
         if result.outcome is not LoginOutcome.DISABLED:
             self._ip_failures.fail(ip, now)
         return result
@@ -409,7 +419,9 @@ class Accounts:
     def _audit_failure(self, now: datetime, username: str, ip: str, outcome: LoginOutcome) -> None:
         with self._transaction() as session:
             detail = {"reason": outcome.value}
-            session.add(audit_row(now, Actor(username, "", ip), "login.failed", "", detail))
+            session.add(
+                audit.audit_row(now, audit.Actor(username, "", ip), "login.failed", "", detail)
+            )
 
     def logout(self, session_token: str, ip: str = "") -> bool:
         """End the session of ``session_token``; False if there was none."""
@@ -425,7 +437,9 @@ class Accounts:
                 return False
             session_row, user_row = found
             session.delete(session_row)
-            session.add(audit_row(now, Actor(user_row.username, user_row.role, ip), "logout"))
+            session.add(
+                audit.audit_row(now, audit.Actor(user_row.username, user_row.role, ip), "logout")
+            )
             return True
 
     def session(self, session_token: str) -> SessionInfo | None:
@@ -449,7 +463,7 @@ class Accounts:
     # -- API tokens ------------------------------------------------------------------
 
     def create_token(
-        self, username: str, label: str = "", *, actor: Actor | None = None
+        self, username: str, label: str = "", *, actor: audit.Actor | None = None
     ) -> tuple[ApiToken, str]:
         """A new API token for ``username``: its record and the token itself, which is
         not stored and cannot be shown again."""
@@ -468,10 +482,12 @@ class Accounts:
             session.add(row)
             session.flush()
             detail = {"token_id": row.id, "label": row.label}
-            session.add(audit_row(now, actor or Actor.cli(), "token.create", username, detail))
+            session.add(
+                audit.audit_row(now, actor or audit.Actor.cli(), "token.create", username, detail)
+            )
             return _to_token(row, username), token
 
-    def revoke_token(self, token_id: int, *, actor: Actor | None = None) -> ApiToken:
+    def revoke_token(self, token_id: int, *, actor: audit.Actor | None = None) -> ApiToken:
         now = self.clock()
         with self._transaction() as session:
             found = session.execute(
@@ -485,7 +501,11 @@ class Accounts:
             if row.revoked_at is None:
                 row.revoked_at = now
                 detail = {"token_id": token_id, "label": row.label}
-                session.add(audit_row(now, actor or Actor.cli(), "token.revoke", username, detail))
+                session.add(
+                    audit.audit_row(
+                        now, actor or audit.Actor.cli(), "token.revoke", username, detail
+                    )
+                )
             return _to_token(row, username)
 
     def tokens(self, username: str = "") -> list[ApiToken]:
@@ -557,7 +577,7 @@ def ensure_admin(accounts: Accounts) -> tuple[str, str] | None:
         suffix += 1
     password = generate_password()
     accounts.add_user(
-        name, Role.ADMIN, password, display_name="管理员", actor=Actor("hotline", "", "")
+        name, Role.ADMIN, password, display_name="管理员", actor=audit.Actor("hotline", "", "")
     )
     return name, password
 

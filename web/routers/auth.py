@@ -97,13 +97,14 @@ async def login(
 ) -> Response:
     """Check the password; on success set the ``hotline_session`` cookie (HttpOnly,
     SameSite=Strict, Secure with ``web.secure_cookies``) and redirect (303) to the
-    role's console.  Refusals re-show the page: 401 (wrong or locked), 403
-    (disabled), 429 (too many failures from this address), 503 (no accounts)."""
+    role's console.  Refusals re-show the page: 400 (a field empty), 401 (wrong
+    or locked), 403 (disabled), 429 (too many failures from this address), 503
+    (no accounts)."""
     accounts = _accounts(request)
     if accounts is None:
         return _page(request, 503, error="账户服务未启用，暂时无法登录。", username=username)
     if not username or not password or len(password) > MAX_PASSWORD:
-        return _page(request, 401, error="请输入用户名和密码。", username=username)
+        return _page(request, 400, error="请输入用户名和密码。", username=username)
     result = await asyncio.to_thread(accounts.login, username, password, client_ip(request))
     web = accounts.web
     minutes = _minutes_until(result.until, accounts.clock())

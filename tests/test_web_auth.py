@@ -1,0 +1,420 @@
+"""Signing in to the consoles through the web app (FastAPI's TestClient): the login
+page, session cookies, lockouts, CSRF, API tokens, roles, masking and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.testclient import TestClient
+
+from sip_config import Settings
+from sip_config.settings import WebSection
+from tests.web_roles import (
+    PUBLIC,
+    FakeAccounts,
+    as_role,
+    assert_role_matrix,
+    route_roles,
+    routes_without_csrf,
+)
+from web import audit
+from web.accounts import SESSION_COOKIE, Accounts
+from web.app import create_app
+from web.context import WebContext
+from web.csrf import require_csrf
+from web.masking import (
+    mask_fields,
+    mask_for,
+    mask_id_card,
+    mask_phone,
+    mask_text,
+    sees_full_numbers,
+)
+from web.roles import ALL_ROLES, Principal, Role, require_roles
+
+T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+WEB = WebSection(session_hours=8, login_attempts=3, lockout_minutes=15)
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+USERS = {
+    Role.AGENT: ("zhang", "agent-pass-1"),
+    Role.SUPERVISOR: ("zhao", "super-pass-1"),
+    Role.QA: ("li", "qa-pass-1"),
+    Role.ADMIN: ("root", "admin-pass-1"),
+}
+HOMES = {
+    Role.AGENT: "/desk",
+    Role.SUPERVISOR: "/wallboard",
+    Role.QA: "/qa",
+    Role.ADMIN: "/wallboard",
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def _test_router() -> APIRouter:
+    """A state-changing route and a page, as other routers will write them."""
+    router = APIRouter()
+
+    @router.post(
+        "/api/test/notes",
+        dependencies=[Depends(require_roles(*ALL_ROLES)), Depends(require_csrf)],
+    )
+    async def add_note(request: Request) -> dict[str, Any]:
+        entry = await audit.record(request, "note.add", "c-42", {"words": 3})
+        return {"ok": True, "by": entry.username}
+
+    @router.get("/test/page", dependencies=[Depends(require_roles(*ALL_ROLES))])
+    def page(request: Request) -> HTMLResponse:
+        return request.app.state.templates.TemplateResponse(request, "base.html", {})
+
+    return router
+
+
+def make_app(accounts: Any) -> FastAPI:
+    app = create_app(WebContext(Settings(), accounts=accounts))
+    app.include_router(_test_router())
+    return app
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def open_accounts_at(
+    tmp_path: Path, clock: Clock, web: WebSection = WEB, **options: Any
+) -> Accounts:
+    accounts = Accounts(
+        f"sqlite:///{tmp_path / 'hotline.db'}", web, clock=clock, hasher=FAST, **options
+    )
+    for role, (name, password) in USERS.items():
+        agent_id = "1001" if role is Role.AGENT else ""
+        accounts.add_user(name, role, password, agent_id=agent_id)
+    return accounts
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, clock: Clock) -> Iterator[Accounts]:
+    with open_accounts_at(tmp_path, clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(accounts: Accounts) -> TestClient:
+    return TestClient(make_app(accounts))
+
+
+def login(client: TestClient, username: str, password: str) -> Any:
+    return client.post(
+        "/login", data={"username": username, "password": password}, follow_redirects=False
+    )
+
+
+def signed_in(client: TestClient, role: Role = Role.AGENT) -> str:
+    """Log in as ``role``; the session's CSRF token."""
+    assert login(client, *USERS[role]).status_code == 303
+    return client.get("/api/me").json()["csrf_token"]
+
+
+def test_the_login_page_is_chinese_and_keyboard_friendly(client: TestClient) -> None:
+    page = client.get("/login")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="zh-CN">' in html and "登录" in html
+    assert (
+        '<label for="username">用户名</label>' in html
+        and '<label for="password">密码</label>' in html
+    )
+    assert 'autocomplete="current-password"' in html and "autofocus" in html
+    assert '<button type="submit" class="primary">登录</button>' in html
+    assert "退出登录" not in html  # nobody signed in
+    css = client.get("/static/hotline.css")
+    assert css.status_code == 200 and ":focus-visible" in css.text
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_lands_on_its_console(client: TestClient, role: Role) -> None:
+    response = login(client, *USERS[role])
+    assert response.status_code == 303 and response.headers["location"] == HOMES[role]
+    me = client.get("/api/me").json()
+    assert me["username"] == USERS[role][0] and me["role"] == role.value
+    assert me["via"] == "session" and len(me["csrf_token"]) > 20 and me["home"] == HOMES[role]
+    assert me["agent_id"] == ("1001" if role is Role.AGENT else "")
+    again = client.get("/login", follow_redirects=False)  # signed in already
+    assert again.status_code == 303 and again.headers["location"] == HOMES[role]
+
+
+def _cookie(response: Any) -> SimpleCookie:
+    cookie = SimpleCookie()
+    cookie.load(response.headers["set-cookie"])
+    return cookie
+
+
+def test_the_session_cookie_is_http_only_and_same_site_strict(client: TestClient) -> None:
+    response = login(client, *USERS[Role.QA])
+    header = response.headers["set-cookie"]
+    morsel = _cookie(response)[SESSION_COOKIE]
+    assert morsel["httponly"] is True and morsel["samesite"].lower() == "strict"
+    assert morsel["path"] == "/" and morsel["max-age"] == str(8 * 3600)
+    assert "secure" not in header.lower()
+
+
+def test_secure_cookies_when_configured(tmp_path: Path, clock: Clock) -> None:
+    web = WebSection(secure_cookies=True)
+    with open_accounts_at(tmp_path, clock, web) as accounts:
+        response = login(TestClient(make_app(accounts)), *USERS[Role.QA])
+    assert _cookie(response)[SESSION_COOKIE]["secure"] is True
+
+
+def test_a_wrong_password_is_refused(client: TestClient) -> None:
+    response = login(client, "zhang", "wrong-pass")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text and "连续输错 3 次" in response.text
+    assert 'value="zhang"' in response.text  # the name stays, the password field takes focus
+    assert "set-cookie" not in response.headers
+    assert client.get("/api/me").status_code == 401
+    assert login(client, "zhang", "").status_code == 400
+
+
+def test_wrong_passwords_lock_the_account_until_the_lock_ends(
+    client: TestClient, clock: Clock
+) -> None:
+    pages = [login(client, "zhang", "wrong-pass") for _ in range(3)]
+    assert [p.status_code for p in pages] == [401, 401, 401]
+    assert "锁定" in pages[-1].text and "15 分钟后再试" in pages[-1].text
+    clock.advance(minutes=10)
+    refused = login(client, *USERS[Role.AGENT])
+    assert refused.status_code == 401 and "5 分钟后再试" in refused.text
+    assert "set-cookie" not in refused.headers
+    clock.advance(minutes=5)
+    assert login(client, *USERS[Role.AGENT]).status_code == 303
+
+
+def test_a_lockout_does_not_tell_whether_the_user_exists(client: TestClient) -> None:
+    def pages(username: str) -> list[tuple[int, str]]:
+        found = [login(client, username, "wrong-pass") for _ in range(4)]
+        return [(p.status_code, p.text.replace(username, "NAME")) for p in found]
+
+    assert pages("zhang") == pages("nosuchuser")
+
+
+def test_a_disabled_user_is_refused(client: TestClient, accounts: Accounts) -> None:
+    signed_in(client, Role.QA)
+    accounts.set_disabled("li")
+    assert client.get("/api/me").status_code == 401  # the session ended with it
+    response = login(client, *USERS[Role.QA])
+    assert response.status_code == 403 and "已停用" in response.text
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    csrf = signed_in(client, Role.SUPERVISOR)
+    cookie = client.cookies[SESSION_COOKIE]
+    response = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert _cookie(response)[SESSION_COOKIE]["max-age"] == "0"
+    assert client.get("/api/me").status_code == 401
+    replayed = TestClient(client.app, cookies={SESSION_COOKIE: cookie})
+    assert replayed.get("/api/me").status_code == 401  # the old cookie is dead too
+
+
+def test_an_expired_session_is_refused(client: TestClient, clock: Clock) -> None:
+    signed_in(client, Role.QA)
+    clock.advance(hours=7, minutes=59)
+    assert client.get("/api/me").status_code == 200
+    clock.advance(minutes=1)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_state_changes_need_the_csrf_token(client: TestClient) -> None:
+    csrf = signed_in(client, Role.AGENT)
+    assert client.post("/api/test/notes").status_code == 403
+    assert client.post("/api/test/notes", headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.post("/api/test/notes", data={"csrf_token": "forged"}).status_code == 403
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+    assert client.get("/api/me").status_code == 200  # still signed in
+    by_header = client.post("/api/test/notes", headers={"X-CSRF-Token": csrf})
+    assert by_header.status_code == 200 and by_header.json() == {"ok": True, "by": "zhang"}
+    by_form = client.post("/api/test/notes", data={"csrf_token": csrf})
+    assert by_form.status_code == 200
+
+
+def test_pages_carry_the_csrf_token_and_a_logout_form(client: TestClient) -> None:
+    csrf = signed_in(client, Role.QA)
+    page = client.get("/test/page").text
+    assert f'<meta name="csrf-token" content="{csrf}">' in page
+    assert f'<input type="hidden" name="csrf_token" value="{csrf}">' in page
+    assert 'action="/logout"' in page and "li（质检员）" in page
+
+
+def test_api_tokens_work_without_csrf_until_revoked(client: TestClient, accounts: Accounts) -> None:
+    record, token = accounts.create_token("zhao", "大屏")
+    bearer = {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/me", headers=bearer).json()
+    assert (me["username"], me["via"], me["csrf_token"]) == ("zhao", "token", None)
+    assert client.post("/api/test/notes", headers=bearer).status_code == 200
+    assert client.get("/api/me", headers={"Authorization": "Bearer hl_forged"}).status_code == 401
+    accounts.revoke_token(record.id)
+    assert client.get("/api/me", headers=bearer).status_code == 401
+    assert client.post("/api/test/notes", headers=bearer).status_code == 401
+
+
+def test_one_address_with_many_failures_must_wait(tmp_path: Path, clock: Clock) -> None:
+    with open_accounts_at(tmp_path, clock, ip_failures=5) as accounts:
+        client = TestClient(make_app(accounts))
+        for number in range(5):
+            assert login(client, f"guess{number}", "wrong-pass").status_code == 401
+        throttled = login(client, *USERS[Role.QA])
+        assert throttled.status_code == 429 and "过于频繁" in throttled.text
+        assert throttled.headers["retry-after"] == "600"
+        clock.advance(minutes=10)
+        assert login(client, *USERS[Role.QA]).status_code == 303
+
+
+def test_logins_logouts_and_router_writes_are_audited(
+    client: TestClient, accounts: Accounts
+) -> None:
+    login(client, "zhang", "wrong-pass")
+    csrf = signed_in(client, Role.AGENT)
+    client.post("/api/test/notes", headers={"X-CSRF-Token": csrf})
+    client.post("/logout", headers={"X-CSRF-Token": csrf})
+    found = [
+        (e.action, e.username, e.role, e.target, dict(e.detail), e.ip)
+        for e in reversed(accounts.audit.entries(since=T0))
+        if e.action != "user.add"
+    ]
+    assert found == [
+        ("login.failed", "zhang", "agent", "", {"reason": "wrong"}, "testclient"),
+        ("login", "zhang", "agent", "", {}, "testclient"),
+        ("note.add", "zhang", "agent", "c-42", {"words": 3}, "testclient"),
+        ("logout", "zhang", "agent", "", {}, "testclient"),
+    ]
+
+
+def test_without_accounts_nobody_signs_in_and_writes_are_refused() -> None:
+    client = TestClient(make_app(None), raise_server_exceptions=False)
+    assert client.get("/login").status_code == 200
+    assert login(client, "zhang", "whatever-1").status_code == 503
+    assert client.get("/api/me").status_code == 401
+
+
+def test_audit_record_needs_an_audit_log() -> None:
+    app = make_app(None)
+    app.state.context.accounts = FakeAccounts()
+    app.state.context.accounts.audit = None
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.post("/api/test/notes", headers=as_role(Role.AGENT)).status_code == 500
+
+
+def test_fake_accounts_keep_router_audit_entries_in_memory() -> None:
+    fake = FakeAccounts()
+    client = TestClient(make_app(fake))
+    assert client.post("/api/test/notes", headers=as_role(Role.QA)).json()["by"] == "test-qa"
+    assert [(e.action, e.role) for e in fake.audit.recorded] == [("note.add", "qa")]
+
+
+def test_every_auth_route_declares_its_roles(accounts: Accounts) -> None:
+    app = create_app(WebContext(Settings(), accounts=accounts))
+    matrix = {
+        ("GET", "/login"): PUBLIC,
+        ("POST", "/login"): PUBLIC,
+        ("POST", "/logout"): ALL_ROLES,
+        ("GET", "/api/me"): ALL_ROLES,
+    }
+    declared = route_roles(app)
+    assert {key: declared[key] for key in matrix} == matrix
+    assert_role_matrix(app, matrix)
+    assert routes_without_csrf(app, "/log") == []
+    assert app.state.context.accounts is accounts  # the helper put the real ones back
+
+
+def test_the_role_matrix_helper_catches_wrong_declarations(accounts: Accounts) -> None:
+    app = create_app(WebContext(Settings(), accounts=accounts))
+    with pytest.raises(AssertionError) as caught:
+        assert_role_matrix(app, {("GET", "/api/me"): {Role.ADMIN}, ("GET", "/login"): {Role.QA}})
+    message = str(caught.value)
+    assert "GET /api/me as agent: 200, not 403" in message
+    assert "GET /login without login: 200, not 401" in message
+    assert "GET /api/me as admin" not in message
+
+
+# -- masking -------------------------------------------------------------------------------------
+
+
+def test_numbers_are_masked_keeping_their_ends() -> None:
+    assert mask_id_card("440106199001011234") == "440106********1234"
+    assert mask_id_card("44010619900101123X") == "440106********123X"
+    assert mask_id_card("440106900101123") == "440106*****1123"  # the old 15-digit form
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_phone("020-87654321") == "020-****4321"
+    assert mask_phone("+86 138-0013-8000") == "+86 138-****-8000"
+    assert mask_phone("110") == "110"
+    assert mask_text("电话13800138000，身份证440106199001011234。") == (
+        "电话138****8000，身份证440106********1234。"
+    )
+    assert mask_text("我的手机是幺三八零零幺三八零零零") == "我的手机是幺三八****八零零零"
+    assert mask_text("请拨打95555查询") == "请拨打95555查询"  # a service number is nobody's
+
+
+def _principal(role: Role) -> Principal:
+    return Principal(1, "someone", role, "1001" if role is Role.AGENT else "")
+
+
+def test_who_sees_numbers_in_full() -> None:
+    assert sees_full_numbers(_principal(Role.SUPERVISOR))
+    assert sees_full_numbers(_principal(Role.ADMIN))
+    assert not sees_full_numbers(_principal(Role.QA))
+    assert not sees_full_numbers(_principal(Role.QA), on_call=True)
+    assert sees_full_numbers(_principal(Role.AGENT), on_call=True)
+    assert not sees_full_numbers(_principal(Role.AGENT))
+    assert not sees_full_numbers(None)
+
+
+def test_api_payloads_are_masked_for_roles_that_do_not_need_numbers() -> None:
+    ticket = {
+        "number": "GD12345-20261127-000001",
+        "call_id": "c-42",
+        "caller_number": "13800138000",
+        "content": "身份证440106199001011234，回电13900139000",
+        "understanding": {
+            "slots": {
+                "phones": [{"value": "13900139000", "kind": "mobile", "text": "13900139000"}],
+                "id_numbers": [{"value": "440106199001011234", "valid": True}],
+            }
+        },
+        "history": [{"callback_number": "020-87654321", "at": "2026-11-27T10:00:00+08:00"}],
+        "duration": 125,
+    }
+    masked = mask_fields(ticket)
+    assert masked["number"] == "GD12345-20261127-000001" and masked["call_id"] == "c-42"
+    assert masked["caller_number"] == "138****8000"
+    assert masked["content"] == "身份证440106********1234，回电139****9000"
+    slots = masked["understanding"]["slots"]
+    assert slots["phones"][0] == {"value": "139****9000", "kind": "mobile", "text": "139****9000"}
+    assert slots["id_numbers"][0] == {"value": "440106********1234", "valid": True}
+    assert masked["history"][0] == {
+        "callback_number": "020-****4321",
+        "at": "2026-11-27T10:00:00+08:00",
+    }
+    assert masked["duration"] == 125
+    assert "13800138000" in str(ticket)  # the original is left alone
+    assert mask_for(ticket, _principal(Role.SUPERVISOR)) is ticket
+    assert mask_for(ticket, _principal(Role.QA)) == masked
+    assert mask_for(ticket, _principal(Role.AGENT)) == masked
+    assert mask_for(ticket, _principal(Role.AGENT), on_call=True) is ticket
