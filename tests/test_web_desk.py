@@ -19,6 +19,7 @@ from ivr.console import Console
 from ivr.flow import FlowOptions, Step
 from ivr.hub import Hub
 from ivr.seat_plan import build_seating
+from sip_config import Settings
 from tests.test_hub import FakeClock, event
 from tests.test_seating import MONDAY_10, NODE, dials, settings
 from tests.web_roles import FakeAccounts, as_role, assert_role_matrix, principal_for_role
@@ -73,12 +74,12 @@ def understand(text: str) -> dict[str, Any]:
 class Desk:
     """A hub with agents and a ticket store, its web app, and a client on its loop."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, config: Settings | None = None) -> None:
         self.clock = FakeClock()
         self.fanout = Fanout()
         self.bus = FanoutBus(self.fanout)
         self.store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
-        config = settings()
+        config = config or settings()
         self.hub = Hub(
             self.bus,
             NODE,

@@ -70,10 +70,10 @@ async def flip_switch(request: Request, body: Switch, principal: Supervisor) -> 
     console = _console(request)
     if body.switch != "group" and body.on is None:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.switch} needs on: true|false"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.switch} needs on: true|false"
         )
     if body.switch != "callback_offer" and not body.group:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{body.switch} needs a group")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.switch} needs a group")
     before = _state(console, body)
     match body.switch:
         case "callback_offer":
