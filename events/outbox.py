@@ -145,7 +145,10 @@ def make_engine(url: str) -> Engine:
         raise OutboxError(f"{url!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutboxError(f"cannot make the folder of {parsed.database}: {exc}") from None
         engine = create_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -475,3 +478,45 @@ class OutboxPublisher:
                 await asyncio.wait_for(connected.wait(), seconds)
             return
         await asyncio.sleep(seconds)
+
+
+class OutboxBus:
+    """A bus for the hub: durable event types go to the outbox (and the publisher
+    is woken), everything else straight to ``bus``.  ``run`` is ``bus.run``.
+
+    ``Hub(OutboxBus(bus, outbox, publisher), ...)`` makes every ticket and
+    call-outcome event the hub publishes durable without changing the hub's
+    calls.  If the outbox cannot be written (database down) the event is
+    published directly and the failure logged: late is better than lost, and
+    the call goes on."""
+
+    def __init__(
+        self,
+        bus: Any,
+        outbox: Outbox,
+        publisher: OutboxPublisher | None = None,
+        durable: Callable[[str], bool] | None = None,
+    ) -> None:
+        from events.contract import is_durable
+
+        self.bus = bus
+        self.outbox = outbox
+        self.publisher = publisher
+        self.durable = durable or is_durable
+        self.connected = getattr(bus, "connected", None)
+
+    async def publish(self, topic: str, message: Message, *, retain: bool = False) -> None:
+        if not self.durable(message.type):
+            await self.bus.publish(topic, message, retain=retain)
+            return
+        try:
+            await asyncio.to_thread(self.outbox.add, topic, message, retain)
+        except SQLAlchemyError as exc:
+            log.error("outbox: %s not stored (%s); published directly", message.type, exc)
+            await self.bus.publish(topic, message, retain=retain)
+            return
+        if self.publisher is not None:
+            self.publisher.wake()
+
+    async def run(self, patterns: list[str], handler: Any) -> None:
+        await self.bus.run(patterns, handler)

@@ -417,3 +417,37 @@ class SlowBus:
 
 async def _ignore(topic: str, message: Message) -> None:
     return None
+
+
+async def test_the_hubs_bus_sends_durable_types_through_the_outbox(tmp_path: Path) -> None:
+    from events import messages as m
+    from events.outbox import OutboxBus
+
+    with Outbox(f"sqlite:///{tmp_path / 'o.db'}") as outbox:
+        memory = MemoryBus()
+        publisher = OutboxPublisher(outbox, memory, poll_s=5.0)  # only a wake makes it look
+        bus = OutboxBus(memory, outbox, publisher)
+        async with running(publisher.run()):
+            await asyncio.sleep(0.05)
+            step = Message(m.FLOW_STEP, {"call_id": "c1", "step": "queued"})
+            connected = Message(m.CALL_CONNECTED, {"call_id": "c1", "agent_id": "a1"})
+            await bus.publish("hotline/v1/calls/c1/flow.step", step)
+            await bus.publish("hotline/v1/calls/c1/call.connected", connected)
+            assert [msg.id for _, msg in memory.published] == [step.id]  # live: at once
+            await until(lambda: len(memory.published) == 2, timeout=2)  # woken, not polled
+            topic, sent = memory.published[1]
+            assert topic == "hotline/v1/calls/c1/call.connected"
+            assert (sent.id, sent.type, sent.data) == (
+                connected.id,
+                m.CALL_CONNECTED,
+                connected.data,
+            )
+            await until(lambda: outbox.pending_count() == 0, timeout=2)
+
+        outbox.engine.dispose()
+        unmigrated = Outbox(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)  # no table
+        broken = OutboxBus(memory, unmigrated)
+        abandoned = Message(m.CALL_ABANDONED, {"call_id": "c2"})
+        await broken.publish("hotline/v1/calls/c2/call.abandoned", abandoned)
+        assert memory.published[-1][1] is abandoned  # late is better than lost
+        unmigrated.close()
