@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ _ROLES = ("agent", "supervisor", "qa", "admin")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(2)
 
 
@@ -124,9 +125,9 @@ def add(
         except AccountError as exc:
             raise _fail(str(exc)) from None
     agent = f", agent {user.agent_id}" if user.agent_id else ""
-    console.print(f"added {user.username} ({user.role}{agent})", highlight=False)
+    console.print(escape(f"added {user.username} ({user.role}{agent})"), highlight=False)
     if made_up:
-        console.print(f"password: {secret}  (shown once)", highlight=False)
+        console.print(escape(f"password: {secret}  (shown once)"), highlight=False)
 
 
 @users_app.command("passwd")
@@ -148,9 +149,9 @@ def passwd(
             accounts.set_password(name, secret, actor=_actor())
         except AccountError as exc:
             raise _fail(str(exc)) from None
-    console.print(f"password of {name} changed; their sessions ended", highlight=False)
+    console.print(escape(f"password of {name} changed; their sessions ended"), highlight=False)
     if made_up:
-        console.print(f"password: {secret}  (shown once)", highlight=False)
+        console.print(escape(f"password: {secret}  (shown once)"), highlight=False)
 
 
 def _set_disabled(name: str, disabled: bool, config: Path | None, data_dir: Path | None) -> None:
@@ -168,14 +169,14 @@ def _set_disabled(name: str, disabled: bool, config: Path | None, data_dir: Path
 def disable(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Disable a user: signed out at once, refused at login, API tokens refused."""
     _set_disabled(name, True, config, data_dir)
-    console.print(f"{name} disabled", highlight=False)
+    console.print(escape(f"{name} disabled"), highlight=False)
 
 
 @users_app.command("enable")
 def enable(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Enable a disabled user again."""
     _set_disabled(name, False, config, data_dir)
-    console.print(f"{name} enabled", highlight=False)
+    console.print(escape(f"{name} enabled"), highlight=False)
 
 
 @users_app.command("list")
@@ -230,7 +231,12 @@ def token(
             record, secret = accounts.create_token(name, label, actor=_actor())
         except AccountError as exc:
             raise _fail(str(exc)) from None
-    err.print(f"token {record.id} for {name} (shown once; revoke with `revoke-token {record.id}`)")
+    err.print(
+        escape(
+            f"token {record.id} for {name} (shown once; revoke with `revoke-token {record.id}`)"
+        ),
+        highlight=False,
+    )
     print(secret)
 
 
@@ -276,4 +282,4 @@ def revoke_token(
             record = accounts.revoke_token(token_id, actor=_actor())
         except AccountError as exc:
             raise _fail(str(exc)) from None
-    console.print(f"token {record.id} of {record.username} revoked", highlight=False)
+    console.print(escape(f"token {record.id} of {record.username} revoked"), highlight=False)
