@@ -385,7 +385,9 @@ class OutboxPublisher:
     is unreachable, the publisher waits with exponential backoff (1 s → 30 s,
     with jitter) — or until the bus reconnects, if it says so — and goes on
     where it stopped.  Rows left pending by a hub that died are sent by the next
-    one.  Start one per outbox: ``asyncio.create_task(publisher.run())``."""
+    one.  Published rows older than ``keep_published`` are purged every
+    ``purge_every_s``.  Start one per outbox (one hub):
+    ``asyncio.create_task(publisher.run())``."""
 
     def __init__(
         self,
@@ -397,8 +399,13 @@ class OutboxPublisher:
         backoff: Backoff | None = None,
         publish_timeout_s: float = 10.0,
         rand: Callable[[], float] = random.random,
+        keep_published: timedelta | None = timedelta(days=7),
+        purge_every_s: float = 3600.0,
     ) -> None:
         self.outbox = outbox
+        self.keep_published = keep_published  # published rows older than this are purged
+        self.purge_every_s = purge_every_s
+        self._purged_at: float | None = None
         self.bus = bus
         self.poll_s = poll_s
         self.batch = batch
@@ -432,8 +439,24 @@ class OutboxPublisher:
                 await self._pause(delay)
                 continue
             self.backoff.reset()
+            await self._purge_now_and_then()
             if sent < self.batch:
                 await self._idle(self.poll_s)
+
+    async def _purge_now_and_then(self) -> None:
+        if self.keep_published is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._purged_at is not None and now - self._purged_at < self.purge_every_s:
+            return
+        self._purged_at = now
+        try:
+            gone = await asyncio.to_thread(self.outbox.purge, self.keep_published)
+        except SQLAlchemyError as exc:
+            log.warning("outbox: purging published rows failed: %s", exc)
+            return
+        if gone:
+            log.info("outbox: %d published rows older than %s purged", gone, self.keep_published)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; how many were published.

@@ -451,3 +451,20 @@ async def test_the_hubs_bus_sends_durable_types_through_the_outbox(tmp_path: Pat
         await broken.publish("hotline/v1/calls/c2/call.abandoned", abandoned)
         assert memory.published[-1][1] is abandoned  # late is better than lost
         unmigrated.close()
+
+
+async def test_the_publisher_purges_old_published_rows(tmp_path: Path) -> None:
+    clock = Clock()
+    with Outbox(f"sqlite:///{tmp_path / 'o.db'}", clock=clock) as outbox:
+        old = event(1)
+        outbox.add("t/old", old)
+        outbox.mark_published([old.id])
+        clock.now += timedelta(days=8)
+        outbox.add("t/new", event(2))
+        publisher = OutboxPublisher(outbox, MemoryBus(), poll_s=0.02)
+        async with running(publisher.run()):
+            await until(lambda: outbox.pending_count() == 0, timeout=5)
+            await asyncio.sleep(0.1)
+        with outbox.engine.connect() as connection:
+            left = connection.execute(text("SELECT id FROM events_outbox")).scalars().all()
+        assert len(left) == 1 and old.id not in left  # the new one stays (published now)
