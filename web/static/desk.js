@@ -10,6 +10,10 @@
     offered: "振铃中", on_call: "通话中", wrap_up: "话后处理",
   };
   const WHO = { caller: "市民", agent: "坐席" };
+  const ENDED = {
+    local_hangup: "正常结束", remote_hangup: "市民挂断", transferred: "已转接",
+    worker_lost: "线路中断", agent_unavailable: "未接通坐席",
+  };
   const SLOTS = {
     addresses: "地址", phones: "电话", id_numbers: "证件号", names: "姓名",
     times: "时间", organisations: "单位",
@@ -88,7 +92,8 @@
     } else if (!state.call || state.call.call_id !== view.last_call) {
       showCall(null);
     }
-    loadTicket();
+    if (view.call || view.last_call) loadTicket();
+    else showTicket(null);
   }
 
   // ---- the call ----------------------------------------------------------------------
@@ -226,7 +231,7 @@
     try {
       const history = await api("GET", "/api/desk/history");
       $("history-calls").replaceChildren(
-        ...history.calls.map((c) => row([c.call_id, c.caller, c.seat_group, c.ticket, c.end_reason || c.step])),
+        ...history.calls.map((c) => row([c.call_id, c.caller, c.seat_group, c.ticket, ENDED[c.end_reason] || c.end_reason || c.step])),
       );
       $("history-tickets").replaceChildren(
         ...history.tickets.map((t) => row([t.number, t.request_type, t.status_label, t.summary, t.due_date])),

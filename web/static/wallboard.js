@@ -72,7 +72,6 @@
       const on = force.value === "auto" ? null : force.value === "on";
       flip({ switch: "group", group, on }, `${group} ${force.options[force.selectedIndex].text}`);
     });
-    $("groups").append(element);
     cards.set(group, element);
     return element;
   }
@@ -89,8 +88,13 @@
     $("callbacks-waiting").textContent = board.callbacks_waiting;
     const offer = $("callback-offer");
     if (document.activeElement !== offer) offer.checked = !!board.callback_offer;
+    const idle = [];
     for (const g of board.groups) {
       const el = card(g.group);
+      const busy = (g.agents || []).length > 0 || g.waiting > 0 || ((g.today || {}).offered || 0) > 0;
+      const home = busy ? $("groups") : $("idle-groups");
+      if (el.parentElement !== home) home.append(el);
+      if (!busy) idle.push(g.group);
       const open = el.querySelector(".group-open");
       open.textContent = g.open ? "开放" : "关闭";
       open.className = "badge group-open " + (g.open ? "open" : "closed");
@@ -134,6 +138,12 @@
         force.value = g.forced == null ? "auto" : g.forced ? "on" : "off";
       }
     }
+    renderIdle(idle);
+  }
+
+  function renderIdle(idle) {
+    $("idle").hidden = idle.length === 0;
+    $("idle-names").textContent = idle.length ? `：${idle.join("、")}` : "";
   }
 
   async function refresh() {
