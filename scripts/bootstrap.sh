@@ -18,6 +18,7 @@ APT_PACKAGES=(
   sox             # audio inspection in tests and benchmarks
   postgresql      # ticket store by URL; tests start a throwaway cluster from its binaries
   chromium        # the consoles' browser tests (Playwright drives Debian's Chromium)
+  fonts-noto-cjk  # Chinese text in the consoles' screenshots
 )
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
