@@ -28,7 +28,6 @@ from tickets.lifecycle import Action, TransitionError, allowed_actions, transiti
 from tickets.model import RequestType, Status, Ticket
 from tickets.store import ConcurrentChange, TicketQuery, UnknownTicket
 from web import audit
-from web.auth import authenticate
 from web.context import WebContext
 from web.csrf import require_csrf
 from web.fanout import Update
@@ -515,19 +514,16 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 @router.websocket("/ws/desk")
-async def desk_socket(websocket: WebSocket) -> None:
+async def desk_socket(websocket: WebSocket, principal: Agent) -> None:
     """The agent's live desk: ``desk.view`` first, then each update as
     ``{type, topic, data, ts}`` (agent.state, agent.offer, asr.partial, asr.final,
-    call.connected, call.ended, ticket.drafted …).  Closes with 4401 without a
-    session, 4403 for anyone but an agent, 4503 when the node has no agents."""
+    call.connected, call.ended, ticket.drafted …).  Refused with 4401 without a
+    session and 4403 for anyone but an agent (by the roles dependency, before the
+    upgrade is accepted); closed with 4403 for a user who answers no calls or an
+    upgrade from another site, 4503 when the node has no agents."""
     context: WebContext = websocket.app.state.context
-    # The accounts read the session cookie of any HTTP connection, the upgrade included.
-    principal = await authenticate(context, websocket)  # type: ignore[arg-type]
     await websocket.accept()
-    if principal is None:
-        await websocket.close(4401, "请先登录")
-        return
-    if principal.role is not Role.AGENT or not principal.agent_id or not _same_origin(websocket):
+    if not principal.agent_id or not _same_origin(websocket):
         await websocket.close(4403, "仅限话务员")
         return
     console = context.console

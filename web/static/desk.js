@@ -248,7 +248,9 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/desk`);
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       retry = 1000;
       $("socket").textContent = "实时连接正常";
     };
@@ -261,6 +263,11 @@
       if (event.code === 4403) {
         $("socket").textContent = "无权使用话务员工作台";
         return;
+      }
+      if (!opened) {
+        // Refused before it opened (the server may answer the upgrade with a plain
+        // 403): ask the API, which sends a signed-out agent to the login page.
+        api("GET", "/api/desk").catch((error) => say(error.message));
       }
       $("socket").textContent = "实时连接已断开，正在重连…";
       setTimeout(connect, retry);
