@@ -210,8 +210,9 @@ async def test_the_publisher_backs_off_while_the_broker_is_down(tmp_path: Path) 
         await asyncio.sleep(1.2)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0.2)  # a note_attempt already in its thread finishes
         delays = publisher.delays
-        assert len(delays) >= 5
+        assert len(delays) >= 4
         assert bus.tries == len(delays) or bus.tries == len(delays) + 1
         assert all(d <= 0.16 for d in delays)
         ceilings = [0.02, 0.04, 0.08, 0.16, 0.16, 0.16]
