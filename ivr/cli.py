@@ -18,6 +18,7 @@ from ivr.cli_agents import agents_app
 from ivr.cli_nlu import nlu_app, route
 from ivr.cli_simulate import simulate_command
 from ivr.cli_staffing import staffing_command
+from ivr.cli_users import users_app
 from sip_config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
@@ -37,6 +38,7 @@ tickets_app = typer.Typer(help="Work orders: list, show, change.", no_args_is_he
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(agents_app, name="agents")
+app.add_typer(users_app, name="users")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("simulate")(simulate_command)

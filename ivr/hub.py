@@ -496,14 +496,21 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
     if not settings.web.enabled:
         return None
     from ivr.console import Console
+    from web.accounts import open_accounts
     from web.app import create_app
     from web.context import WebContext
     from web.fanout import Update
     from web.server import serve
 
+    try:
+        accounts = open_accounts(settings)
+    except Exception as exc:  # calls go on; logins are refused with a reason
+        log.error("no console accounts: %s", exc)
+        accounts = None
     context = WebContext(
         settings,
         hub=hub,
+        accounts=accounts,
         console=Console(hub) if hub.seating is not None else None,
         catalog=hub.catalog,
         tickets=hub.tickets.store if hub.tickets is not None else None,

@@ -98,6 +98,8 @@ class Supervisor:
             update={"mqtt": settings.mqtt.model_copy(update={"port": port}), "asr": asr}
         )
         self._render_prompts()
+        if settings.web.enabled:
+            self._first_admin()
         settings_file = self.run_dir / "settings.json"
         _write_private(settings_file, settings.model_dump_json(indent=2))  # agents' passwords
         python = sys.executable
@@ -173,6 +175,16 @@ class Supervisor:
                 recordings=str(settings.recordings_dir),
             ),
         )
+
+    def _first_admin(self) -> None:
+        """On a first start the consoles get an admin whose one-time password is
+        printed here, on the operator's terminal (the hub's log would hide it)."""
+        from web.accounts import open_accounts
+
+        try:
+            open_accounts(self.settings).close()
+        except Exception as exc:  # the node still takes calls; the consoles say why
+            log.error("console accounts unavailable: %s", exc)
 
     def _render_prompts(self) -> None:
         made = render_catalogue(
