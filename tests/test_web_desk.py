@@ -398,3 +398,13 @@ def test_desk_routes_roles(desk: Desk) -> None:
             ("POST", "/api/desk/ticket"): {},
         },
     )
+
+
+def test_a_user_who_answers_no_calls_has_no_desk(desk: Desk) -> None:
+    desk.accounts.principals[Role.AGENT] = Principal(13, "trainee", Role.AGENT, "", "token")
+    assert desk.get("/api/desk", headers=as_role(Role.AGENT)).status_code == 403
+    desk.accounts.principals[Role.AGENT] = Principal(14, "ghost", Role.AGENT, "7777", "token")
+    unknown = desk.get("/api/desk", headers=as_role(Role.AGENT))
+    assert unknown.status_code == 404 and "7777" in unknown.json()["detail"]
+    login = desk.post("/api/desk/state", {"action": "login"}, headers=as_role(Role.AGENT))
+    assert login.status_code == 404

@@ -87,12 +87,20 @@ def _store(context: WebContext) -> TicketStore:
     return context.tickets
 
 
-def _agent_id(principal: Principal) -> str:
+def _seat(context: WebContext, principal: Principal) -> tuple[Console, str]:
+    """The console and the signed-in agent's id (only ever from the principal)."""
+    console = _console(context)
     if not principal.agent_id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "该账号未绑定坐席工号 (this user answers no calls)"
         )
-    return principal.agent_id
+    try:
+        console.seating.acd.agent(principal.agent_id)
+    except LookupError:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"本节点没有坐席 {principal.agent_id} (no such agent)"
+        ) from None
+    return console, principal.agent_id
 
 
 def _view(console: Console, agent_id: str) -> dict[str, Any]:
@@ -292,8 +300,7 @@ def desk_page(request: Request, principal: Agent) -> HTMLResponse:
 def desk_view(request: Request, principal: Agent) -> dict[str, Any]:
     """The agent's state and the call offered to or connected with them: caller,
     priority, transcript so far, understanding, draft ticket number."""
-    console = _console(_context(request))
-    return _view(console, _agent_id(principal))
+    return _view(*_seat(_context(request), principal))
 
 
 class StateChange(BaseModel):
@@ -307,8 +314,7 @@ class StateChange(BaseModel):
 async def desk_state(request: Request, body: StateChange, principal: Agent) -> dict[str, Any]:
     """就绪 / 小休 (not ready with a reason) / 话后处理完成 / log in / log out; 409 with
     the reason when the agent's state does not allow it."""
-    console = _console(_context(request))
-    agent_id = _agent_id(principal)
+    console, agent_id = _seat(_context(request), principal)
     if body.action == "not_ready" and not body.reason:
         raise HTTPException(status.HTTP_409_CONFLICT, "小休需要选择原因 (not ready needs a reason)")
     refused = await console.agent_command(agent_id, body.action, body.reason)
@@ -331,8 +337,7 @@ async def desk_transfer(
     request: Request, body: TransferRequest, principal: Agent
 ) -> dict[str, Any]:
     """Hand the connected caller to another seat group (转接); 409 with the reason."""
-    console = _console(_context(request))
-    agent_id = _agent_id(principal)
+    console, agent_id = _seat(_context(request), principal)
     call_id = console.seating.acd.agent(agent_id).call_id or ""
     refused = await console.transfer(agent_id, body.group)
     if refused:
@@ -370,8 +375,8 @@ async def _own_ticket(
 async def desk_ticket(request: Request, principal: Agent, number: str = "") -> dict[str, Any]:
     """The current (or last) call's ticket, or one of the agent's own by ``number``."""
     context = _context(request)
-    console, store = _console(context), _store(context)
-    agent_id = _agent_id(principal)
+    console, agent_id = _seat(context, principal)
+    store = _store(context)
     number, on_call = await _own_ticket(console, store, agent_id, number)
     try:
         ticket = await asyncio.to_thread(store.get, number)
@@ -387,8 +392,8 @@ async def desk_ticket_submit(
     """Correct the ticket and, with ``action``, accept it (受理), close it at once with
     the answer given (即时办结) or dispatch it to its lead department (派单)."""
     context = _context(request)
-    console, store = _console(context), _store(context)
-    agent_id = _agent_id(principal)
+    console, agent_id = _seat(context, principal)
+    store = _store(context)
     number, on_call = await _own_ticket(console, store, agent_id, body.number)
     try:
         ticket, changes = await asyncio.to_thread(
@@ -450,8 +455,8 @@ def _history_tickets(store: TicketStore, numbers: list[str], agent_id: str) -> l
 async def desk_history(request: Request, principal: Agent) -> dict[str, Any]:
     """The agent's own calls (this hub's memory, and the call catalog) and tickets."""
     context = _context(request)
-    console, store = _console(context), _store(context)
-    agent_id = _agent_id(principal)
+    console, agent_id = _seat(context, principal)
+    store = _store(context)
     flows = [f for f in _own_flows(console, agent_id) if f.agent_id == agent_id]
     calls = {f.call_id: _call_entry(f) for f in flows[:HISTORY_LIMIT]}
     for recorded in await asyncio.to_thread(_catalog_calls, context, agent_id):
