@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
+from call_routing.acd import CallerPriority
 from events import messages as m
 from events import topics
 from tickets.lifecycle import Action, TransitionError, allowed_actions, transition
@@ -47,7 +48,12 @@ WRITE = [Depends(_agent_only), Depends(require_csrf)]
 
 # 小休 and the other reasons an agent steps away (the ACD takes any non-empty code).
 NOT_READY_REASONS = ("小休", "就餐", "培训", "会议", "整理工单")
-PRIORITY_LABELS = {0: "普通", 1: "重复来电", 2: "重点关照", 3: "紧急相关"}
+PRIORITY_LABELS = {
+    CallerPriority.NORMAL: "普通",
+    CallerPriority.REPEAT_CALLER: "重复来电",
+    CallerPriority.MARKED: "重点关照",
+    CallerPriority.EMERGENCY_ADJACENT: "紧急相关",
+}
 # Call events the desk shows live, for the call offered to or connected with the agent.
 LIVE_CALL_EVENTS = frozenset(
     {
@@ -128,8 +134,11 @@ def _priority(console: Console, call: dict[str, Any]) -> dict[str, Any]:
                 level = int(queued.priority)
     if level is None:
         understanding = call.get("understanding") or {}
-        level = 3 if understanding.get("emergency_adjacent") else 2 if call.get("marked") else 0
-    return {"priority": level, "priority_label": PRIORITY_LABELS.get(level, str(level))}
+        if understanding.get("emergency_adjacent"):
+            level = CallerPriority.EMERGENCY_ADJACENT
+        else:
+            level = CallerPriority.MARKED if call.get("marked") else CallerPriority.NORMAL
+    return {"priority": int(level), "priority_label": PRIORITY_LABELS.get(level, str(level))}
 
 
 def _flows(console: Console) -> Iterable[CallFlow]:
