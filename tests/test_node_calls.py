@@ -426,3 +426,23 @@ def test_the_hub_serves_health_with_every_part(node: Node) -> None:
     assert sum(1 for name in parts if name.startswith("worker-")) == 14  # the shared node's
     docs = httpx.get(f"http://127.0.0.1:{node.extra['web_port']}/openapi.json", timeout=10)
     assert "/healthz" in docs.json()["paths"]
+
+
+def test_the_first_admin_password_is_printed_once_and_signs_in(node: Node) -> None:
+    import re
+
+    import httpx
+
+    found = sorted(
+        set(re.findall(r"one-time password (\w+)", node.log.read_text(errors="replace")))
+    )
+    assert len(found) == 1, "one admin password, printed on the operator's terminal"
+    base = f"http://127.0.0.1:{node.extra['web_port']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        wrong = client.post("/login", data={"username": "admin", "password": "nope"})
+        assert wrong.status_code == 401
+        signed_in = client.post("/login", data={"username": "admin", "password": found[0]})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/wallboard"
+        me = client.get("/api/me").json()
+        assert me["username"] == "admin" and me["role"] == "admin"
+        assert client.get("/metrics").status_code == 200
