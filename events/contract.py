@@ -31,9 +31,9 @@ from events import topics
 CONTRACT_VERSION = m.SCHEMA
 
 # Types published without a constant in events.messages (yet).
-CALLBACK_GAVE_UP = "callback.gave_up"
-ASR_STATUS = "asr.status"
-QUEUE_STATS = "queue.stats"
+CALLBACK_GAVE_UP = m.CALLBACK_GAVE_UP
+ASR_STATUS = m.ASR_STATUS
+QUEUE_STATS = m.QUEUE_STATS
 
 
 class Delivery(enum.StrEnum):

@@ -41,7 +41,7 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     def status(state: str) -> Message:
         load = service.load if service else {}
         return Message(
-            "asr.status",
+            m.ASR_STATUS,
             {
                 "state": state,
                 "pid": os.getpid(),
@@ -60,7 +60,7 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
         client_id=f"{name}-{os.getpid()}",
         will=(
             asr_status_topic(name),
-            Message("asr.status", {"state": "down"}, node=settings.node.name),
+            Message(m.ASR_STATUS, {"state": "down"}, node=settings.node.name),
         ),
         on_connect=announce,
     )

@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from call_routing.acd import CallerPriority
 from events import messages as m
@@ -456,6 +457,39 @@ def open_tickets(settings: Settings) -> CallTickets | None:
     return CallTickets(store)
 
 
+class Durable:
+    """Ticket and call-outcome events written to the outbox table first and
+    published from there (at-least-once, across broker outages and restarts)."""
+
+    def __init__(self, outbox: Any, publisher: Any, bus: Any) -> None:
+        self.outbox, self.publisher, self.bus = outbox, publisher, bus
+        self.task = asyncio.create_task(publisher.run())
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):  # the rest goes out on the next start
+            await asyncio.wait_for(self.publisher.publish_pending(), 3)
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await asyncio.to_thread(self.outbox.close)
+
+
+def open_outbox(settings: Settings, bus: MqttBus) -> Durable | None:
+    """The outbox and its publisher; None (logged: events then go out directly,
+    not durably) when the database is unreachable."""
+    from events.outbox import Outbox, OutboxBus, OutboxPublisher
+
+    try:
+        outbox = Outbox(settings.tickets_database_url)
+    except Exception as exc:
+        log.error("no event outbox, events are not durable: %s", exc)
+        return None
+    publisher = OutboxPublisher(outbox, bus)
+    durable = Durable(outbox, publisher, None)
+    durable.bus = OutboxBus(bus, outbox, publisher)
+    return durable
+
+
 def open_catalog(settings: Settings) -> CallCatalog | None:
     """The QA call catalog (migrated); None (logged) if the database is unreachable."""
     from recordings.catalog import CallCatalog
@@ -585,8 +619,9 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         on_connect=announce,
     )
     listen = settings.listen
+    durable = open_outbox(settings, bus)
     hub = Hub(
-        bus,
+        durable.bus if durable is not None else bus,
         settings.node.name,
         options=FlowOptions(
             listen.barge_in,
@@ -633,6 +668,8 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     if web_task is not None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(web_task, 10)
+    if durable is not None:
+        await durable.stop()
     await bus.publish(topics.hub_status(), hub.status("down"), retain=True)
     await asyncio.sleep(0.2)
     task.cancel()

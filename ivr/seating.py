@@ -578,8 +578,8 @@ class Seating:
                     )
                     actions.publish.append(
                         Publish(
-                            topics.call_event(call_id, "callback.gave_up"),
-                            "callback.gave_up",
+                            topics.call_event(call_id, m.CALLBACK_GAVE_UP),
+                            m.CALLBACK_GAVE_UP,
                             {"call_id": call_id, "number": number, "attempts": attempts},
                         )
                     )

@@ -122,6 +122,9 @@ class MqttSection(Section):
     username: str = ""
     password: str = ""
     tls: bool = False
+    ca_file: Path | None = (
+        None  # PEM of the CA that signed the broker's certificate; None: system CAs
+    )
 
     @field_validator("url")
     @classmethod
