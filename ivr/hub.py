@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import faulthandler
 import logging
+import math
 import os
 import signal
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 from call_routing.acd import CallerPriority
 from events import messages as m
-from events import topics
+from events import stats, topics
 from events.bus import Bus
 from events.messages import Message
 from events.mqtt import MqttBus
@@ -74,6 +75,7 @@ class Hub:
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
         self._saved: dict[str, dict] = {}  # finished calls' recording.saved (late transcripts)
+        self._stats: dict[str, tuple[dict | None, float]] = {}  # last queue.stats per group
         # Observers of every message the hub receives (the consoles' live updates).
         self.watchers: list[Callable[[str, Message], None]] = []
         self.priority_numbers = frozenset(priority_numbers)
@@ -358,6 +360,7 @@ class Hub:
         now = self.clock()
         if self.seating is not None:
             await self._act(self.seating.tick(now))
+            await self._publish_queue_stats(now)
         for call_id, flow in list(self.flows.items()):
             commands = flow.on_tick(now)
             if flow.step is Step.ENDED and call_id in self.flows:
@@ -367,6 +370,18 @@ class Hub:
                 )
                 self._finish(call_id)
             await self._send(flow, commands)
+
+    async def _publish_queue_stats(self, now: float) -> None:
+        """Retained ``queue.stats`` per seat group: on a change, and every 5 s while
+        calls wait (the longest wait grows)."""
+        assert self.seating is not None
+        for group, payload in self.seating.queue_stats(now).items():
+            last, last_at = self._stats.get(group, (None, -math.inf))
+            waiting = payload["waiting"] > 0 and now - last_at >= 5.0
+            if stats.changed(last, payload) or waiting:
+                self._stats[group] = (payload, now)
+                message = Message(m.QUEUE_STATS, payload, node=self.node)
+                await self.bus.publish(topics.queue_stats(group), message, retain=True)
 
     async def _catalogue(self, saved: dict) -> None:
         """Index the finished call for QA review (manifest, transcript, ticket)."""

@@ -19,8 +19,8 @@ import dataclasses
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from call_routing.acd import (
@@ -41,7 +41,7 @@ from call_routing.acd import (
 from call_routing.acd.announcements import Announcement, Announcer
 from call_routing.acd.windows import Schedule
 from events import messages as m
-from events import topics
+from events import stats, topics
 from ivr.flow import CallFlow, Command, Step
 from ivr.queue_log import Outcome, QueueLog
 from ivr.sip_uris import number_uri
@@ -336,6 +336,34 @@ class Seating:
         else:
             self.forced_groups[group] = on
             self.acd.set_group_open(group, on, now)
+
+    def queue_stats(self, now: float) -> dict[str, dict[str, Any]]:
+        """Each seat group's retained ``queue.stats`` payload (events/stats.py)."""
+        wall = self.wall_clock()
+        midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        recent = wall - timedelta(minutes=30)
+        payloads = {}
+        for group in self.acd.groups():
+            payloads[group.id] = stats.queue_stats(
+                group.id,
+                now=now,
+                day_start=now - (wall - midnight).total_seconds(),
+                waiting=[
+                    stats.WaitingCall(call_id, w.since)
+                    for call_id, w in self.waiting.items()
+                    if w.group == group.id
+                ],
+                agents=[
+                    stats.AgentSnapshot(s.id, s.status.value, s.since, s.reason or "")
+                    for s in self.acd.agents()
+                    if group.id in s.agent.seat_groups
+                ],
+                today=stats.WindowSummary(**asdict(self.log.summary(group.id, midnight))),
+                last_30_min=stats.WindowSummary(**asdict(self.log.summary(group.id, recent))),
+                is_open=self.acd.group_open(group.id),
+                at=wall.timestamp(),
+            )
+        return payloads
 
     def _end_connected(self, call_id: str, now: float) -> None:
         self.connected.pop(call_id, None)

@@ -576,3 +576,27 @@ async def test_a_caller_who_waited_the_longest_leaves_a_message(
     assert message_listens() == []
     await feed(hub, event("c1", m.PROMPT_FINISHED, prompt="voicemail_busy"))
     assert len(message_listens()) == 1
+
+
+async def test_queue_stats_are_published_retained_per_group(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    from events import topics as t
+
+    stats_topic = t.queue_stats("综合")
+
+    def published() -> list:
+        return [msg for topic, msg in bus.published if topic == stats_topic]
+
+    await hub.tick()
+    assert published() and published()[-1].data["waiting"] == 0
+    assert bus._retained[stats_topic] is published()[-1]  # retained for late subscribers
+    await queued_call(hub, "c1")
+    await hub.tick()
+    assert published()[-1].data["waiting"] == 1 and published()[-1].data["group"] == "综合"
+    count = len(published())
+    await hub.tick()  # nothing changed and not 5 s yet: not published again
+    assert len(published()) == count
+    clock.advance(5)
+    await hub.tick()  # a call waits: republished every 5 s (its wait grows)
+    assert len(published()) == count + 1
