@@ -16,6 +16,7 @@ from rich.table import Column, Table
 
 from ivr.cli_agents import agents_app
 from ivr.cli_nlu import nlu_app, route
+from ivr.cli_qa import qa_app
 from ivr.cli_simulate import simulate_command
 from ivr.cli_staffing import staffing_command
 from ivr.cli_users import users_app
@@ -39,6 +40,7 @@ app.add_typer(tickets_app, name="tickets")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(agents_app, name="agents")
 app.add_typer(users_app, name="users")
+app.add_typer(qa_app, name="qa")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("simulate")(simulate_command)
@@ -630,6 +632,18 @@ async def _collect_retained(
     return found
 
 
+def _rate_calls(config: Path | None, data_dir: Path | None, number: str, rating: str) -> None:
+    """The citizen's rating onto the ticket's calls in the QA catalog."""
+    from recordings.catalog import CallCatalog
+
+    settings = _settings(config, **{"node.data_dir": data_dir})
+    try:
+        with CallCatalog(settings.tickets_database_url) as catalog:
+            catalog.set_rating(number, rating)
+    except Exception as exc:  # the rating is on the ticket; QA can reindex
+        err.print(f"warning: the call catalog was not updated: {exc}", highlight=False)
+
+
 def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
     """The ticket store from the settings (migrated on open), or exit 2 saying why."""
     from tickets.policy import TicketPolicy
@@ -895,6 +909,8 @@ def tickets_transition(
         except (TransitionError, UnknownTicket, ConcurrentChange) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None
+    if ticket.rating is not None:
+        _rate_calls(config, data_dir, ticket.number, str(ticket.rating))
     if as_json:
         print(json.dumps(_ticket_json(ticket), ensure_ascii=False))
         return

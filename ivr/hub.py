@@ -669,6 +669,11 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     web_task = start_web(settings, hub, stop)
     if hub.seating is not None:
         await hub._act(Actions(publish=hub.seating.states()))
+    reindexing = None
+    if hub.catalog is not None:  # calls recorded while the hub was down
+        reindexing = asyncio.create_task(
+            asyncio.to_thread(hub.catalog.reindex, settings.recordings_dir, True)
+        )
     log.info("hub up", extra=fields(node=settings.node.name))
     last_status = 0.0
     while not stop.is_set():
@@ -685,6 +690,9 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             await asyncio.wait_for(web_task, 10)
     if durable is not None:
         await durable.stop()
+    if reindexing is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(reindexing, 5)
     await bus.publish(topics.hub_status(), hub.status("down"), retain=True)
     await asyncio.sleep(0.2)
     task.cancel()

@@ -365,3 +365,31 @@ def test_leg_paths_come_only_from_the_manifest(
             catalog.leg_path("call-a", leg, root)
     with pytest.raises(UnknownCall):
         catalog.leg_path("other", "qa", root)
+
+
+def test_hotline_qa_reindex_indexes_the_recordings_folder(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.nodes import HOTLINE
+
+    data = tmp_path / "data"
+    make_call(data / "recordings", "c1")
+    make_call(data / "recordings", "c2", caller="13912345678")
+    result = subprocess.run(
+        [str(HOTLINE), "qa", "reindex", "--data-dir", str(data), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"added": 2, "skipped": 0, "failed": []}
+    again = subprocess.run(
+        [str(HOTLINE), "qa", "reindex", "--data-dir", str(data), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert json.loads(again.stdout)["skipped"] == 2

@@ -453,5 +453,8 @@ async def transition_ticket(
         changed.number,
         {"action": action.value, "from": entry.from_status, "to": entry.to_status},
     )
+    catalog = request.app.state.context.catalog
+    if changed.rating is not None and catalog is not None:  # QA filters calls by rating
+        await asyncio.to_thread(catalog.set_rating, changed.number, str(changed.rating))
     model = TicketDetail.from_ticket(changed, _today(store, now), viewer.allowed(changed))
     return viewer.show(model, changed)
