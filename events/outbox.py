@@ -46,19 +46,17 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from events.bus import BusError
 from events.messages import Message, decode, encode
+from storage import sql
 
 log = logging.getLogger(__name__)
 
@@ -136,56 +134,13 @@ class Executes(Protocol):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite (WAL, writers take the lock at BEGIN) or PostgreSQL.
-
-    The same set-up as the ticket store's engine, so both can share one file."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise OutboxError(f"{url!r} is not a database URL") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OutboxError(f"cannot make the folder of {parsed.database}: {exc}") from None
-        engine = create_engine(parsed, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # SQLAlchemy says when to BEGIN
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    raise OutboxError(f"{parsed.get_backend_name()} is not supported; use SQLite or PostgreSQL")
+    """An engine for ``url`` (see :func:`storage.sql.make_engine`); ``OutboxError`` if unusable."""
+    return sql.make_engine(url, OutboxError)
 
 
 def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     """Bring the outbox schema up to the newest migration (creates it when empty)."""
-    from alembic import command
-    from alembic.config import Config
-
-    engine = make_engine(target) if isinstance(target, str) else target
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except SQLAlchemyError as exc:
-        raise OutboxError(f"cannot open the outbox database: {exc}") from None
-    finally:
-        if isinstance(target, str):
-            engine.dispose()
+    sql.upgrade_database(target, MIGRATIONS, revision, OutboxError, "outbox database")
 
 
 def _now() -> datetime:

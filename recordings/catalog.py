@@ -38,15 +38,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from recordings import manifest as manifests
 from recordings.layout import CHAIN, MANIFEST
 from recordings.layout import manifests as manifest_paths
 from recordings.transcript import TRANSCRIPT
-from tickets.sqltypes import UtcDateTime
-from tickets.store import StoreError, make_engine
+from storage.sql import DatabaseError, make_engine
+from storage.sql import upgrade_database as upgrade
+from storage.sqltypes import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -254,21 +254,7 @@ class ReindexResult:
 
 def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     """Bring the catalog's tables up to the newest migration, or to ``revision``."""
-    from alembic import command
-    from alembic.config import Config
-
-    engine = make_engine(target) if isinstance(target, str) else target
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the call catalog database: {exc.orig}") from None
-    finally:
-        if isinstance(target, str):
-            engine.dispose()
+    upgrade(target, MIGRATIONS, revision, DatabaseError, "call catalog database")
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -26,12 +26,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     select,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -43,6 +39,8 @@ from sqlalchemy.orm import (
 )
 
 from sip_config.settings import Settings
+from storage import sql
+from storage.sqltypes import UtcDateTime
 from tickets.callbacks import callback_done, request_callback
 from tickets.duplicates import DuplicateMatch, find_duplicate
 from tickets.lifecycle import Action, transition
@@ -61,7 +59,6 @@ from tickets.model import (
     format_number,
 )
 from tickets.policy import TicketPolicy
-from tickets.sqltypes import UtcDateTime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "tickets_alembic_version"
@@ -297,55 +294,14 @@ class Intake:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite (WAL, writers take the lock at BEGIN) or PostgreSQL."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"{url!r} is not a database URL") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # SQLAlchemy says when to BEGIN
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Any) -> None:
-            # Take the write lock at once: two deferred transactions that both
-            # read, then write, would deadlock and one would fail.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    raise StoreError(f"{parsed.get_backend_name()} is not supported; use SQLite or PostgreSQL")
+    """An engine for ``url`` (see :func:`storage.sql.make_engine`); ``StoreError`` if unusable."""
+    return sql.make_engine(url, StoreError)
 
 
 def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     """Bring the ticket schema up to the newest migration (creates it when empty),
     or to ``revision``."""
-    from alembic import command
-    from alembic.config import Config
-
-    engine = make_engine(target) if isinstance(target, str) else target
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the ticket database: {exc.orig}") from None
-    finally:
-        if isinstance(target, str):
-            engine.dispose()
+    sql.upgrade_database(target, MIGRATIONS, revision, StoreError, "ticket database")
 
 
 class TicketStore:

@@ -29,11 +29,12 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from fastapi import Request
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sip_config.settings import Settings, WebSection
-from tickets.store import StoreError, make_engine
+from storage.sql import DatabaseError, make_engine
+from storage.sql import upgrade_database as upgrade
 from web import audit  # (web.audit imports our tables: use its names at call time)
 from web.accounts.credentials import (
     check_password_rules,
@@ -144,21 +145,7 @@ def _to_token(row: TokenRow, username: str) -> ApiToken:
 def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     """Bring the accounts and audit tables up to the newest migration (creates them
     when missing), or to ``revision``; the ticket tables are left alone."""
-    from alembic import command
-    from alembic.config import Config
-
-    engine = make_engine(target) if isinstance(target, str) else target
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the accounts database: {exc.orig}") from None
-    finally:
-        if isinstance(target, str):
-            engine.dispose()
+    upgrade(target, MIGRATIONS, revision, DatabaseError, "accounts database")
 
 
 def _check_user_fields(username: str, role: Role, agent_id: str) -> None:

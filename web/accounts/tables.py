@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from tickets.sqltypes import UtcDateTime
+from storage.sqltypes import UtcDateTime
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 VERSION_TABLE = "web_alembic_version"

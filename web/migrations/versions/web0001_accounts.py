@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tickets.sqltypes import UtcDateTime
+from storage.sqltypes import UtcDateTime
 
 revision = "web0001"
 down_revision = None
