@@ -1,0 +1,397 @@
+"""The three consoles in Chromium (Playwright, headless, 1366×768) against a real
+node with real calls: an agent signs in, goes ready, sees the offered call with its
+transcript while the phone still rings, then corrects and accepts the ticket; the
+supervisor sees a caller waiting and switches the callback offer off; QA staff open
+the call, the recording loads with the manifest's duration and a transcript line
+seeks there.  Screenshots of the three consoles are written to docs/screenshots/.
+
+The agent's softphone (`hotline phone --auto-answer`) answers at once; to let the
+offer ring long enough to be seen, the test freezes the phone (SIGSTOP) before the
+call and thaws it (SIGCONT) once the desk has shown the offer: the node's INVITE
+waits in the phone's socket, and the phone answers it when thawed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.nodes import HOTLINE, REPO, SPEECH, Node, start_node, wait_for
+from tests.test_node_agents import AgentPhone
+
+pytestmark = pytest.mark.node
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 768}
+CLIP = "aishell1_BAC009S0764W0121.wav"  # 甚至出现交易几乎停滞的情况
+USERS = {
+    "agent": ("zhangmin", "desk-pass-1001", "/desk"),
+    "supervisor": ("zhiban", "board-pass-01", "/wallboard"),
+    "qa": ("zhijian", "review-pass-01", "/qa"),
+}
+
+NODE_TOML = """
+[sip]
+invite_timeout_s = 30  # the frozen phone's INVITE must outlive the offer on screen
+
+[[agents]]
+id = "1001"
+name = "张敏"
+password = "pw-1001"
+seat_groups = ["综合"]
+
+[[agents]]
+id = "1002"
+name = "李华"
+password = "pw-1002"
+seat_groups = ["综合"]
+
+[seat_groups."综合"]
+ring_timeout_s = 30
+wrap_up_s = 60
+
+[acd]
+max_missed = 1
+announce_every_s = 0
+callback = true
+callback_offer_after_s = 300
+"""
+
+
+@dataclass
+class Hotline:
+    node: Node
+    base: str
+    answered: dict[str, Any] = field(default_factory=dict)  # the desk test's call
+
+
+def cli(node: Node, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(HOTLINE), *args, "-c", str(node.config), "--data-dir", str(node.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
+    node = start_node(tmp_path_factory.mktemp("browser-node"), workers=2, extra_toml=NODE_TOML)
+    try:
+        for role, (name, password, _) in USERS.items():
+            extra = ["--agent-id", "1001"] if role == "agent" else []
+            added = cli(node, "users", "add", name, "--role", role, "--password", password, *extra)
+            assert added.returncode == 0, added.stdout + added.stderr
+        yield Hotline(node, f"http://127.0.0.1:{node.extra['web_port']}")
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def sign_in(chromium: Any, hotline: Hotline) -> Iterator[Any]:
+    """Opens a fresh browser context per role and signs in on the login page."""
+    contexts: list[Any] = []
+
+    def open_as(role: str) -> Any:
+        name, password, landing = USERS[role]
+        context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN")
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{hotline.base}/login")
+        page.fill("#username", name)
+        page.fill("#password", password)
+        page.press("#password", "Enter")  # keyboard-friendly: Enter signs in
+        page.wait_for_url(f"{hotline.base}{landing}")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+class Caller:
+    """A citizen on `hotline phone`, in the background; ``args`` script the call."""
+
+    def __init__(self, node: Node, workdir: Path, number: str, *args: str) -> None:
+        self.number = number
+        self.out = (workdir / f"caller-{number}.out").open("w+")
+        self.process = subprocess.Popen(
+            [str(HOTLINE), "phone", node.uri, "--from", number, "--timeout", "60", *args],
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        self.process.wait(60)
+        lines = Path(self.out.name).read_text(errors="replace").splitlines()
+        found = [json.loads(line) for line in lines if line.startswith("{")]
+        return found[-1] if found else {}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.out.close()
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot of the console under docs/screenshots/, checked to be
+    more than a blank page: a real size, many colours, and ink on most rows."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    data = page.screenshot(path=str(path), full_page=True)
+    assert len(data) > 20_000, f"{path} is only {len(data)} bytes"
+    probe = page.context.new_page()
+    try:
+        probe.set_content(
+            f'<img id="shot" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        )
+        probe.wait_for_function("document.getElementById('shot').complete")
+        stats = probe.evaluate(
+            """() => {
+              const img = document.getElementById("shot");
+              const canvas = document.createElement("canvas");
+              canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+              const g = canvas.getContext("2d");
+              g.drawImage(img, 0, 0);
+              const px = g.getImageData(0, 0, canvas.width, canvas.height).data;
+              const colours = new Set();
+              let inkRows = 0;
+              for (let y = 0; y < canvas.height; y += 4) {
+                let ink = false;
+                for (let x = 0; x < canvas.width; x += 2) {
+                  const i = (y * canvas.width + x) * 4;
+                  colours.add((px[i] >> 3) << 10 | (px[i + 1] >> 3) << 5 | (px[i + 2] >> 3));
+                  if (px[i] + px[i + 1] + px[i + 2] < 384) ink = true;
+                }
+                if (ink) inkRows += 1;
+              }
+              return {width: canvas.width, height: canvas.height, colours: colours.size,
+                      inkRows, rows: Math.ceil(canvas.height / 4)};
+            }"""
+        )
+    finally:
+        probe.close()
+    assert stats["width"] == VIEWPORT["width"] and stats["height"] >= VIEWPORT["height"], stats
+    assert stats["colours"] >= 16, f"{path} looks blank: {stats}"
+    assert stats["inkRows"] > stats["rows"] * 0.15, f"{path} has little on it: {stats}"
+    return path
+
+
+def manifest_of(node: Node, caller: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        for manifest in node.manifests():
+            if manifest["caller"] == caller and manifest["status"] != "recording":
+                return manifest
+        return None
+
+    return wait_for(found, 40, f"the manifest of {caller}'s call")
+
+
+def test_the_agent_sees_the_offer_with_its_transcript_before_pickup_and_accepts_the_ticket(
+    hotline: Hotline, sign_in: Any, tmp_path: Path
+) -> None:
+    node = hotline.node
+    phone = AgentPhone(node, "1001", tmp_path)
+    caller: Caller | None = None
+    frozen = False
+    try:
+        phone.wait_registered()
+        page = sign_in("agent")
+        state = page.locator("#state")
+        page.wait_for_selector("#socket:has-text('实时连接正常')")
+        page.click("#btn-login")  # 签入
+        wait_text(state, "空闲（就绪）")
+        page.keyboard.press("F3")  # 小休 (reason: the first, 小休)
+        wait_text(state, "小休")
+        page.keyboard.press("F2")  # 就绪
+        wait_text(state, "空闲（就绪）")
+        assert agent_status(node, "1001") == "available"
+
+        os.kill(phone.process.pid, signal.SIGSTOP)  # the phone rings, and rings
+        frozen = True
+        caller = Caller(
+            node,
+            tmp_path,
+            "13800000101",
+            "--play",
+            str(SPEECH / CLIP),
+            "--play-at",
+            "0.5",
+            "--dtmf",
+            "0@7",
+            "--hangup-after",
+            "18",
+        )
+        # Offered: the desk shows the call ringing, with what the caller said so far.
+        page.wait_for_selector("#call:not([hidden])", timeout=30_000)
+        wait_text(page.locator("#call-stage"), "振铃中")
+        assert page.inner_text("#call-caller") == "13800000101"
+        page.wait_for_selector("#transcript li:not(.partial)", timeout=20_000)
+        said = page.inner_text("#transcript")
+        assert re.search(r"交易|停滞|情况", said), said
+        assert page.inner_text("#call-priority")
+        page.wait_for_selector("#ticket:not([hidden])")  # the draft, before pickup
+        number = page.inner_text("#ticket-number").strip()
+        assert number, "the draft ticket's number is on the desk"
+        assert phone.lines() == [{"registered": node.target}], "no call taken yet"
+        assert agent_status(node, "1001") == "offered"
+
+        os.kill(phone.process.pid, signal.SIGCONT)  # the phone answers
+        frozen = False
+        wait_text(page.locator("#call-stage"), "通话中", timeout=20_000)
+        wait_for(lambda: agent_status(node, "1001") == "on_call", 10, "1001 on the call")
+
+        summary = "市民反映房产交易停滞（浏览器测试）"
+        page.fill("#t-summary", summary)
+        page.fill("#t-address", "广州市天河区体育西路1号")
+        page.click("#ticket button[data-submit='accept']")  # 受理
+        wait_text(page.locator("#ticket-status"), "受理")
+        assert "受理：已完成" in page.inner_text("#message")
+        shown = ticket_show(node, number)
+        assert shown["status"] == "accepted", shown
+        assert shown["summary"] == summary, shown
+        assert shown["address"] == "广州市天河区体育西路1号", shown
+        save_screenshot(page, "desk")
+
+        caller_summary = caller.summary()
+        assert caller_summary.get("answered"), caller_summary
+        ended = wait_for(
+            lambda: [line for line in phone.lines() if "call_ended" in line], 15, "the phone's call"
+        )
+        assert ended[0]["answered"], ended
+        manifest = manifest_of(node, "13800000101")
+        assert manifest["agent"] == "1001" and manifest["ticket"] == number
+        hotline.answered.update(manifest=manifest, number=number)
+    finally:
+        if frozen:
+            os.kill(phone.process.pid, signal.SIGCONT)
+        if caller is not None:
+            caller.stop()
+        phone.stop()
+
+
+def test_the_supervisor_sees_a_caller_waiting_and_switches_the_callback_offer_off(
+    hotline: Hotline, sign_in: Any, tmp_path: Path
+) -> None:
+    node = hotline.node
+    for agent_id in ("1001", "1002"):
+        if agent_status(node, agent_id) != "logged_out":
+            assert cli(node, "agents", "not-ready", agent_id).returncode == 0
+    page = sign_in("supervisor")
+    group = page.locator("section.group[data-group='综合']")
+    group.wait_for()
+    wait_text(group.locator(".waiting"), "0")
+    assert page.is_checked("#callback-offer"), "the node starts with the callback offer on"
+
+    caller = Caller(node, tmp_path, "13800000102", "--dtmf", "0@1", "--hangup-after", "14")
+    try:
+        wait_text(group.locator(".waiting"), "1", timeout=15_000)  # nobody ready: it waits
+        board = page.context.request.get(f"{hotline.base}/api/wallboard").json()
+        (general,) = [g for g in board["groups"] if g["group"] == "综合"]
+        assert general["waiting"] == 1
+        save_screenshot(page, "wallboard")
+
+        page.uncheck("#callback-offer")
+        page.wait_for_selector("#board-message:has-text('预约回电关闭：已生效')")
+        board = page.context.request.get(f"{hotline.base}/api/wallboard").json()
+        assert board["callback_offer"] is False
+        page.reload()
+        page.locator("section.group[data-group='综合']").wait_for()
+        assert not page.is_checked("#callback-offer"), "the switch stays off after a reload"
+
+        caller.process.wait(40)
+        wait_text(page.locator("section.group[data-group='综合'] .waiting"), "0")
+    finally:
+        caller.stop()
+
+
+def test_qa_opens_the_call_hears_the_recording_and_seeks_by_transcript_line(
+    hotline: Hotline, sign_in: Any
+) -> None:
+    if not hotline.answered:
+        pytest.skip("the desk test's call is needed")
+    manifest = hotline.answered["manifest"]
+    call_id = manifest["call_id"]
+    legs = {leg["leg"]: leg for leg in manifest["legs"]}
+
+    page = sign_in("qa")
+    page.click(f"a[data-call-id='{call_id}']")
+    page.wait_for_url(f"{hotline.base}/qa/calls/{call_id}")
+    first = page.get_attribute("input[name='leg']:checked", "value")
+    assert first == "qa", "the stereo recording is offered first"
+    page.wait_for_function(
+        "() => { const a = document.getElementById('qa-audio');"
+        " return a.readyState >= 1 && isFinite(a.duration) && a.duration > 0; }"
+    )
+    duration = page.evaluate("document.getElementById('qa-audio').duration")
+    assert abs(duration - legs["qa"]["duration_s"]) < 0.5, (duration, legs["qa"])
+    assert "录音完整" in page.inner_text("#qa-integrity")
+    assert hotline.answered["number"] in page.inner_text(".qa-right")
+
+    lines = page.locator("#qa-transcript button[data-at]")
+    assert lines.count() >= 1, page.inner_text("#qa-transcript")
+    line = lines.first
+    at = float(line.get_attribute("data-at") or "nan")
+    offset = float(page.get_attribute("#qa-audio", "data-offset") or "0")
+    target = at - offset
+    # Somewhere else first (the end of the recording), then the line brings it back.
+    page.evaluate(f"document.getElementById('qa-audio').currentTime = {duration - 0.2}")
+    page.wait_for_function(f"document.getElementById('qa-audio').currentTime > {duration - 0.5}")
+    line.click()
+    page.wait_for_function(
+        "([t]) => { const a = document.getElementById('qa-audio');"
+        " return a.currentTime >= t - 0.05 && a.currentTime < t + 1.5; }",
+        arg=[target],
+    )
+    page.evaluate("document.getElementById('qa-audio').pause()")
+    save_screenshot(page, "qa")
+
+
+# ---- helpers --------------------------------------------------------------------------
+def wait_text(locator: Any, text: str, timeout: float = 15_000) -> None:
+    sync_api.expect(locator).to_have_text(text, timeout=timeout)
+
+
+def agent_status(node: Node, agent_id: str) -> str:
+    listed = cli(node, "agents", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return str(json.loads(listed.stdout)[agent_id]["status"])
+
+
+def ticket_show(node: Node, number: str) -> dict[str, Any]:
+    shown = cli(node, "tickets", "show", number, "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    return json.loads(shown.stdout)
