@@ -53,6 +53,7 @@ class Hub:
         priority_numbers: Iterable[str] = (),
         catalog: CallCatalog | None = None,
         recordings_root: Path | None = None,
+        worker_grace_s: float = 10.0,
     ) -> None:
         self.bus = bus
         self.node = node
@@ -76,6 +77,11 @@ class Hub:
         self._handed: set[str] = set()  # calls handed to seat allocation
         self._saved: dict[str, dict] = {}  # finished calls' recording.saved (late transcripts)
         self._stats: dict[str, tuple[dict | None, float]] = {}  # last queue.stats per group
+        # Workers that reported down (last will) and since when: their calls end unless
+        # they come back within worker_grace_s of the hub's own link being up.
+        self._quiet: dict[str, float] = {}
+        self.worker_grace_s = worker_grace_s
+        self._link_up_at: float | None = clock()
         # Observers of every message the hub receives (the consoles' live updates).
         self.watchers: list[Callable[[str, Message], None]] = []
         self.priority_numbers = frozenset(priority_numbers)
@@ -330,17 +336,19 @@ class Hub:
 
     async def _on_worker_status(self, message: Message) -> None:
         worker = str(message.data.get("worker", ""))
+        previous = self.workers.get(worker, {})
         self.workers[worker] = message.data
         if message.data.get("state") == "down":
-            # The worker is gone with its calls: nothing more will come from them.
-            for call_id, flow in list(self.flows.items()):
-                if flow.worker == worker:
-                    flow.on_event(m.CALL_ENDED, {"reason": "worker_lost"}, self.clock())
-                    log.warning(
-                        "call lost with its worker", extra=fields(call_id=call_id, worker=worker)
-                    )
-                    self._finish(call_id)
+            # A last will: the worker died, or only its link to the broker did (a broker
+            # shutting down sends every will). Its calls end if it does not come back.
+            self._quiet.setdefault(worker, self.clock())
+            log.warning("worker reported down", extra=fields(worker=worker))
             return
+        was_quiet = self._quiet.pop(worker, None) is not None
+        restarted = bool(previous.get("pid")) and previous.get("pid") != message.data.get("pid")
+        if was_quiet or restarted:
+            listed = {str(c.get("call_id", "")) for c in message.data.get("calls", [])}
+            await self._lose_calls(worker, keep=listed)
         for call in message.data.get("calls", []):
             call_id = call.get("call_id", "")
             if call.get("state") == "offered":
@@ -356,8 +364,38 @@ class Hub:
                 )
                 await self._send(flow, flow.adopt(self.clock()))
 
+    async def _lose_calls(self, worker: str, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """The worker's calls (but ``keep``) are gone with it: each ends as if the
+        worker had reported it (seat allocation, ticket and transcript included)."""
+        for call_id, flow in list(self.flows.items()):
+            if flow.worker != worker or call_id in keep:
+                continue
+            log.warning("call lost with its worker", extra=fields(call_id=call_id, worker=worker))
+            ended = Message(
+                m.CALL_ENDED,
+                {"call_id": call_id, "worker": worker, "reason": "worker_lost"},
+                node=self.node,
+            )
+            await self._on_call_event(ended)
+
+    def _bus_up_since(self, now: float) -> float | None:
+        """Since when the hub's own link to the broker is up; None while it is down
+        (then nothing can be concluded about workers' silence)."""
+        connected = getattr(self.bus, "connected", None)
+        up = connected.is_set() if isinstance(connected, asyncio.Event) else True
+        if not up:
+            self._link_up_at = None
+        elif self._link_up_at is None:
+            self._link_up_at = now
+        return self._link_up_at
+
     async def tick(self) -> None:
         now = self.clock()
+        link_up = self._bus_up_since(now)
+        for worker, since in list(self._quiet.items()):
+            if link_up is not None and now - max(since, link_up) >= self.worker_grace_s:
+                del self._quiet[worker]
+                await self._lose_calls(worker)
         if self.seating is not None:
             await self._act(self.seating.tick(now))
             await self._publish_queue_stats(now)

@@ -218,24 +218,55 @@ async def test_refused_command_is_logged(
 # ---- worker status ------------------------------------------------------------------------
 
 
-async def test_worker_down_ends_only_that_workers_calls(hub: Hub, bus: MemoryBus) -> None:
+def worker_up(worker: str, pid: int, calls: list[str]) -> tuple[str, Message]:
+    topic, message = worker_status(
+        worker, "up", [{"call_id": c, "state": "answered"} for c in calls]
+    )
+    message.data["pid"] = pid
+    return topic, message
+
+
+async def test_worker_down_ends_only_that_workers_calls_after_a_grace(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await feed(hub, worker_up("w1", 100, []), worker_up("w2", 200, []))
     await offered(hub, "c1", "w1")
     await offered(hub, "c2", "w1")
     await offered(hub, "c3", "w2")
-    published_before = len(bus.published)
 
-    await feed(hub, worker_status("w1", "down"))
+    await feed(hub, worker_status("w1", "down"))  # its last will
+    assert set(hub.flows) == {"c1", "c2", "c3"}  # maybe only its link went: not yet
+    clock.advance(hub.worker_grace_s)
+    await hub.tick()
 
     assert set(hub.flows) == {"c3"}
     for call_id in ("c1", "c2"):
         assert hub.finished[call_id].step is Step.ENDED
         assert hub.finished[call_id].end_reason == "worker_lost"
-    assert len(bus.published) == published_before  # nobody left to command
-    assert hub.workers["w1"]["state"] == "down"
+        assert call_events(bus, call_id, m.CALL_TRANSCRIPT)  # the lost call is reported
+    assert not [k for k, _ in commands_to(bus, "w1") if k == m.HANGUP]  # nobody to command
+    published = len(bus.published)
+    await feed(hub, event("c1", m.CALL_ANSWERED))  # late events change nothing
+    assert len(bus.published) == published
 
-    # Late events for the lost calls change nothing.
-    await feed(hub, event("c1", m.CALL_ANSWERED))
-    assert len(bus.published) == published_before
+
+async def test_a_worker_that_comes_back_keeps_its_calls(hub: Hub, clock: FakeClock) -> None:
+    """A broker going down sends every client's will: the worker was fine."""
+    await feed(hub, worker_up("w1", 100, []))
+    await offered(hub, "c1", "w1")
+    await feed(hub, worker_status("w1", "down"))
+    clock.advance(5)
+    await feed(hub, worker_up("w1", 100, ["c1"]))  # reconnected, same process, same call
+    clock.advance(hub.worker_grace_s)
+    await hub.tick()
+    assert "c1" in hub.flows
+
+
+async def test_a_restarted_worker_process_ends_the_old_ones_calls_at_once(hub: Hub) -> None:
+    await feed(hub, worker_up("w1", 100, []))
+    await offered(hub, "c1", "w1")
+    await feed(hub, worker_up("w1", 101, []))  # the supervisor restarted it: a new pid
+    assert "c1" not in hub.flows and hub.finished["c1"].end_reason == "worker_lost"
 
 
 async def test_answered_call_unknown_to_the_hub_is_adopted(hub: Hub, bus: MemoryBus) -> None:
