@@ -234,6 +234,9 @@ def phone(
     answer: Annotated[
         bool, typer.Option(help="With --auto-answer: --no-answer lets calls ring unanswered.")
     ] = True,
+    answer_after: Annotated[
+        float, typer.Option(help="With --auto-answer: let each call ring this many seconds.")
+    ] = 0.0,
     codec: Annotated[
         list[str] | None, typer.Option(help="Offer only these codecs (PCMA, PCMU, G722).")
     ] = None,
@@ -278,6 +281,7 @@ def phone(
         password=password,
         loop_play=loop_play,
         answer=answer,
+        answer_after_s=answer_after,
     )
     if password and not register:
         err.print("error: --password is for --register HOST:PORT")

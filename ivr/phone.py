@@ -56,6 +56,7 @@ class PhoneOptions:
     password: str = ""  # digest password for the registrar (user name: caller_id)
     loop_play: bool = False  # play the WAV round and round (an agent's voice)
     answer: bool = True  # with auto_answer: False lets calls ring unanswered
+    answer_after_s: float = 0.0  # with auto_answer: let it ring this long first
     codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
 
 
@@ -117,7 +118,13 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
             match event:
                 case ev.LegOffered(leg=leg) if options.auto_answer:
                     result.offered += 1
-                    if options.answer:
+                    if options.answer and options.answer_after_s > 0:
+                        scheduled.append(
+                            loop.call_later(
+                                options.answer_after_s, lambda leg=leg: engine.answer(leg, 200)
+                            )
+                        )
+                    elif options.answer:
                         await asyncio.wrap_future(engine.answer(leg, 200))
                 case ev.LegMedia(leg=leg, codec=codec):
                     result.codec = codec
@@ -126,6 +133,8 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                         await asyncio.wrap_future(engine.record(leg, {"heard": path}))
                 case ev.LegAnswered(leg=leg):
                     result.answered_calls += 1
+                    if options.calls > 1:
+                        print(json.dumps({"answered_call": result.answered_calls}), flush=True)
                     scheduled += _schedule(loop, engine, leg, options)
                 case ev.DtmfReceived(digit=digit):
                     result.dtmf_received.append(digit)

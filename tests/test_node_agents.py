@@ -100,6 +100,7 @@ class AgentPhone:
         answer: bool = True,
         hangup_after_s: float | None = None,
         voice: Path | None = None,
+        answer_after_s: float = 0.0,
     ) -> None:
         self.agent_id = agent_id
         self.workdir = workdir
@@ -128,6 +129,8 @@ class AgentPhone:
             args.append("--no-answer")
         if hangup_after_s is not None:
             args += ["--hangup-after", str(hangup_after_s)]
+        if answer_after_s:
+            args += ["--answer-after", str(answer_after_s)]
         self.out = (workdir / f"phone-{agent_id}.out").open("w+")
         self.process = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
 
