@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from web.auth import authenticate
 from web.context import WebContext
 from web.csrf import csrf_input, csrf_token
+from web.labels import end_reason_label
 from web.routers import auth, desk, health, qa, tickets, wallboard
 
 WEB = Path(__file__).parent
@@ -25,7 +26,10 @@ def page_templates() -> Jinja2Templates:
     with ``csrf_input(request)``, ``csrf_token(request)`` and ``role_labels``."""
     templates = Jinja2Templates(directory=WEB / "templates")
     templates.env.globals.update(
-        csrf_input=csrf_input, csrf_token=csrf_token, role_labels=auth.ROLE_LABELS
+        csrf_input=csrf_input,
+        csrf_token=csrf_token,
+        role_labels=auth.ROLE_LABELS,
+        end_reason_label=end_reason_label,
     )
     return templates
 

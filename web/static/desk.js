@@ -11,8 +11,13 @@
   };
   const WHO = { caller: "市民", agent: "坐席" };
   const ENDED = {
-    local_hangup: "正常结束", remote_hangup: "市民挂断", transferred: "已转接",
-    worker_lost: "线路中断", agent_unavailable: "未接通坐席",
+    flow_complete: "正常结束", local_hangup: "正常结束", remote_hangup: "市民挂断",
+    agent_hung_up: "坐席挂断", transferred: "已转接", worker_lost: "线路中断",
+    agent_unavailable: "未接通坐席",
+  };
+  const STEPS = {
+    queued: "排队中", connected: "通话中", closing: "结束语", voicemail: "留言中",
+    listening: "收听中", greeting: "问候语",
   };
   const SLOTS = {
     addresses: "地址", phones: "电话", id_numbers: "证件号", names: "姓名",
@@ -231,7 +236,7 @@
     try {
       const history = await api("GET", "/api/desk/history");
       $("history-calls").replaceChildren(
-        ...history.calls.map((c) => row([c.call_id, c.caller, c.seat_group, c.ticket, ENDED[c.end_reason] || c.end_reason || c.step])),
+        ...history.calls.map((c) => row([c.call_id, c.caller, c.seat_group, c.ticket, ENDED[c.end_reason] || c.end_reason || STEPS[c.step] || c.step])),
       );
       $("history-tickets").replaceChildren(
         ...history.tickets.map((t) => row([t.number, t.request_type, t.status_label, t.summary, t.due_date])),
