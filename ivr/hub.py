@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import faulthandler
 import logging
@@ -68,6 +69,8 @@ class Hub:
         self.flows: dict[str, CallFlow] = {}
         self.finished: dict[str, CallFlow] = {}
         self.workers: dict[str, dict] = {}
+        self.asr: dict[str, dict] = {}  # ASR services' retained status (streams, capacity)
+        self.asr_latencies: collections.deque[float] = collections.deque(maxlen=500)
         self._seen: dict[str, float] = {}
         # Seat allocation (None without agents): the ACD, fed by the calls' events.
         self.seating = seating(self.flows) if seating is not None else None
@@ -103,6 +106,11 @@ class Hub:
         if message.type == m.WORKER_STATUS:
             await self._on_worker_status(message)
             return
+        if message.type == m.ASR_STATUS:
+            self.asr[topic] = message.data
+            return
+        if message.type == m.ASR_FINAL and isinstance(message.data.get("latency_s"), int | float):
+            self.asr_latencies.append(float(message.data["latency_s"]))
         if topics.matches(topics.ALL_AGENT_COMMANDS, topic):
             await self._on_agent_command(topic.split("/")[-2], message)
             return
@@ -700,6 +708,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
                 topics.ALL_AGENT_COMMANDS,
                 topics.ALL_AGENT_UPDATES,
                 topics.ALL_TICKET_EVENTS,
+                f"{topics.ROOT}/asr/+/status",
             ],
             hub.on_message,
         )

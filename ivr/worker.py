@@ -89,6 +89,7 @@ class MediaWorker:
         self.worker_id = worker_id
         self.loop = asyncio.get_running_loop()
         self.calls: dict[str, WorkerCall] = {}  # by call id
+        self.frames_dropped = 0  # caller/agent audio the ASR service could not take in time
         self.ending: dict[str, WorkerCall] = {}  # ended, still closing the agent's leg
         self.by_leg: dict[str, str] = {}  # leg id -> call id
         self.draining = False
@@ -137,6 +138,7 @@ class MediaWorker:
                 "sip": f"{self.settings.workers.bind}:{self.engine.port}",
                 "capacity": self.caller_capacity,  # callers it admits (Kamailio's maxload)
                 "legs": self.settings.workers.max_calls,
+                "asr_frames_dropped": self.frames_dropped,
                 "started_at": self.started_at,
                 "calls": [
                     {
@@ -708,6 +710,7 @@ class MediaWorker:
             with contextlib.suppress(EngineError):
                 await asyncio.wrap_future(self.engine.untap(call.leg))
         if link.dropped:
+            self.frames_dropped += link.dropped
             log.warning(
                 "ASR frames dropped", extra=fields(call_id=call.call_id, frames=link.dropped)
             )
