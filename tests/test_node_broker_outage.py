@@ -147,6 +147,12 @@ def _calls_through_an_outage(tmp_path: Path, broker: PersistentBroker, consumer:
     wait_for(lambda: stored <= consumer.durable_ids(), 30, "every durable event")
     types = {kind for _, kind, _ in consumer.received if kind in DURABLE_TYPES}
     assert {"ticket.drafted", "call.transcript"} <= types
+    # The outside system sees every documented event of a call's life, not only those.
+    seen = {kind for _, kind, _ in consumer.received}
+    life = {"call.offered", "call.answered", "call.media", "flow.step", "prompt.started"}
+    life |= {"prompt.finished", "asr.streaming", "asr.final", "call.understood", "call.ended"}
+    life |= {"recording.saved", "worker.status", "hub.status"}
+    assert life <= seen, life - seen
     transcripts = {i for _, kind, i in consumer.received if kind == "call.transcript"}
     assert len(transcripts) == 3  # one per call, none lost
     tickets = subprocess.run(
