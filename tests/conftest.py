@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.nodes import Node, start_node
+from tests.postgres import PostgresServer, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +32,23 @@ def node_factory(tmp_path: Path) -> Iterator:
     yield make
     for made in nodes:
         made.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the whole run (Debian's binaries)."""
+    try:
+        server = start_postgres()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database for a store test, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

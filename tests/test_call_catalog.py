@@ -31,7 +31,6 @@ from recordings.catalog import (
 from recordings.layout import call_dir
 from recordings.stereo import write_stereo
 from recordings.transcript import write_transcript
-from tests.postgres import PostgresServer, start_postgres
 from tickets.store import TicketStore, make_engine
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -147,24 +146,6 @@ def make_call(
             },
         )
     return directory
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 @pytest.fixture

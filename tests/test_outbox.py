@@ -32,28 +32,9 @@ from events.outbox import (
     metadata,
     upgrade_database,
 )
-from tests.postgres import PostgresServer, start_postgres
 from tests.test_mqtt_bus import Broker
 
 # ---- the table ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 class Clock:

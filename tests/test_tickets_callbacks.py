@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +13,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Column, MetaData, Table, inspect, select
 
-from tests.postgres import PostgresServer, start_postgres
 from tickets.callbacks import (
     CALLBACK_DONE,
     REQUEST_CALLBACK,
@@ -47,24 +45,6 @@ VOICEMAIL = TicketDraft(
     callback_number="13800138000",
     callback_reason=CallbackReason.VOICEMAIL,
 )
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 @pytest.fixture

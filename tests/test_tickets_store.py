@@ -13,7 +13,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from tests.postgres import PostgresServer, start_postgres
 from tickets.lifecycle import Action, TransitionError, transition
 from tickets.model import Channel, Rating, RequestType, Status, TicketDraft, parse_number
 from tickets.policy import TicketPolicy
@@ -50,24 +49,6 @@ NOISE = TicketDraft(
     call_id="c-42",
     recording_dir="recordings/2026/11/27/c-42",
 )
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from sqlalchemy import inspect, select
 
 from sip_config import Settings
 from sip_config.settings import WebSection
-from tests.postgres import PostgresServer, start_postgres
 from tickets.store import VERSION_TABLE as TICKETS_VERSION_TABLE
 from tickets.store import TicketStore, make_engine
 from web.accounts import (
@@ -48,24 +47,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'tickets.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 @pytest.fixture
