@@ -35,8 +35,6 @@ from typing import Any, Protocol
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Engine,
     Index,
     Integer,
@@ -44,7 +42,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     delete,
     func,
@@ -57,6 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from events.bus import BusError
 from events.messages import Message, decode, encode
 from storage import sql
+from storage.sqltypes import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +66,6 @@ class OutboxError(Exception):
     """The outbox database cannot be used (bad URL, unreachable); a retry may help."""
 
     retryable = True
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes stored as UTC (SQLite keeps no zone: it is put back on read)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"{value} has no time zone; the outbox keeps aware times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 metadata = MetaData()

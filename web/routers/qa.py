@@ -402,11 +402,12 @@ def post_score(
     return _save_score(request, principal, call_id, body.scores, body.comment).as_dict()
 
 
-@router.api_route(
+@router.head(
     "/api/calls/{call_id}/recordings/{leg}",
-    methods=["GET", "HEAD"],
-    operation_id="get_call_recording",
+    operation_id="head_call_recording",
+    include_in_schema=False,
 )
+@router.get("/api/calls/{call_id}/recordings/{leg}", operation_id="get_call_recording")
 def get_recording(request: Request, principal: Viewer, call_id: str, leg: str) -> FileResponse:
     """One leg's WAV, with range requests; only legs the manifest lists, only files
     inside the call's directory under the recordings root."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from events.outbox import UtcDateTime
+from storage.sqltypes import UtcDateTime
 
 revision = "0001"
 down_revision = None
