@@ -74,13 +74,19 @@ def test_sipp_caller_is_recorded(node: Node) -> None:
     clip_seconds = len(read_wav_8k(SPEECH / CLIP)) / 8000
     assert legs["caller"]["duration_s"] >= clip_seconds
     assert verify(__import__("pathlib").Path(manifest["_dir"])) == []
-    # The caller leg holds the caller's words: it correlates with the clip sent as A-law.
+    # The caller leg holds the caller's words: each voiced half second of the clip sent as
+    # A-law is found in it, in order. (Piece by piece, because on a loaded machine
+    # the jitter buffer may drop or repeat a frame, which shifts the rest of the clip.)
     caller = _wav(f"{manifest['_dir']}/caller.wav")
     sent = alaw_decode(alaw_encode(read_wav_8k(SPEECH / CLIP))).astype(np.float64)
     window = caller[int(lead * 8000) - 4000 :]
-    correlation = np.correlate(window, sent, mode="valid")
-    energy = np.sqrt(np.convolve(window**2, np.ones(len(sent)), mode="valid") * (sent**2).sum())
-    assert (correlation / np.maximum(energy, 1)).max() > 0.9
+    matches = _piece_by_piece(window, sent)
+    assert len(matches) >= 3
+    scores = [score for score, _ in matches]
+    offsets = [offset for score, offset in matches if score > 0.8]
+    # Another speaker's words score below 0.1; a second holding a dropped frame ~0.5.
+    assert np.median(scores) > 0.9 and min(scores) > 0.3, scores
+    assert offsets == sorted(offsets), offsets
     # The node's leg holds the greeting and the closing prompt, aligned in time.
     played, _ = voiced_frames(__import__("pathlib").Path(manifest["_dir"]) / "played.wav")
     assert played[: int(node.prompt_seconds("greeting") * 50)].mean() > 0.3
@@ -446,3 +452,20 @@ def test_the_first_admin_password_is_printed_once_and_signs_in(node: Node) -> No
         me = client.get("/api/me").json()
         assert me["username"] == "admin" and me["role"] == "admin"
         assert client.get("/metrics").status_code == 200
+
+
+def _piece_by_piece(recorded: np.ndarray, sent: np.ndarray) -> list[tuple[float, int]]:
+    """For each voiced half-second piece of ``sent``: the best normalized correlation
+    with ``recorded`` and where it was found."""
+    matches = []
+    for start in range(0, len(sent) - 4000 + 1, 4000):
+        piece = sent[start : start + 4000]
+        if np.sqrt((piece**2).mean()) < 300:
+            continue
+        correlation = np.correlate(recorded, piece, mode="valid")
+        energy = np.sqrt(
+            np.convolve(recorded**2, np.ones(len(piece)), mode="valid") * (piece**2).sum()
+        )
+        normalized = correlation / np.maximum(energy, 1)
+        matches.append((float(normalized.max()), int(normalized.argmax())))
+    return matches
