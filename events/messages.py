@@ -40,6 +40,7 @@ AGENT_REQUESTED = "agent.requested"
 TRANSFER_STATUS = "call.transfer"  # the network's answer to a transfer: code, final
 CALL_UNDERSTOOD = "call.understood"  # the hub: request type, domain, emergency, slots
 TICKET_DRAFTED = "ticket.drafted"  # the hub: a draft work order for the call
+TICKET_CHANGED = "ticket.changed"  # the ticket store: one audit entry (any channel)
 CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the call ended
 # Seat allocation (the hub) and the agent's leg (the worker).
 CALL_QUEUED = "call.queued"  # the hub: waiting for an agent of a seat group

@@ -650,17 +650,22 @@ def _rate_calls(config: Path | None, data_dir: Path | None, number: str, rating:
 
 def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
     """The ticket store from the settings (migrated on open), or exit 2 saying why."""
+    from events.outbox import Outbox, OutboxError
+    from events.ticket_feed import TicketFeed
     from tickets.policy import TicketPolicy
     from tickets.store import StoreError, TicketStore
 
     settings = _settings(config, **{"node.data_dir": data_dir})
     try:
-        return TicketStore(
+        store = TicketStore(
             settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
         )
-    except StoreError as exc:
+        # Changes made here reach other systems too: the running hub publishes them.
+        store.on_change = TicketFeed(Outbox(store.engine), settings.node.name)
+    except (StoreError, OutboxError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    return store
 
 
 def _ticket_json(ticket: Any, with_audit: bool = True) -> dict[str, Any]:

@@ -503,8 +503,11 @@ class Hub:
         )
 
 
-def open_tickets(settings: Settings) -> CallTickets | None:
-    """The ticket store (migrated to the current schema); None (logged) if unreachable."""
+def open_tickets(settings: Settings, durable: Durable | None = None) -> CallTickets | None:
+    """The ticket store (migrated to the current schema); None (logged) if unreachable.
+    With ``durable``, every ticket change writes its ``ticket.changed`` event into
+    the outbox in the change's own transaction."""
+    from events.ticket_feed import TicketFeed
     from tickets.policy import TicketPolicy
     from tickets.store import TicketStore
 
@@ -515,6 +518,8 @@ def open_tickets(settings: Settings) -> CallTickets | None:
     except Exception as exc:  # calls are still answered and recorded
         log.error("no ticket store: %s", exc)
         return None
+    if durable is not None:
+        store.on_change = TicketFeed(durable.outbox, settings.node.name, durable.publisher.wake)
     return CallTickets(store)
 
 
@@ -691,7 +696,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             priority_key=settings.acd.priority_key,
         ),
         understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
-        tickets=open_tickets(settings),
+        tickets=open_tickets(settings, durable),
         catalog=open_catalog(settings),
         recordings_root=settings.recordings_dir,
         concurrent_calls=True,

@@ -115,6 +115,7 @@ def test_topics_are_under_the_root_and_reach_the_hubs_subscriptions(
 def test_durable_and_retained_events() -> None:
     assert {
         m.TICKET_DRAFTED,
+        m.TICKET_CHANGED,
         m.CALL_TRANSCRIPT,
         m.CALL_CONNECTED,
         m.CALL_ABANDONED,

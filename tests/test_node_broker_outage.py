@@ -19,7 +19,7 @@ import pytest
 from events.contract import DURABLE_TYPES
 from events.messages import decode
 from recordings.manifest import verify
-from tests.nodes import HOTLINE, SPEECH, start_node, wait_for
+from tests.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
 from tests.test_outbox import PersistentBroker
 
 pytestmark = pytest.mark.node
@@ -129,6 +129,20 @@ def _calls_through_an_outage(tmp_path: Path, broker: PersistentBroker, consumer:
         # The hub publishes what it stored during the outage once the broker is back.
         database = node.data_dir.resolve() / "tickets.db"
         wait_for(lambda: _unpublished(database) == 0, 30, "the outbox to drain")
+        # A change made elsewhere (here the command line) reaches the outside system
+        # through the running hub, with its event written in the change's transaction.
+        listed = _tickets(node)
+        number = next(t["number"] for t in listed if t["caller_number"] == "13800000100")
+        changes = _changes(consumer, number)
+        assert changes >= 1  # the draft's creation, published with the call
+        subprocess.run(
+            [str(HOTLINE), "tickets", "transition", number, "accept", "--actor", "a1001"]
+            + ["--data-dir", str(node.data_dir)],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        wait_for(lambda: _changes(consumer, number) > changes, 15, "the accept's ticket.changed")
     finally:
         for caller in callers:
             if caller.poll() is None:
@@ -146,7 +160,7 @@ def _calls_through_an_outage(tmp_path: Path, broker: PersistentBroker, consumer:
     stored = _stored_ids(database)
     wait_for(lambda: stored <= consumer.durable_ids(), 30, "every durable event")
     types = {kind for _, kind, _ in consumer.received if kind in DURABLE_TYPES}
-    assert {"ticket.drafted", "call.transcript"} <= types
+    assert {"ticket.drafted", "ticket.changed", "call.transcript"} <= types
     # The outside system sees every documented event of a call's life, not only those.
     seen = {kind for _, kind, _ in consumer.received}
     life = {"call.offered", "call.answered", "call.media", "flow.step", "prompt.started"}
@@ -155,15 +169,30 @@ def _calls_through_an_outage(tmp_path: Path, broker: PersistentBroker, consumer:
     assert life <= seen, life - seen
     transcripts = {i for _, kind, i in consumer.received if kind == "call.transcript"}
     assert len(transcripts) == 3  # one per call, none lost
-    tickets = subprocess.run(
+    listed = [t for t in _tickets(node) if t["caller_number"].startswith("1380000010")]
+    assert len(listed) == 3  # every call's work order is there
+
+
+def _tickets(node: Node) -> list[dict]:
+    listing = subprocess.run(
         [str(HOTLINE), "tickets", "list", "--json", "--data-dir", str(node.data_dir)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    listed = [t for t in json.loads(tickets.stdout) if t["caller_number"].startswith("1380000010")]
-    assert len(listed) == 3  # every call's work order is there
+    return json.loads(listing.stdout)
+
+
+def _changes(consumer: Consumer, number: str) -> int:
+    """How many distinct ticket.changed events the outside system got for ``number``."""
+    return len(
+        {
+            i
+            for topic, kind, i in consumer.received
+            if kind == "ticket.changed" and topic.endswith(f"/tickets/{number}/changed")
+        }
+    )
 
 
 def _stored_ids(database: Path) -> set[str]:

@@ -4,6 +4,10 @@ The schema is made only by the Alembic migrations in ``tickets/migrations``
 (:func:`upgrade_database`, run when a store opens).  Every change to a ticket is
 written with its audit entries in one transaction; ticket numbers come from a
 per-day sequence row bumped by one atomic upsert, safe with many writers.
+
+A :class:`ChangeListener` given to the store hears every audit entry inside the
+transaction that writes it, so that what it writes there (the node's event
+outbox) commits or rolls back with the change itself.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -304,12 +308,33 @@ def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     sql.upgrade_database(target, MIGRATIONS, revision, StoreError, "ticket database")
 
 
-class TicketStore:
-    """Tickets in one database; thread-safe (a session per operation)."""
+class ChangeListener(Protocol):
+    """Hears ticket changes from inside the store's transactions."""
 
-    def __init__(self, url: str, policy: TicketPolicy | None = None, migrate: bool = True) -> None:
+    def changed(self, session: Session, ticket: Ticket, entries: Sequence[AuditEntry]) -> None:
+        """``ticket`` as written, with ``entries`` its audit entries new in this
+        transaction (a new ticket: all of them).  Runs inside the transaction:
+        write with ``session``; an exception rolls the change back."""
+
+    def committed(self) -> None:
+        """A transaction that called :meth:`changed` has committed."""
+
+
+class TicketStore:
+    """Tickets in one database; thread-safe (a session per operation).
+
+    ``on_change`` (settable later) hears every change in its own transaction."""
+
+    def __init__(
+        self,
+        url: str,
+        policy: TicketPolicy | None = None,
+        migrate: bool = True,
+        on_change: ChangeListener | None = None,
+    ) -> None:
         self.url = url
         self.policy = policy or TicketPolicy()
+        self.on_change = on_change
         self.engine = make_engine(url)
         if migrate:
             upgrade_database(self.engine)
@@ -332,8 +357,16 @@ class TicketStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+            if session.info.pop("ticket_changed", False) and self.on_change is not None:
+                self.on_change.committed()
+
+    def _changed(self, session: Session, ticket: Ticket, entries: Sequence[AuditEntry]) -> None:
+        if self.on_change is not None and entries:
+            self.on_change.changed(session, ticket, entries)
+            session.info["ticket_changed"] = True
 
     # -- numbers -----------------------------------------------------------------
 
@@ -371,6 +404,7 @@ class TicketStore:
         row.audit = [_audit_row(entry, seq) for seq, entry in enumerate(ticket.audit)]
         session.add(row)
         session.flush()
+        self._changed(session, ticket, ticket.audit)
         return ticket
 
     def intake(self, draft: TicketDraft, now: datetime, link_duplicates: bool = True) -> Intake:
@@ -479,6 +513,7 @@ class TicketStore:
         _to_row(ticket, row)
         row.audit.extend(_audit_row(entry, seq) for seq, entry in enumerate(new, start=stored))
         session.flush()
+        self._changed(session, ticket, new)
 
     # -- reading -----------------------------------------------------------------
 
