@@ -112,12 +112,18 @@ class TimeWindow(_Section):
 
     @model_validator(mode="after")
     def _span(self) -> TimeWindow:
-        if self.end <= self.start:
+        # end = 00:00 is midnight at the end of the day (a window to 24:00).
+        if (_seconds(self.end) or 86_400) <= _seconds(self.start):
             raise ValueError(
-                f"window {self.name}: end {self.end} must be after start {self.start} "
-                "(split a window across midnight into two)"
+                f"window {self.name}: end {self.end:%H:%M} must be after start"
+                f" {self.start:%H:%M} (00:00 as the end means midnight; split a window"
+                " across midnight into two)"
             )
         return self
+
+
+def _seconds(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
 class AcdSection(_Section):

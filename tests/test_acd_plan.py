@@ -132,6 +132,8 @@ def test_windows_are_checked() -> None:
             ),
             TimeWindow(name="empty", start=time(13), end=time(14)),
             TimeWindow(name="ghost", start=time(13), end=time(14), seat_groups=["不存在"]),
+            TimeWindow(name="evening", start=time(18), end=time(0), seat_groups=["环保"]),
+            TimeWindow(name="night", start=time(22), end=time(0), seat_groups=["环保"]),
         ],
     )
     problems = check_plan(Conf(agents=[a("1", "综合", "城建")], acd=acd), GROUPS, "综合")
@@ -143,6 +145,8 @@ def test_windows_are_checked() -> None:
         " 城建, 环保, 综合",
         "acd.windows[0] (peak) and acd.windows[1] (late) both switch 城建 on (mon 10:00–11:00):"
         " merge them or make them not overlap",
+        "acd.windows[4] (evening) and acd.windows[5] (night) both switch 环保 on"
+        " (mon,tue,wed,thu,fri,sat,sun 22:00–24:00): merge them or make them not overlap",
     ]
 
 

@@ -79,3 +79,23 @@ def test_window_is_checked() -> None:
         Window("x", time(1), time(2), ("monday",))
     with pytest.raises(ValueError, match="must be after"):
         Window("x", time(2), time(1))
+
+
+def test_an_end_of_midnight_closes_the_window_at_the_end_of_the_day() -> None:
+    night = Window("延时服务", time(21), time(0), ("fri",), ("延时",))
+    schedule = Schedule([], [night])
+    friday = datetime(2026, 12, 4)
+    assert not schedule.group_on("延时", friday.replace(hour=20, minute=59, second=59))
+    assert schedule.group_on("延时", friday.replace(hour=21))
+    assert schedule.group_on("延时", friday.replace(hour=23, minute=59, second=59, microsecond=9))
+    assert not schedule.group_on("延时", datetime(2026, 12, 5, 0, 0))  # Saturday
+    assert schedule.next_change(friday.replace(hour=22)) == datetime(2026, 12, 5, 0, 0)
+    whole_day = Window("全天", time(0), time(0), ("sun",))
+    assert inside(whole_day, datetime(2026, 12, 6, 0, 0))
+    assert inside(whole_day, datetime(2026, 12, 6, 23, 59, 59))
+    assert not inside(whole_day, datetime(2026, 12, 7, 0, 0))
+    # The same in the settings: TOML's 00:00:00 as the end.
+    evening = TimeWindow(name="晚间", start=time(18), end=time(0), days=["mon"])
+    assert Schedule([evening]).is_open(MON.replace(hour=23, minute=30))
+    with pytest.raises(ValueError, match="00:00 as the end means midnight"):
+        TimeWindow(name="bad", start=time(18), end=time(6))

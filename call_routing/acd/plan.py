@@ -25,7 +25,7 @@ from typing import Protocol
 from call_routing.acd.agents import Agent, OfferPolicy
 from call_routing.acd.dispatcher import Acd, CallbackPolicy
 from call_routing.acd.queues import SeatGroup, Strategy
-from call_routing.acd.windows import Schedule, ScheduleState, WindowLike
+from call_routing.acd.windows import Schedule, ScheduleState, WindowLike, clock_text, span
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
 
 
@@ -225,12 +225,13 @@ def _windows(settings: PlanSettings, known: set[str], names: str) -> list[str]:
             second = windows[j]
             both = [g for g in first.seat_groups if g in second.seat_groups]
             days = [d for d in first.days if d in second.days]
-            start, end = max(first.start, second.start), min(first.end, second.end)
+            (start_1, end_1), (start_2, end_2) = span(first), span(second)
+            start, end = max(start_1, start_2), min(end_1, end_2)
             if both and days and start < end:
                 problems.append(
                     f"acd.windows[{i}] ({first.name}) and acd.windows[{j}] ({second.name}) both"
-                    f" switch {', '.join(both)} on ({','.join(days)} {start:%H:%M}–{end:%H:%M}):"
-                    " merge them or make them not overlap"
+                    f" switch {', '.join(both)} on ({','.join(days)}"
+                    f" {clock_text(start)}–{clock_text(end)}): merge them or make them not overlap"
                 )
     return problems
 

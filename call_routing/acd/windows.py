@@ -4,7 +4,8 @@
 ``windows`` switch seat groups on: a group named in any window is on only inside
 one of them (peak hours, 延时服务 evenings); a group named in none is on whenever
 the node is open. A window is ``[start, end)`` on each of its days, read on the
-datetime's own wall clock (naive local time, or its time zone when aware).
+datetime's own wall clock (naive local time, or its time zone when aware); an
+``end`` of 00:00 is midnight at the end of the day (a window to 24:00).
 
 The hub asks :meth:`Schedule.state_at` at start-up, applies it with
 :meth:`Acd.set_group_open`, and wakes again at :meth:`Schedule.next_change`.
@@ -18,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_S = 86_400
 
 
 class WindowLike(Protocol):
@@ -49,13 +51,38 @@ class Window:
         unknown = [day for day in self.days if day not in WEEKDAYS]
         if unknown:
             raise ValueError(f"window {self.name}: unknown day(s) {', '.join(unknown)}")
-        if self.end <= self.start:
-            raise ValueError(f"window {self.name}: end {self.end} must be after {self.start}")
+        check_span(self.name, self.start, self.end)
+
+
+def seconds(moment: time) -> int:
+    """Whole seconds since midnight."""
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def span(window: WindowLike) -> tuple[int, int]:
+    """The window as ``[start, end)`` in seconds since midnight; an end of 00:00 is
+    the end of the day (86,400)."""
+    return seconds(window.start), seconds(window.end) or DAY_S
+
+
+def check_span(name: str, start: time, end: time) -> None:
+    """``ValueError`` unless ``end`` comes after ``start`` on the same day."""
+    if (seconds(end) or DAY_S) <= seconds(start):
+        raise ValueError(
+            f"window {name}: end {end:%H:%M} must be after start {start:%H:%M}"
+            " (00:00 as the end means midnight; split a window across midnight into two)"
+        )
+
+
+def clock_text(second: int) -> str:
+    """``HH:MM`` for seconds since midnight (24:00 for the end of the day)."""
+    return f"{second // 3600:02d}:{second % 3600 // 60:02d}"
 
 
 def inside(window: WindowLike, at: datetime) -> bool:
     """Whether ``at`` falls in the window (its wall-clock weekday and time)."""
-    return WEEKDAYS[at.weekday()] in window.days and window.start <= at.time() < window.end
+    start, end = span(window)
+    return WEEKDAYS[at.weekday()] in window.days and start <= seconds(at.time()) < end
 
 
 @dataclass(frozen=True)
@@ -101,8 +128,9 @@ class Schedule:
                 day: date = at.date() + timedelta(days=offset)
                 if WEEKDAYS[day.weekday()] not in window.days:
                     continue
-                for moment in (window.start, window.end):
-                    when = datetime.combine(day, moment, tzinfo=at.tzinfo)
-                    if when > at:
-                        boundaries.append(when)
+                start = datetime.combine(day, window.start, tzinfo=at.tzinfo)
+                end = datetime.combine(day, window.end, tzinfo=at.tzinfo)
+                if span(window)[1] == DAY_S:
+                    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=at.tzinfo)
+                boundaries.extend(when for when in (start, end) if when > at)
         return min(boundaries, default=None)
