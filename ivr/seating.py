@@ -50,6 +50,8 @@ from tts.dynamic import minutes_to_wait, queue_position
 log = logging.getLogger("hub")
 
 HOLD_MUSIC = "hold_music"
+# A due callback that finds no free line on any worker tries again this soon (seconds).
+NO_LINE_RETRY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -464,17 +466,15 @@ class Seating:
         booked = self.callbacks.get(due.call_id)
         worker = self.pick_worker()
         if booked is None or worker is None:
-            # No line to call out on: not the agent's fault. The agent is freed at
-            # once and the callback tries again later, keeping its place.
+            # No line to call out on: nobody's fault. The agent is free at once and
+            # the callback takes its place again shortly, its attempts untouched.
+            delay = min(NO_LINE_RETRY_S, self.acd.callback_policy.retry_s)
             log.warning(
                 "callback due but no worker has room; retried later",
-                extra={"fields": {"call_id": due.call_id}},
+                extra={"fields": {"call_id": due.call_id, "retry_in_s": delay}},
             )
             with contextlib.suppress(AcdError):
-                self.acd.offer_answered(due.call_id, due.at)
-                actions.extend(
-                    self._decide(self.acd.callback_unreached(due.call_id, due.at), due.at)
-                )
+                self.acd.callback_postponed(due.call_id, due.at, delay)
             return actions
         self._dials += 1
         booked.dial_id = f"d{self._dials}"

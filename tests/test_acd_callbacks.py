@@ -144,6 +144,30 @@ def test_an_agent_not_answering_a_callback_is_a_ring_timeout() -> None:
     assert acd.position("c1") == 1
 
 
+def test_a_callback_with_no_line_free_is_postponed_without_using_an_attempt() -> None:
+    acd = make("a", retries=0, ring_timeout_s=10)
+    acd.enqueue("c1", "g", 0.0)
+    acd.request_callback("c1", "139", 0.0)
+    acd.enqueue("c2", "g", 1.0)
+    acd.agent_ready("a", 5.0)
+    assert acd.tick(5.0) == [CallbackDue("c1", "a", "g", "139", 1, 5.0, 15.0)]
+    acd.callback_postponed("c1", 5.0, 30.0)
+    # The agent is free at once, not marked for a miss, and takes the next caller.
+    assert acd.agent("a").missed_in_a_row == 0
+    (offer,) = acd.tick(5.0)
+    assert isinstance(offer, Offer) and offer.call_id == "c2"
+    assert acd.callback("c1").where == "retry_wait"  # type: ignore[union-attr]
+    acd.offer_answered("c2", 6.0)
+    acd.call_ended("c2", 20.0)  # no wrap-up in this group: available again
+    assert acd.tick(34.9) == []
+    # Back in its place at 35 s, and still on its first (and only) attempt.
+    assert acd.tick(35.0) == [CallbackDue("c1", "a", "g", "139", 1, 35.0, 45.0)]
+    acd.offer_answered("c1", 36.0)
+    assert acd.callback_unreached("c1", 40.0) == [CallbackGaveUp("c1", "g", "139", 1, 40.0)]
+    with pytest.raises(UnknownId):
+        acd.callback_postponed("c1", 41.0, 30.0)
+
+
 def test_callbacks_do_not_time_out_and_can_be_cancelled() -> None:
     acd = make("a", max_wait_s=60)
     acd.enqueue("c1", "g", 0.0)

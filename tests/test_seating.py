@@ -301,6 +301,31 @@ async def test_the_callback_offer_and_key_1_book_a_callback(
     assert agent_state(bus, "1002")["status"] == "wrap_up"
 
 
+async def test_a_callback_with_no_free_line_waits_without_losing_an_attempt(
+    hub: Hub, bus: MemoryBus, clock: FakeClock
+) -> None:
+    await queued_call(hub)
+    clock.advance(45)
+    await hub.tick()
+    await feed(hub, event("c1", m.DTMF, digit="1"))
+    await feed(hub, event("c1", m.CALL_ENDED, reason="remote_hangup"))
+    # Every worker is full: two calls each on four legs.
+    busy = [{"call_id": f"x{i}"} for i in range(2)]
+    await feed(hub, worker_status("w1", calls=busy), worker_status("w2", calls=busy))
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    await hub.tick()
+    assert [k for k, _ in commands_to(bus, "w1") + commands_to(bus, "w2") if k == m.CALLBACK] == []
+    state = agent_state(bus, "1002")
+    assert state["status"] == "available" and state["missed_in_a_row"] == 0
+    # A line frees up; the callback is back in its place within NO_LINE_RETRY_S,
+    # on its first attempt still.
+    await feed(hub, worker_status("w2", calls=[]))
+    clock.advance(31)
+    await hub.tick()
+    (callback,) = [d for k, d in commands_to(bus, "w2") if k == m.CALLBACK]
+    assert callback["attempt"] == 1 and callback["agent_id"] == "1002"
+
+
 async def test_a_second_callback_for_the_same_number_is_merged(
     hub: Hub, bus: MemoryBus, clock: FakeClock
 ) -> None:

@@ -563,6 +563,21 @@ class Acd:
         self._forget(entry)
         return [CallbackGaveUp(call_id, entry.group.id, entry.number, entry.attempts, now)]
 
+    def callback_postponed(self, call_id: str, now: float, delay_s: float) -> None:
+        """A callback offered to an agent cannot be dialled now (no line free): the
+        offer is withdrawn (no fault of the agent's, who is available at once), and
+        the callback takes its place again after ``delay_s`` without using up one of
+        its attempts."""
+        self._advance(now)
+        entry = self._calls.get(call_id)
+        if entry is None or entry.live or entry.where != _RINGING:
+            raise UnknownId(f"callback {call_id} is not ringing any agent")
+        self._withdraw(entry, now)
+        self._queues[entry.group.id].remove(call_id)
+        entry.where = _RETRY_WAIT
+        entry.retry_at = now + max(delay_s, 0.001)
+        heapq.heappush(self._timers, (entry.retry_at, _RETRY, call_id))
+
     def cancel_callback(self, call_id: str, now: float) -> None:
         """Drop a callback that is not being dialled (e.g. the citizen called again)."""
         self._advance(now)
