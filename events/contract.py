@@ -675,8 +675,9 @@ EVENTS: tuple[EventSpec, ...] = (
             _f("number", "string", "the number to call back"),
             _f("group", "string", "the seat group"),
             _f("merged_into", "string|null", "the call whose callback already covers it"),
+            _f("waited_s", "number", "seconds waited in the queue before pressing 1"),
         ),
-        {"number": "13800138000", "group": "general", "merged_into": None},
+        {"number": "13800138000", "group": "general", "merged_into": None, "waited_s": 52.4},
         Delivery.DURABLE,
     ),
     EventSpec(

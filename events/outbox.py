@@ -46,6 +46,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -195,6 +196,21 @@ class Outbox:
             .order_by(outbox_table.c.seq)
             .limit(limit)
         )
+        return self._rows(statement)
+
+    def since(self, since: datetime, event_types: Iterable[str] = ()) -> list[OutboxRow]:
+        """Rows added at or after ``since`` (published or not), oldest first; only
+        events whose topic ends in one of ``event_types`` when given (the calls'
+        topics end in their type).  Published rows are kept ``keep_published``."""
+        statement = select(outbox_table).where(outbox_table.c.created_at >= since)
+        wanted = list(event_types)
+        if wanted:
+            statement = statement.where(
+                or_(*(outbox_table.c.topic.endswith("/" + k, autoescape=True) for k in wanted))
+            )
+        return self._rows(statement.order_by(outbox_table.c.seq))
+
+    def _rows(self, statement: Any) -> list[OutboxRow]:
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
         return [

@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -556,6 +557,30 @@ def open_outbox(settings: Settings, bus: MqttBus) -> Durable | None:
     return durable
 
 
+async def restore_queue_log(
+    hub: Hub, durable: Durable | None, now: datetime | None = None
+) -> int:
+    """Refill the wallboard's figures (today, last 30 minutes) from the outcomes the
+    outbox recorded before this start; returns how many were restored."""
+    if hub.seating is None or durable is None:
+        return 0
+    from ivr.queue_log import OUTCOME_EVENTS, entries_from_events
+
+    queue_log = hub.seating.log
+    try:
+        rows = await asyncio.to_thread(
+            durable.outbox.since, (now or datetime.now(UTC)) - queue_log.keep, OUTCOME_EVENTS
+        )
+        events = [(row.created_at, row.message) for row in rows]
+    except Exception as exc:  # the figures start afresh; calls are not affected
+        log.warning("queue figures not restored: %s", exc)
+        return 0
+    kept = queue_log.restore(entries_from_events(events))
+    if kept:
+        log.info("queue figures restored", extra=fields(outcomes=kept))
+    return kept
+
+
 def open_catalog(settings: Settings) -> CallCatalog | None:
     """The QA call catalog (migrated); None (logged) if the database is unreachable."""
     from recordings.catalog import CallCatalog
@@ -704,6 +729,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         render=prompt_renderer(settings),
         priority_numbers=settings.acd.priority_numbers,
     )
+    await restore_queue_log(hub, durable)
     task = asyncio.create_task(
         bus.run(
             [

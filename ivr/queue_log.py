@@ -1,13 +1,20 @@
 """What happened to the calls each seat group queued, for supervisors: service
 level at 15 s today and in the last 30 minutes, abandonment, arrivals.  Pure
-bookkeeping over wall-clock times; the hub feeds it as calls leave the queue."""
+bookkeeping over wall-clock times; the hub feeds it as calls leave the queue, and
+after a restart refills it from the durable events that recorded those outcomes
+(:func:`entries_from_events`: answered, abandoned, callback; a voice message after
+the longest wait and the arrivals are not in durable events and start afresh)."""
 
 from __future__ import annotations
 
 import collections
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from events import messages as m
+from events.messages import Message
 
 
 class Outcome(enum.StrEnum):
@@ -52,6 +59,15 @@ class QueueLog:
         self._entries.append(Entry(group, at, outcome, max(0.0, waited_s)))
         self._trim(at)
 
+    def restore(self, entries: Iterable[Entry]) -> int:
+        """Outcomes recorded before a restart (oldest first), ahead of the ones seen
+        since; returns how many were kept."""
+        earlier = [e for e in entries if not self._entries or e.at <= self._entries[0].at]
+        self._entries.extendleft(reversed(earlier))
+        if self._entries:
+            self._trim(max(e.at for e in self._entries))
+        return len(earlier)
+
     def arrivals(self, group: str, since: datetime) -> int:
         return sum(1 for at, g in self._arrivals if g == group and at >= since)
 
@@ -77,3 +93,27 @@ class QueueLog:
             self._entries.popleft()
         while self._arrivals and self._arrivals[0][0] < cutoff:
             self._arrivals.popleft()
+
+
+# The durable events that record a call leaving a queue, and how.
+OUTCOME_EVENTS = {
+    m.CALL_CONNECTED: Outcome.ANSWERED,
+    m.CALL_ABANDONED: Outcome.ABANDONED,
+    m.CALLBACK_REQUESTED: Outcome.CALLBACK,
+}
+
+
+def entries_from_events(events: Iterable[tuple[datetime, Message]]) -> list[Entry]:
+    """Queue outcomes from stored ``(when, message)`` events, oldest first; events
+    of other types or without a group are skipped."""
+    entries = []
+    for at, message in events:
+        outcome = OUTCOME_EVENTS.get(message.type)
+        group = message.data.get("group")
+        waited = message.data.get("waited_s")
+        if outcome is None or not isinstance(group, str) or not group:
+            continue
+        waited_s = float(waited) if isinstance(waited, int | float) else 0.0
+        entries.append(Entry(group, at, outcome, max(0.0, waited_s)))
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -399,6 +399,7 @@ class Seating:
                 number=flow.caller,
                 group=booked.group_id,
                 merged_into=booked.call_id if booked.merged else None,
+                waited_s=round(now - waiting.since, 3),
             )
         )
         return actions

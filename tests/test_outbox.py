@@ -102,6 +102,28 @@ def test_rows_come_back_in_order_until_published_and_purge_keeps_pending(url: st
         assert outbox.purge(clock.now + timedelta(seconds=1)) == 1
 
 
+def test_rows_since_a_time_by_event_type_published_or_not(url: str) -> None:
+    clock = Clock()
+    with Outbox(url, clock=clock) as outbox:
+        added = []
+        for n, kind in enumerate(["call.connected", "call.agent_offered", "call.abandoned"] * 2):
+            message = event(n, kind)
+            outbox.add(f"hotline/v1/calls/c{n}/{kind}", message)
+            added.append(message)
+            clock.now += timedelta(minutes=10)
+        outbox.add("hotline/v1/calls/c9/call.agentXoffered", event(9, "call.agent_offered"))
+        outbox.mark_published([added[0].id, added[3].id])
+        since = datetime(2026, 3, 27, 2, 10, tzinfo=UTC)
+        assert [r.id for r in outbox.since(since)] == [m.id for m in added[1:]] + [
+            outbox.pending(10)[-1].id
+        ]
+        wanted = outbox.since(since, ["call.connected", "call.abandoned"])
+        assert [r.id for r in wanted] == [added[i].id for i in (2, 3, 5)]
+        # "_" and "." are taken literally, not as LIKE wildcards.
+        offered = outbox.since(since, ["call.agent_offered"])
+        assert [r.id for r in offered] == [added[1].id, added[4].id]
+
+
 def test_a_message_id_is_stored_once(url: str) -> None:
     with Outbox(url) as outbox:
         message = event(1)
