@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from argon2 import PasswordHasher
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from sip_config import Settings
 from sip_config.settings import WebSection
@@ -23,12 +25,14 @@ from web.accounts import (
     AccountError,
     Accounts,
     LoginOutcome,
+    PasswordRefused,
     UnknownUser,
+    WrongPassword,
     ensure_admin,
     open_accounts,
     upgrade_database,
 )
-from web.accounts.tables import VERSION_TABLE, SessionRow, TokenRow, UserRow, WebBase
+from web.accounts.tables import MIGRATIONS, VERSION_TABLE, SessionRow, TokenRow, UserRow, WebBase
 from web.audit import Actor
 from web.roles import Role
 
@@ -68,7 +72,7 @@ def test_migration_makes_its_own_tables_beside_the_tickets(url: str) -> None:
         assert set(inspect(engine).get_table_names()) == WEB_TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "web0001"
+            assert context.get_current_revision() == "web0002"
             assert compare_metadata(context, WebBase.metadata) == []  # migrations match models
         with TicketStore(url):  # the tickets migrate the same database, untouched by ours
             pass
@@ -293,7 +297,13 @@ def test_every_change_and_login_is_audited(accounts: Accounts) -> None:
         ("token.revoke", "root", "zhang"),
         ("login.failed", "nobody", ""),
     ]
-    assert entries[0].detail == {"role": "agent", "agent_id": "1001", "display_name": "zhang"}
+    assert entries[0].detail == {
+        "role": "agent",
+        "agent_id": "1001",
+        "display_name": "zhang",
+        "must_change_password": False,
+    }
+    assert entries[4].detail == {"must_change_password": False}
     assert entries[1].detail == {"reason": "wrong"} and entries[1].ip == "10.0.0.1"
     assert entries[2].role == "agent" and entries[0].role == "admin"
     assert entries[7].detail == {"token_id": record.id, "label": "crm"}
@@ -313,6 +323,7 @@ def test_the_first_admin_gets_a_one_time_password(url: str) -> None:
         name, password = made
         assert name == "admin-2" and len(password) >= 12
         assert accounts.get_user(name).role is Role.ADMIN
+        assert accounts.get_user(name).must_change_password  # held at the password page
         assert accounts.login(name, password).outcome is LoginOutcome.OK
         assert ensure_admin(accounts) is None
         accounts.set_disabled(name)
@@ -335,3 +346,139 @@ def test_open_accounts_prints_the_password_once(
     assert (tmp_path / "tickets.db").exists()  # the tickets' database, beside the tickets
     with Accounts.from_settings(settings, hasher=FAST) as accounts:
         assert accounts.login("admin", password).outcome is LoginOutcome.OK
+
+
+def test_upgrading_from_web0001_keeps_users_and_clears_the_new_flag(url: str) -> None:
+    upgrade_database(url, "web0001")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:  # a user, session and token as web0001 kept them
+            connection.execute(
+                text(
+                    "INSERT INTO web_users (username, display_name, role, agent_id, "
+                    "password_hash, disabled, failed_attempts, locked_until, created_at, "
+                    "updated_at) VALUES ('zhang', '张三', 'agent', '1001', :hash, :no, 0, "
+                    "NULL, :at, :at)"
+                ),
+                {"hash": FAST.hash("secret-123"), "no": False, "at": T0},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, "
+                    "expires_at, ip) SELECT 'h1', id, 'c1', :at, :at, '' FROM web_users"
+                ),
+                {"at": T0},
+            )
+        upgrade_database(url)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            assert context.get_current_revision() == "web0002"
+            assert compare_metadata(context, WebBase.metadata) == []
+            kept = connection.execute(text("SELECT count(*) FROM web_sessions")).scalar()
+        assert kept == 1  # the column was added in place: no table copy, no cascade
+    finally:
+        engine.dispose()
+    with Accounts(url, WEB, clock=Clock(), hasher=FAST) as accounts:
+        user = accounts.get_user("zhang")
+        assert (user.display_name, user.must_change_password) == ("张三", False)
+        assert accounts.login("zhang", "secret-123").outcome is LoginOutcome.OK
+        accounts.add_user("li", Role.QA, "secret-456", must_change=True)
+        assert accounts.get_user("li").must_change_password
+    # And back down to web0001: the column goes, the users stay.
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "web0001")
+        columns = {c["name"] for c in inspect(engine).get_columns("web_users")}
+        assert "must_change_password" not in columns
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM web_users")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_one_time_password_holds_sessions_but_not_tokens(accounts: Accounts) -> None:
+    accounts.add_user("li", Role.QA, "secret-456", must_change=True)
+    assert accounts.get_user("li").must_change_password
+    session = accounts.login("li", "secret-456")
+    assert session.outcome is LoginOutcome.OK and session.user is not None
+    assert session.user.must_change_password
+    info = accounts.session(session.session_token)
+    assert info is not None and info.principal.held_for_password_change
+    _, token = accounts.create_token("li")
+    principal = accounts.token_principal(token)
+    assert principal is not None and not principal.held_for_password_change
+    accounts.set_password("li", "secret-789")  # --no-must-change: the operator chose it
+    assert not accounts.get_user("li").must_change_password
+    accounts.set_password("li", "secret-780", must_change=True)
+    assert accounts.get_user("li").must_change_password
+
+
+def test_changing_ones_own_password_keeps_this_session_only(accounts: Accounts) -> None:
+    accounts.add_user("li", Role.QA, "secret-456", must_change=True)
+    here = accounts.login("li", "secret-456", "10.0.0.1")
+    there = accounts.login("li", "secret-456", "10.0.0.2")
+    _, token = accounts.create_token("li")
+    user = accounts.change_own_password(
+        "li", "secret-456", "new-secret-1", keep_session=here.session_token, ip="10.0.0.1"
+    )
+    assert not user.must_change_password and not accounts.get_user("li").must_change_password
+    info = accounts.session(here.session_token)
+    assert info is not None and not info.principal.held_for_password_change
+    assert accounts.session(there.session_token) is None
+    assert accounts.token_principal(token) is not None  # API tokens live on
+    assert accounts.login("li", "secret-456").outcome is LoginOutcome.WRONG
+    assert accounts.login("li", "new-secret-1").outcome is LoginOutcome.OK
+    with accounts._sessions() as session:
+        stored = session.scalars(select(UserRow.password_hash)).one()
+    assert stored.startswith("$argon2id$")
+    entry = accounts.audit.entries(action="user.passwd")[0]
+    assert (entry.username, entry.role, entry.target, entry.ip) == ("li", "qa", "li", "10.0.0.1")
+    assert entry.detail == {"own": True, "other_sessions_ended": 1}
+    assert "secret" not in str(entry.detail)
+
+
+def test_ones_own_new_password_follows_the_rules(accounts: Accounts) -> None:
+    accounts.add_user("li", Role.QA, "secret-456")
+    refusals = {
+        "short": "至少 8 位",
+        " secret-789": "首尾不能是空格",
+        "LI": "至少 8 位",
+        "secret-456": "不能与当前密码相同",
+    }
+    for new, reason in refusals.items():
+        with pytest.raises(PasswordRefused) as caught:
+            accounts.change_own_password("li", "secret-456", new)
+        assert reason in caught.value.reason and not isinstance(caught.value, WrongPassword)
+    accounts.add_user("wangxiaoming", Role.QA, "secret-456")
+    with pytest.raises(PasswordRefused, match="不能与用户名相同"):
+        accounts.change_own_password("wangxiaoming", "secret-456", "WangXiaoMing")
+    with pytest.raises(AccountError, match="must not be the username"):
+        accounts.add_user("zhangsanfeng", Role.QA, "zhangsanfeng")
+    assert accounts.login("li", "secret-456").outcome is LoginOutcome.OK  # unchanged
+
+
+def test_wrong_current_passwords_count_and_lock_like_logins(
+    accounts: Accounts, clock: Clock
+) -> None:
+    accounts.add_user("li", Role.QA, "secret-456")
+    session = accounts.login("li", "secret-456")
+    for _ in range(2):
+        with pytest.raises(WrongPassword) as caught:
+            accounts.change_own_password("li", "guess-1234", "new-secret-1")
+        assert caught.value.until is None and caught.value.reason == "当前密码不正确"
+    with pytest.raises(WrongPassword) as caught:
+        accounts.change_own_password("li", "guess-1234", "new-secret-1")
+    assert caught.value.until == T0 + timedelta(minutes=15)
+    with pytest.raises(WrongPassword):  # locked: the right one is refused too
+        accounts.change_own_password("li", "secret-456", "new-secret-1")
+    assert accounts.session(session.session_token) is not None  # still signed in
+    assert accounts.login("li", "secret-456").outcome is LoginOutcome.LOCKED
+    failed = [e.detail["reason"] for e in accounts.audit.entries(action="user.passwd.failed")]
+    assert failed == ["locked", "locked", "wrong", "wrong"]
+    clock.advance(minutes=15)
+    accounts.change_own_password("li", "secret-456", "new-secret-1")
+    assert accounts.login("li", "new-secret-1").outcome is LoginOutcome.OK

@@ -4,6 +4,12 @@ Every route declares the roles allowed with :func:`require_roles` (or is marked
 :func:`public`); a test walks the app's routes and refuses any that declares
 neither.  Authentication itself (sessions, API tokens) lives in ``web.auth``;
 it puts the :class:`Principal` on ``request.state.principal``.
+
+A session whose user must change their password (a one-time password) passes
+only routes declared with ``require_roles(..., before_password_change=True)``
+(the password page, logout): other pages redirect (303) to
+:data:`PASSWORD_PAGE`, API and WebSocket requests are refused (403).  API
+tokens are not held back.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ class Role(enum.StrEnum):
 
 
 ALL_ROLES = frozenset(Role)
+PASSWORD_PAGE = "/account/password"
+PASSWORD_FIRST = "请先修改密码 (the password must be changed first)"
 
 
 @dataclass(frozen=True)
@@ -36,14 +44,23 @@ class Principal:
     role: Role
     agent_id: str = ""  # the agent (SIP user) this user answers calls as
     via: str = "session"
+    must_change_password: bool = False  # a session held at the password page
+
+    @property
+    def held_for_password_change(self) -> bool:
+        """A signed-in browser that may only change its password (tokens never are)."""
+        return self.must_change_password and self.via == "session"
 
 
 class RolesDependency:
     """A FastAPI dependency that admits only ``roles``; the roles stay readable
-    (``.roles``) so tests can check every route declares some."""
+    (``.roles``) so tests can check every route declares some.  Unless
+    ``before_password_change``, a session that must change its password is held
+    back (see the module's docstring)."""
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], before_password_change: bool = False) -> None:
         self.roles = roles
+        self.before_password_change = before_password_change
 
     async def __call__(self, connection: HTTPConnection) -> Principal:
         websocket = connection.scope["type"] == "websocket"
@@ -66,13 +83,28 @@ class RolesDependency:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this ({allowed})"
             )
+        if principal.held_for_password_change and not self.before_password_change:
+            raise _password_first(connection)
         return principal
 
 
-def require_roles(*roles: Role) -> RolesDependency:
+def _password_first(connection: HTTPConnection) -> Exception:
+    """Why a session held for a password change gets no further: a page (GET or
+    HEAD outside ``/api/``) is sent to the password page, anything else refused."""
+    if connection.scope["type"] == "websocket":
+        return WebSocketException(4403, PASSWORD_FIRST)
+    page = connection.scope.get("method") in ("GET", "HEAD")
+    if page and not connection.url.path.startswith("/api/"):
+        return HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": PASSWORD_PAGE})
+    return HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_FIRST)
+
+
+def require_roles(*roles: Role, before_password_change: bool = False) -> RolesDependency:
+    """Admit ``roles``; ``before_password_change`` admits a session that must still
+    change its password too (only for the password page and logout)."""
     if not roles:
         raise ValueError("name at least one role; use public() for open routes")
-    return RolesDependency(frozenset(roles))
+    return RolesDependency(frozenset(roles), before_password_change)
 
 
 class PublicDependency:

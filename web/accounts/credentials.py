@@ -19,15 +19,27 @@ def default_hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-def check_password_rules(password: str) -> None:
-    """``ValueError`` (in Chinese and English) when ``password`` is too weak to set."""
+class WeakPassword(ValueError):
+    """A password refused by :func:`check_password_rules`; ``zh`` is the reason in
+    Chinese (for the consoles), ``en`` in English; ``str()`` gives both."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} ({en})")
+        self.zh = zh
+        self.en = en
+
+
+def check_password_rules(password: str, username: str = "") -> None:
+    """:class:`WeakPassword` when ``password`` is too weak to set (for ``username``)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(
-            f"密码至少 {MIN_PASSWORD_LENGTH} 位 "
-            f"(a password needs at least {MIN_PASSWORD_LENGTH} characters)"
+        raise WeakPassword(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 位",
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
         )
     if password.strip() != password:
-        raise ValueError("密码首尾不能是空格 (no spaces at either end of a password)")
+        raise WeakPassword("密码首尾不能是空格", "no spaces at either end of a password")
+    if username and password.casefold() == username.casefold():
+        raise WeakPassword("密码不能与用户名相同", "a password must not be the username")
 
 
 def generate_password(length: int = 16) -> str:

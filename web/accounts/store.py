@@ -8,7 +8,10 @@
 - A session is a random token in the ``hotline_session`` cookie; the database
   keeps its SHA-256, the user, a CSRF token and the expiry (``session_hours``
   after login).  Disabling a user or changing their password ends their
-  sessions.
+  sessions (a user changing their own ends only their other sessions).
+- A user with ``must_change_password`` (the first admin's one-time password,
+  ``hotline users add|passwd --must-change``) is held at the password page
+  until they choose their own (``web.roles``); choosing it clears the flag.
 - API tokens (``Authorization: Bearer hl_…``) are shown once and kept as their
   SHA-256; revoking one refuses it at once.
 - Every change (and every login, failed or not) is written to the audit log in
@@ -37,6 +40,7 @@ from storage.sql import DatabaseError, make_engine
 from storage.sql import upgrade_database as upgrade
 from web import audit  # (web.audit imports our tables: use its names at call time)
 from web.accounts.credentials import (
+    WeakPassword,
     check_password_rules,
     default_hasher,
     generate_password,
@@ -69,6 +73,30 @@ class UnknownUser(AccountError, LookupError):
     """No user has this name (or no token this id)."""
 
 
+class PasswordRefused(AccountError):
+    """A password that cannot be set; ``reason`` says why in Chinese (for the consoles)."""
+
+    def __init__(self, reason: str, english: str) -> None:
+        super().__init__(f"{reason} ({english})")
+        self.reason = reason
+
+    @classmethod
+    def weak(cls, exc: WeakPassword) -> PasswordRefused:
+        return cls(exc.zh, exc.en)
+
+
+class WrongPassword(PasswordRefused):
+    """A user changing their own password gave the wrong current one; ``until`` is
+    the end of the lockout it started (or was already under), else None."""
+
+    def __init__(self, until: datetime | None = None) -> None:
+        if until is None:
+            super().__init__("当前密码不正确", "the current password is wrong")
+        else:
+            super().__init__("当前密码输错次数过多，账户已暂时锁定", "too many wrong passwords")
+        self.until = until
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """Someone who signs in to the consoles (or whose API token an integration uses)."""
@@ -79,13 +107,16 @@ class User:
     role: Role
     agent_id: str
     disabled: bool
+    must_change_password: bool
     failed_attempts: int
     locked_until: datetime | None
     created_at: datetime
     updated_at: datetime
 
     def principal(self, via: str = "session") -> Principal:
-        return Principal(self.id, self.username, self.role, self.agent_id, via)
+        return Principal(
+            self.id, self.username, self.role, self.agent_id, via, self.must_change_password
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +162,7 @@ def _to_user(row: UserRow) -> User:
         role=Role(row.role),
         agent_id=row.agent_id,
         disabled=row.disabled,
+        must_change_password=row.must_change_password,
         failed_attempts=row.failed_attempts,
         locked_until=row.locked_until,
         created_at=row.created_at,
@@ -240,15 +272,17 @@ class Accounts:
         *,
         display_name: str = "",
         agent_id: str = "",
+        must_change: bool = False,
         actor: audit.Actor | None = None,
     ) -> User:
-        """A new user; ``AccountError`` if the name is taken or a value is refused."""
+        """A new user; ``AccountError`` if the name is taken or a value is refused.
+        ``must_change``: the password is a one-time one, to be changed at sign-in."""
         role = Role(role)
         _check_user_fields(username, role, agent_id)
         try:
-            check_password_rules(password)
-        except ValueError as exc:
-            raise AccountError(str(exc)) from None
+            check_password_rules(password, username)
+        except WeakPassword as exc:
+            raise PasswordRefused.weak(exc) from None
         now = self.clock()
         row = UserRow(
             username=username,
@@ -257,12 +291,18 @@ class Accounts:
             agent_id=agent_id,
             password_hash=hash_password(self.hasher, password),
             disabled=False,
+            must_change_password=must_change,
             failed_attempts=0,
             locked_until=None,
             created_at=now,
             updated_at=now,
         )
-        detail = {"role": role.value, "agent_id": agent_id, "display_name": row.display_name}
+        detail = {
+            "role": role.value,
+            "agent_id": agent_id,
+            "display_name": row.display_name,
+            "must_change_password": must_change,
+        }
         try:
             with self._transaction() as session:
                 session.add(row)
@@ -290,24 +330,109 @@ class Accounts:
             return session.scalar(statement) > 0
 
     def set_password(
-        self, username: str, password: str, *, actor: audit.Actor | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        must_change: bool = False,
+        actor: audit.Actor | None = None,
     ) -> User:
-        """A new password; lifts a lockout and ends the user's sessions."""
+        """A new password set for the user (by an operator); lifts a lockout and ends
+        the user's sessions.  ``must_change``: a one-time password, to be changed at
+        the next sign-in (otherwise the flag is cleared)."""
         try:
-            check_password_rules(password)
-        except ValueError as exc:
-            raise AccountError(str(exc)) from None
+            check_password_rules(password, username)
+        except WeakPassword as exc:
+            raise PasswordRefused.weak(exc) from None
         hashed = hash_password(self.hasher, password)
         now = self.clock()
         with self._transaction() as session:
             row = self._user_row(session, username, lock=True)
             row.password_hash = hashed
+            row.must_change_password = must_change
             row.failed_attempts = 0
             row.locked_until = None
             row.updated_at = now
             session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
-            session.add(audit.audit_row(now, actor or audit.Actor.cli(), "user.passwd", username))
+            detail = {"must_change_password": must_change}
+            session.add(
+                audit.audit_row(now, actor or audit.Actor.cli(), "user.passwd", username, detail)
+            )
             return _to_user(row)
+
+    def change_own_password(
+        self,
+        username: str,
+        current: str,
+        new: str,
+        *,
+        keep_session: str = "",
+        ip: str = "",
+    ) -> User:
+        """A user's change of their own password, checked against ``current``: clears
+        ``must_change_password`` and ends their sessions but ``keep_session`` (the
+        cookie token of the browser making the change).  Audited as ``user.passwd``
+        by the user themselves.
+
+        A wrong ``current`` raises :class:`WrongPassword` and counts like a wrong
+        password at login (enough of them lock the account); a new password that
+        breaks the rules, or is the current one, raises :class:`PasswordRefused`."""
+        now = self.clock()
+        with self._transaction() as session:
+            row = self._user_row(session, username)
+            stored, until = row.password_hash, row.locked_until
+        if until is not None and until > now:
+            self._audit_change_failure(now, username, ip, "locked")
+            raise WrongPassword(until)
+        if not verify_password(self.hasher, stored, current):  # outside a transaction: slow
+            self._count_wrong_password(now, username, ip)
+        try:
+            check_password_rules(new, username)
+        except WeakPassword as exc:
+            raise PasswordRefused.weak(exc) from None
+        if new == current:
+            raise PasswordRefused("新密码不能与当前密码相同", "the new password is the current one")
+        hashed = hash_password(self.hasher, new)
+        kept = token_digest(keep_session) if keep_session else ""
+        with self._transaction() as session:
+            row = self._user_row(session, username, lock=True)
+            row.password_hash = hashed
+            row.must_change_password = False
+            row.failed_attempts = 0
+            row.locked_until = None
+            row.updated_at = now
+            ended = session.execute(
+                delete(SessionRow).where(
+                    SessionRow.user_id == row.id, SessionRow.token_hash != kept
+                )
+            ).rowcount
+            detail = {"own": True, "other_sessions_ended": ended}
+            actor = audit.Actor(username, row.role, ip)
+            session.add(audit.audit_row(now, actor, "user.passwd", username, detail))
+            return _to_user(row)
+
+    def _count_wrong_password(self, now: datetime, username: str, ip: str) -> None:
+        """A wrong current password: counted (and locking) like one at login; raises."""
+        with self._transaction() as session:
+            row = self._user_row(session, username, lock=True)
+            row.failed_attempts += 1
+            row.locked_until = None
+            if row.failed_attempts >= self.web.login_attempts:
+                row.failed_attempts = 0
+                row.locked_until = now + self.lockout
+            until = row.locked_until
+            reason = "wrong" if until is None else "locked"
+            detail = {"reason": reason}
+            actor = audit.Actor(username, row.role, ip)
+            session.add(audit.audit_row(now, actor, "user.passwd.failed", username, detail))
+        raise WrongPassword(until)
+
+    def _audit_change_failure(self, now: datetime, username: str, ip: str, reason: str) -> None:
+        with self._transaction() as session:
+            role = self._user_row(session, username).role
+            detail = {"reason": reason}
+            actor = audit.Actor(username, role, ip)
+            session.add(audit.audit_row(now, actor, "user.passwd.failed", username, detail))
 
     def set_disabled(
         self, username: str, disabled: bool = True, *, actor: audit.Actor | None = None
@@ -553,7 +678,8 @@ class Accounts:
 
 def ensure_admin(accounts: Accounts) -> tuple[str, str] | None:
     """With no enabled admin, make one (``admin``, or ``admin-2``… if that name is
-    taken) with a random password; its name and the password, or None."""
+    taken) with a random one-time password, to be changed at the first sign-in;
+    its name and the password, or None."""
     if accounts.has_admin():
         return None
     taken = {user.username for user in accounts.users()}
@@ -564,7 +690,12 @@ def ensure_admin(accounts: Accounts) -> tuple[str, str] | None:
         suffix += 1
     password = generate_password()
     accounts.add_user(
-        name, Role.ADMIN, password, display_name="管理员", actor=audit.Actor("hotline", "", "")
+        name,
+        Role.ADMIN,
+        password,
+        display_name="管理员",
+        must_change=True,
+        actor=audit.Actor("hotline", "", ""),
     )
     return name, password
 
@@ -578,7 +709,7 @@ def open_accounts(settings: Settings, **options: object) -> Accounts:
         name, password = made
         message = (
             f"no admin account: created {name!r} with the one-time password {password} "
-            f"(change it with `hotline users passwd {name}`)"
+            f"(sign in to the consoles and choose a new one; it must be changed first)"
         )
         log.warning(message)
         print(f"hotline: {message}", file=sys.stderr, flush=True)
