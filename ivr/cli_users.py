@@ -43,6 +43,14 @@ PasswordOpt = Annotated[
 GenerateOpt = Annotated[
     bool, typer.Option("--generate", help="Make up a random password and print it once.")
 ]
+MustChangeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--must-change/--no-must-change",
+        help="A one-time password: the consoles admit the user only to the password "
+        "page until they choose their own (API tokens are not affected).",
+    ),
+]
 
 _ROLES = ("agent", "supervisor", "qa", "admin")
 
@@ -95,11 +103,13 @@ def add(
     ] = "",
     password: PasswordOpt = None,
     generate: GenerateOpt = False,
+    must_change: MustChangeOpt = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a user.  Without --password the password is asked for on a terminal, or
-    made up and printed once (also with --generate)."""
+    made up and printed once (also with --generate).  With --must-change the user
+    must choose a new password at their first sign-in."""
     from web.accounts import AccountError
 
     if role not in _ROLES:
@@ -120,12 +130,14 @@ def add(
                 secret,
                 display_name=display_name,
                 agent_id=agent_id,
+                must_change=must_change,
                 actor=_actor(),
             )
         except AccountError as exc:
             raise _fail(str(exc)) from None
     agent = f", agent {user.agent_id}" if user.agent_id else ""
-    console.print(escape(f"added {user.username} ({user.role}{agent})"), highlight=False)
+    then = ", must change the password at sign-in" if user.must_change_password else ""
+    console.print(escape(f"added {user.username} ({user.role}{agent}){then}"), highlight=False)
     if made_up:
         console.print(escape(f"password: {secret}  (shown once)"), highlight=False)
 
@@ -135,10 +147,12 @@ def passwd(
     name: NameArg,
     password: PasswordOpt = None,
     generate: GenerateOpt = False,
+    must_change: MustChangeOpt = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Set a user's password; lifts a lockout and signs them out everywhere."""
+    """Set a user's password; lifts a lockout and signs them out everywhere.  With
+    --must-change they must choose a new one at their next sign-in."""
     from web.accounts import AccountError
 
     accounts, _ = _open(config, data_dir)
@@ -146,10 +160,13 @@ def passwd(
         try:
             accounts.get_user(name)
             secret, made_up = _password(password, generate)
-            accounts.set_password(name, secret, actor=_actor())
+            accounts.set_password(name, secret, must_change=must_change, actor=_actor())
         except AccountError as exc:
             raise _fail(str(exc)) from None
-    console.print(escape(f"password of {name} changed; their sessions ended"), highlight=False)
+    then = "; to be changed at the next sign-in" if must_change else ""
+    console.print(
+        escape(f"password of {name} changed; their sessions ended{then}"), highlight=False
+    )
     if made_up:
         console.print(escape(f"password: {secret}  (shown once)"), highlight=False)
 
@@ -185,7 +202,8 @@ def list_users(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Users with role, agent id and state (disabled, locked until)."""
+    """Users with role, agent id and state (disabled, locked until, must change the
+    password)."""
     accounts, _ = _open(config, data_dir)
     with accounts:
         users = accounts.users()
@@ -198,6 +216,7 @@ def list_users(
                 "role": u.role.value,
                 "agent_id": u.agent_id,
                 "disabled": u.disabled,
+                "must_change_password": u.must_change_password,
                 "locked_until": u.locked_until.isoformat() if u.locked_until else None,
                 "created_at": u.created_at.isoformat(),
             }
@@ -210,6 +229,8 @@ def list_users(
         state = "disabled" if u.disabled else "active"
         if u.locked_until is not None and u.locked_until > now:
             state += f", locked until {u.locked_until:%Y-%m-%d %H:%M} UTC"
+        if u.must_change_password:
+            state += ", must change password"
         table.add_row(u.username, u.display_name, u.role.value, u.agent_id, state)
     console.print(table)
 

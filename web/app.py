@@ -16,7 +16,7 @@ from web.auth import authenticate
 from web.context import WebContext
 from web.csrf import csrf_input, csrf_token
 from web.labels import end_reason_label
-from web.routers import auth, desk, health, qa, tickets, wallboard
+from web.routers import account, auth, desk, health, qa, tickets, wallboard
 
 WEB = Path(__file__).parent
 
@@ -56,6 +56,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(tickets.router)
     app.include_router(desk.router)
     app.include_router(wallboard.router)

@@ -1,5 +1,6 @@
 """Signing in and out: the login page, ``POST /login`` (sets the session cookie and
-sends each role to its console), ``POST /logout`` and ``GET /api/me``."""
+sends each role to its console, or to the password page while the password must
+be changed), ``POST /logout`` and ``GET /api/me``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from web.accounts import SESSION_COOKIE, Accounts, LoginOutcome
 from web.audit import client_ip
 from web.context import WebContext
 from web.csrf import csrf_token, require_csrf
-from web.roles import ALL_ROLES, Principal, Role, public, require_roles
+from web.roles import ALL_ROLES, PASSWORD_PAGE, Principal, Role, public, require_roles
 
 router = APIRouter(tags=["auth"])
 
@@ -36,6 +37,10 @@ ROLE_LABELS = {
 MAX_PASSWORD = 1024  # longer is refused unchecked (Argon2 of megabytes costs CPU)
 
 SignedIn = Annotated[Principal, Depends(require_roles(*ALL_ROLES))]
+# Logging out is allowed to a session still held at the password page.
+SignedInAnyway = Annotated[
+    Principal, Depends(require_roles(*ALL_ROLES, before_password_change=True))
+]
 
 
 class Me(BaseModel):
@@ -82,10 +87,12 @@ def _page(request: Request, status_code: int = 200, **values: Any) -> HTMLRespon
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[Depends(public())])
 def login_page(request: Request) -> Response:
-    """The login page (登录); someone already signed in goes to their console."""
+    """The login page (登录); someone already signed in goes to their console (or to
+    the password page while they must change their password)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None and principal.via == "session":
-        return RedirectResponse(home_for(principal.role), status.HTTP_303_SEE_OTHER)
+        where = PASSWORD_PAGE if principal.must_change_password else home_for(principal.role)
+        return RedirectResponse(where, status.HTTP_303_SEE_OTHER)
     return _page(request)
 
 
@@ -97,7 +104,8 @@ async def login(
 ) -> Response:
     """Check the password; on success set the ``hotline_session`` cookie (HttpOnly,
     SameSite=Strict, Secure with ``web.secure_cookies``) and redirect (303) to the
-    role's console.  Refusals re-show the page: 400 (a field empty), 401 (wrong
+    role's console, or to the password page when the password must be changed
+    first (a one-time password).  Refusals re-show the page: 400 (a field empty), 401 (wrong
     or locked), 403 (disabled), 429 (too many failures from this address), 503
     (no accounts)."""
     accounts = _accounts(request)
@@ -111,7 +119,9 @@ async def login(
     match result.outcome:
         case LoginOutcome.OK:
             assert result.user is not None
-            response = RedirectResponse(home_for(result.user.role), status.HTTP_303_SEE_OTHER)
+            user = result.user
+            where = PASSWORD_PAGE if user.must_change_password else home_for(user.role)
+            response = RedirectResponse(where, status.HTTP_303_SEE_OTHER)
             response.set_cookie(
                 SESSION_COOKIE,
                 result.session_token,
@@ -140,7 +150,7 @@ async def login(
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
-async def logout(request: Request, principal: SignedIn) -> Response:
+async def logout(request: Request, principal: SignedInAnyway) -> Response:
     """End this session (audited) and clear the cookie; 303 to the login page."""
     accounts = _accounts(request)
     token = str(getattr(request.state, "session_token", "") or "")
