@@ -336,11 +336,18 @@ def test_every_auth_route_declares_its_roles(accounts: Accounts) -> None:
         ("POST", "/login"): PUBLIC,
         ("POST", "/logout"): ALL_ROLES,
         ("GET", "/api/me"): ALL_ROLES,
+        ("GET", "/account/password"): ALL_ROLES,
+        ("POST", "/account/password"): ALL_ROLES,
     }
     declared = route_roles(app)
     assert {key: declared[key] for key in matrix} == matrix
+    assert {key for key in declared if key[1].startswith("/account")} == {
+        ("GET", "/account/password"),
+        ("POST", "/account/password"),
+    }
     assert_role_matrix(app, matrix)
     assert routes_without_csrf(app, "/log") == []
+    assert routes_without_csrf(app, "/account") == []
     assert app.state.context.accounts is accounts  # the helper put the real ones back
 
 
