@@ -448,10 +448,30 @@ def test_the_first_admin_password_is_printed_once_and_signs_in(node: Node) -> No
         wrong = client.post("/login", data={"username": "admin", "password": "nope"})
         assert wrong.status_code == 401
         signed_in = client.post("/login", data={"username": "admin", "password": found[0]})
-        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/wallboard"
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/account/password"
+        # A one-time password: nothing but the password page until it is changed.
+        held = client.get("/api/me")
+        assert held.status_code == 403 and "请先修改密码" in held.json()["detail"]
+        moved = client.get("/wallboard")
+        assert moved.status_code == 303 and moved.headers["location"] == "/account/password"
+        assert client.get("/metrics").status_code == 303
+        page = client.get("/account/password")
+        assert page.status_code == 200 and "修改密码" in page.text
+        csrf = page.text.split('<meta name="csrf-token" content="')[1].split('"')[0]
+        form = {
+            "csrf_token": csrf,
+            "current_password": found[0],
+            "new_password": "admin-chosen-1",
+            "confirm_password": "admin-chosen-1",
+        }
+        changed = client.post("/account/password", data=form)
+        assert changed.status_code == 303 and changed.headers["location"] == "/wallboard"
         me = client.get("/api/me").json()
         assert me["username"] == "admin" and me["role"] == "admin"
+        assert client.get("/wallboard").status_code == 200
         assert client.get("/metrics").status_code == 200
+        old = client.post("/login", data={"username": "admin", "password": found[0]})
+        assert old.status_code == 401  # the one-time password is spent
 
 
 def _piece_by_piece(recorded: np.ndarray, sent: np.ndarray) -> list[tuple[float, int]]:
