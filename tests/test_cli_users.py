@@ -121,6 +121,27 @@ def test_list_shows_roles_and_states(url: str) -> None:
     ]
 
 
+def test_the_must_change_flag_is_set_cleared_and_listed(url: str) -> None:
+    def flags() -> dict[str, bool]:
+        rows = json.loads(users("list", "--json").output)
+        return {row["username"]: row["must_change_password"] for row in rows}
+
+    assert users("add", "li", "--role", "qa", "--password", "secret-123").exit_code == 0
+    added = users("add", "wu", "--role", "qa", "--password", "secret-123", "--must-change")
+    assert added.exit_code == 0 and "must change the password at sign-in" in added.output
+    assert flags() == {"li": False, "wu": True}  # --no-must-change is the default
+    assert "must change password" in users("list").output
+    reset = users("passwd", "li", "--password", "secret-456", "--must-change")
+    assert reset.exit_code == 0 and "to be changed at the next sign-in" in reset.output
+    assert users("passwd", "wu", "--password", "secret-456", "--no-must-change").exit_code == 0
+    assert flags() == {"li": True, "wu": False}
+    with Accounts(url) as accounts:
+        entry = accounts.audit.entries(action="user.passwd", target="li")[0]
+        assert entry.detail == {"must_change_password": True}
+        assert accounts.get_user("li").must_change_password
+    assert login(url, "li", "secret-456") is LoginOutcome.OK  # signs in, then is held
+
+
 def test_api_tokens_are_printed_once_and_revocable(url: str) -> None:
     users("add", "crm", "--role", "supervisor", "--password", "secret-123")
     made = users("token", "crm", "--label", "工单系统")

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from tests.test_web_auth import (  # the fixtures too: the same app and accounts
-    FAST,
     HOMES,
     USERS,
     Clock,
@@ -214,46 +213,3 @@ def test_a_held_session_may_log_out(client: TestClient, accounts: Accounts) -> N
     replayed = TestClient(client.app, cookies={SESSION_COOKIE: cookie})
     assert replayed.get(PASSWORD_PAGE, follow_redirects=False).status_code == 401
     assert accounts.get_user("li").must_change_password  # still to be changed
-
-
-# -- hotline users --must-change (its home would be tests/test_cli_users.py) ---------------
-
-
-def test_the_cli_sets_and_lists_the_must_change_flag(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
-    import os
-
-    from typer.testing import CliRunner
-
-    from ivr.cli_users import users_app
-
-    for name in [n for n in os.environ if n.startswith("HOTLINE_")]:
-        monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'hotline.db'}"
-    monkeypatch.setenv("HOTLINE_TICKETS__DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def users(*args: str) -> Any:
-        return CliRunner().invoke(users_app, list(args))
-
-    def flags() -> dict[str, bool]:
-        rows = json.loads(users("list", "--json").output)
-        return {row["username"]: row["must_change_password"] for row in rows}
-
-    assert users("add", "li", "--role", "qa", "--password", "secret-123").exit_code == 0
-    added = users("add", "wu", "--role", "qa", "--password", "secret-123", "--must-change")
-    assert added.exit_code == 0 and "must change the password at sign-in" in added.output
-    assert flags() == {"li": False, "wu": True}  # --no-must-change is the default
-    assert "must change password" in users("list").output
-    reset = users("passwd", "li", "--password", "secret-456", "--must-change")
-    assert reset.exit_code == 0 and "to be changed at the next sign-in" in reset.output
-    assert users("passwd", "wu", "--password", "secret-456", "--no-must-change").exit_code == 0
-    assert flags() == {"li": True, "wu": False}
-    with Accounts(url, hasher=FAST) as accounts:
-        assert accounts.audit.entries(action="user.passwd", target="li")[0].detail == {
-            "must_change_password": True
-        }
-        signed = login(TestClient(make_app(accounts)), "li", "secret-456")
-    assert signed.headers["location"] == PASSWORD_PAGE
