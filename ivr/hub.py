@@ -77,6 +77,7 @@ class Hub:
         self.seating = seating(self.flows) if seating is not None else None
         if self.seating is not None:
             self.seating.pick_worker = self.worker_with_room
+            self.seating.acd.start_clock(clock())
         self.render = render  # a text said during a call → a prompt id (blocking)
         self._handed: set[str] = set()  # calls handed to seat allocation
         self._saved: dict[str, dict] = {}  # finished calls' recording.saved (late transcripts)
@@ -557,9 +558,7 @@ def open_outbox(settings: Settings, bus: MqttBus) -> Durable | None:
     return durable
 
 
-async def restore_queue_log(
-    hub: Hub, durable: Durable | None, now: datetime | None = None
-) -> int:
+async def restore_queue_log(hub: Hub, durable: Durable | None, now: datetime | None = None) -> int:
     """Refill the wallboard's figures (today, last 30 minutes) from the outcomes the
     outbox recorded before this start; returns how many were restored."""
     if hub.seating is None or durable is None:

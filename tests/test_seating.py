@@ -110,6 +110,16 @@ async def test_agents_are_published_logged_out_and_log_in_by_command(
     assert all(reply["ok"] for reply in replies)
 
 
+async def test_agents_not_yet_signed_in_are_logged_out_since_the_hub_started(
+    hub: Hub, clock: FakeClock
+) -> None:
+    assert hub.seating is not None
+    clock.advance(90)
+    stats = hub.seating.queue_stats(clock())["综合"]
+    # Not since the monotonic clock's zero (hours before the node started).
+    assert stats["agents"]["logged_out"]["longest_s"] == 90.0
+
+
 async def test_a_refused_agent_command_is_answered_with_the_reason(
     hub: Hub, bus: MemoryBus
 ) -> None:

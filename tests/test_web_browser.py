@@ -226,7 +226,8 @@ def test_the_agent_sees_the_offer_with_its_transcript_before_pickup_and_accepts_
         page.click("#btn-login")  # 签入
         wait_text(state, "空闲（就绪）")
         page.keyboard.press("F3")  # 小休 (reason: the first, 小休)
-        wait_text(state, "小休")
+        wait_text(state, "示忙")
+        wait_text(page.locator("#state-reason"), "（小休）")
         page.keyboard.press("F2")  # 就绪
         wait_text(state, "空闲（就绪）")
         assert agent_status(node, "1001") == "available"

@@ -341,6 +341,13 @@ class Acd:
         )
         return state
 
+    def start_clock(self, now: float) -> None:
+        """The ACD's clock starts at ``now`` (the hub's start): agents that have not
+        moved yet are logged out since then, not since the clock's zero."""
+        for state in self._agents.values():
+            if state.status is AgentStatus.LOGGED_OUT and state.since == 0.0:
+                state.since = now
+
     def log_in(self, agent_id: str, now: float) -> None:
         self._advance(now)
         state = self.agent(agent_id)

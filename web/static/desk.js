@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const STATUS = {
-    logged_out: "未登录", available: "空闲（就绪）", not_ready: "小休",
+    logged_out: "未登录", available: "空闲（就绪）", not_ready: "示忙",
     offered: "振铃中", on_call: "通话中", wrap_up: "话后处理",
   };
   const WHO = { caller: "市民", agent: "坐席" };

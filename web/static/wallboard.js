@@ -8,7 +8,7 @@
   const refreshMs = Number(root.dataset.refresh || 2) * 1000;
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const STATUS = {
-    logged_out: "未登录", available: "空闲", not_ready: "小休", offered: "振铃",
+    logged_out: "未登录", available: "空闲", not_ready: "示忙", offered: "振铃",
     on_call: "通话中", wrap_up: "话后处理",
   };
   const cards = new Map();
