@@ -83,8 +83,11 @@ outbox_table = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("published_at", UtcDateTime(), nullable=True),  # null until the broker took it
     Column("attempts", Integer, nullable=False),
+    # The node that stored the event ("" before revision 0002: any hub publishes it).
+    Column("node", String(64), nullable=False, server_default=""),
     UniqueConstraint("id", name="uq_events_outbox_id"),
     Index("ix_events_outbox_pending", "published_at", "seq"),
+    Index("ix_events_outbox_node_pending", "node", "published_at", "seq"),
 )
 
 
@@ -130,19 +133,24 @@ class Outbox:
     """The outbox table in one database (``settings.tickets_database_url``).
 
     ``target`` is a URL (the outbox makes and owns its engine) or an existing
-    engine, e.g. the ticket store's, so that both share one pool.  Thread-safe:
-    every method is one short transaction; call them from a thread
-    (``asyncio.to_thread``) when inside an event loop."""
+    engine, e.g. the ticket store's, so that both share one pool.  ``node`` is the
+    node's name: several nodes may share one database, and each reads back only
+    the rows its own node stored (and rows from before nodes were recorded), so
+    each hub publishes its own node's events to its own broker; without a node
+    every row is read.  Thread-safe: every method is one short transaction; call
+    them from a thread (``asyncio.to_thread``) when inside an event loop."""
 
     def __init__(
         self,
         target: str | Engine,
         *,
+        node: str = "",
         migrate: bool = True,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._owns_engine = isinstance(target, str)
         self.engine = make_engine(target) if isinstance(target, str) else target
+        self.node = node
         self.clock = clock
         if migrate:
             upgrade_database(self.engine)
@@ -180,6 +188,7 @@ class Outbox:
             created_at=self.clock(),
             published_at=None,
             attempts=0,
+            node=self.node,
         )
         if connection is not None:
             connection.execute(statement)
@@ -192,17 +201,23 @@ class Outbox:
         """The oldest ``limit`` rows not yet published, in the order they were added."""
         statement = (
             select(outbox_table)
-            .where(outbox_table.c.published_at.is_(None))
+            .where(outbox_table.c.published_at.is_(None), *self._own())
             .order_by(outbox_table.c.seq)
             .limit(limit)
         )
         return self._rows(statement)
 
+    def _own(self) -> list[Any]:
+        """The condition for this node's rows (none without a node)."""
+        if not self.node:
+            return []
+        return [outbox_table.c.node.in_([self.node, ""])]
+
     def since(self, since: datetime, event_types: Iterable[str] = ()) -> list[OutboxRow]:
         """Rows added at or after ``since`` (published or not), oldest first; only
         events whose topic ends in one of ``event_types`` when given (the calls'
         topics end in their type).  Published rows are kept ``keep_published``."""
-        statement = select(outbox_table).where(outbox_table.c.created_at >= since)
+        statement = select(outbox_table).where(outbox_table.c.created_at >= since, *self._own())
         wanted = list(event_types)
         if wanted:
             statement = statement.where(
@@ -228,7 +243,7 @@ class Outbox:
         ]
 
     def pending_count(self) -> int:
-        statement = select(func.count()).where(outbox_table.c.published_at.is_(None))
+        statement = select(func.count()).where(outbox_table.c.published_at.is_(None), *self._own())
         with self.engine.connect() as connection:
             return int(connection.execute(statement).scalar_one())
 

@@ -661,7 +661,8 @@ def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
             settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
         )
         # Changes made here reach other systems too: the running hub publishes them.
-        store.on_change = TicketFeed(Outbox(store.engine), settings.node.name)
+        outbox = Outbox(store.engine, node=settings.node.name)
+        store.on_change = TicketFeed(outbox, settings.node.name)
     except (StoreError, OutboxError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None

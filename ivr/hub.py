@@ -548,7 +548,7 @@ def open_outbox(settings: Settings, bus: MqttBus) -> Durable | None:
     from events.outbox import Outbox, OutboxBus, OutboxPublisher
 
     try:
-        outbox = Outbox(settings.tickets_database_url)
+        outbox = Outbox(settings.tickets_database_url, node=settings.node.name)
     except Exception as exc:
         log.error("no event outbox, events are not durable: %s", exc)
         return None

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from events.bus import BusError
 from events.memory import MemoryBus
-from events.messages import Message, decode
+from events.messages import Message, decode, encode
 from events.mqtt import BrokerAddress, MqttBus
 from events.outbox import (
     VERSION_TABLE,
@@ -62,7 +62,7 @@ def test_the_migration_makes_the_table_beside_the_tickets(url: str) -> None:
         assert {"events_outbox", VERSION_TABLE, TICKETS_VERSION, "tickets"} <= names
         with engine.connect() as connection:
             assert connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all() == [
-                ("0001",)
+                ("0002",)
             ]
             differences = compare_metadata(MigrationContext.configure(connection), metadata)
         ours = [d for d in differences if "events_outbox" in repr(d)]
@@ -122,6 +122,38 @@ def test_rows_since_a_time_by_event_type_published_or_not(url: str) -> None:
         # "_" and "." are taken literally, not as LIKE wildcards.
         offered = outbox.since(since, ["call.agent_offered"])
         assert [r.id for r in offered] == [added[1].id, added[4].id]
+
+
+def test_nodes_sharing_a_database_each_read_back_their_own_rows(url: str) -> None:
+    # A row stored before nodes were recorded (revision 0001) is anyone's to publish.
+    upgrade_database(url, "0001")
+    engine = make_engine(url)
+    legacy = event(0)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO events_outbox (id, topic, payload, retain, created_at, attempts)"
+                " VALUES (:id, 't/legacy', :payload, false, :at, 0)"
+            ),
+            {"id": legacy.id, "payload": encode(legacy).decode(), "at": "2026-03-27 02:00:00"},
+        )
+    engine.dispose()
+    clock = Clock()
+    with (
+        Outbox(url, node="gz-1", clock=clock) as one,
+        Outbox(url, node="gz-2", clock=clock, migrate=False) as two,
+        Outbox(url, clock=clock, migrate=False) as everyone,
+    ):
+        mine, theirs = event(1), event(2)
+        one.add("hotline/v1/calls/c1/call.connected", mine)
+        two.add("hotline/v1/calls/c2/call.connected", theirs)
+        assert [r.id for r in one.pending(10)] == [legacy.id, mine.id]
+        assert [r.id for r in two.pending(10)] == [legacy.id, theirs.id]
+        assert (one.pending_count(), two.pending_count(), everyone.pending_count()) == (2, 2, 3)
+        since = datetime(2026, 3, 27, 1, 0, tzinfo=UTC)
+        assert [r.id for r in one.since(since, ["call.connected"])] == [mine.id]
+        one.mark_published([legacy.id, mine.id])
+        assert [r.id for r in two.pending(10)] == [theirs.id]
 
 
 def test_a_message_id_is_stored_once(url: str) -> None:
