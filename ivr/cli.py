@@ -660,9 +660,10 @@ def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
         store = TicketStore(
             settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
         )
-        # Changes made here reach other systems too: the running hub publishes them.
-        outbox = Outbox(store.engine, node=settings.node.name)
-        store.on_change = TicketFeed(outbox, settings.node.name)
+        # Changes made here reach other systems too: a running hub publishes them.
+        # The rows carry no node, so any hub on this database takes them, whatever
+        # configuration this command was given.
+        store.on_change = TicketFeed(Outbox(store.engine), settings.node.name)
     except (StoreError, OutboxError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
