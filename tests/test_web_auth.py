@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from argon2 import PasswordHasher
@@ -38,6 +39,7 @@ from web.masking import (
     mask_text,
     sees_full_numbers,
 )
+from web.navigation import ROLE_LABELS
 from web.roles import ALL_ROLES, Principal, Role, require_roles
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -49,6 +51,7 @@ USERS = {
     Role.QA: ("li", "qa-pass-1"),
     Role.ADMIN: ("root", "admin-pass-1"),
 }
+BAD = quote("差评")  # as a browser sends it in a query
 HOMES = {
     Role.AGENT: "/desk",
     Role.SUPERVISOR: "/wallboard",
@@ -80,7 +83,11 @@ def _test_router() -> APIRouter:
         entry = await audit.record(request, "note.add", "c-42", {"words": 3})
         return {"ok": True, "by": entry.username}
 
-    @router.get("/test/page", dependencies=[Depends(require_roles(*ALL_ROLES))])
+    @router.get(
+        "/test/page",
+        response_class=HTMLResponse,
+        dependencies=[Depends(require_roles(*ALL_ROLES))],
+    )
     def page(request: Request) -> HTMLResponse:
         return request.app.state.templates.TemplateResponse(request, "base.html", {})
 
@@ -121,10 +128,16 @@ def client(accounts: Accounts) -> TestClient:
     return TestClient(make_app(accounts))
 
 
-def login(client: TestClient, username: str, password: str) -> Any:
-    return client.post(
-        "/login", data={"username": username, "password": password}, follow_redirects=False
-    )
+def login(client: TestClient, username: str, password: str, next_path: str | None = None) -> Any:
+    form = {"username": username, "password": password}
+    if next_path is not None:
+        form["next"] = next_path
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def sign_in_url(next_path: str) -> str:
+    """Where a page sends nobody: the sign-in page, ``next`` the page."""
+    return "/login?" + urlencode({"next": next_path})
 
 
 def signed_in(client: TestClient, role: Role = Role.AGENT) -> str:
@@ -159,6 +172,152 @@ def test_each_role_lands_on_its_console(client: TestClient, role: Role) -> None:
     assert me["agent_id"] == ("1001" if role is Role.AGENT else "")
     again = client.get("/login", follow_redirects=False)  # signed in already
     assert again.status_code == 303 and again.headers["location"] == HOMES[role]
+
+
+# -- the front page, pages without a session, and next ---------------------------------------
+
+
+def test_the_front_page_is_the_sign_in_page(client: TestClient) -> None:
+    page = client.get("/", follow_redirects=False)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<h1 id="login-title">登录</h1>' in page.text and 'action="/login"' in page.text
+    assert "Not Found" not in page.text
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_front_page_sends_a_signed_in_user_to_their_console(
+    client: TestClient, role: Role
+) -> None:
+    signed_in(client, role)
+    front = client.get("/", follow_redirects=False)
+    assert front.status_code == 303 and front.headers["location"] == HOMES[role]
+
+
+@pytest.mark.parametrize(
+    "url", ["/desk", "/wallboard", "/qa", f"/qa?start=2026-11-01&rating={BAD}", "/account/password"]
+)
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(
+    client: TestClient, url: str
+) -> None:
+    moved = client.get(url, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == sign_in_url(url)
+    page = client.get(url)  # followed: the sign-in page, keeping where to go next
+    assert page.status_code == 200 and '<h1 id="login-title">登录</h1>' in page.text
+    assert f'<input type="hidden" name="next" value="{url.replace("&", "&amp;")}">' in page.text
+    assert "请先登录，登录后将继续打开您要访问的页面" in page.text
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/me", "/api/desk", "/api/wallboard", "/api/calls", "/metrics"]
+)
+def test_the_api_and_machine_endpoints_answer_401_json(client: TestClient, url: str) -> None:
+    refused = client.get(url, follow_redirects=False)
+    assert refused.status_code == 401 and "location" not in refused.headers
+    assert refused.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [
+        (Role.AGENT, "/desk"),
+        (Role.SUPERVISOR, "/wallboard"),
+        (Role.QA, f"/qa?start=2026-11-01&rating={BAD}"),
+        (Role.ADMIN, "/account/password"),
+        (Role.AGENT, "/qa/calls/c-42"),
+    ],
+)
+def test_signing_in_returns_to_the_page_first_asked_for(
+    client: TestClient, role: Role, url: str
+) -> None:
+    sent = client.get(url, follow_redirects=False).headers["location"]
+    assert sent == sign_in_url(url)
+    signed = login(client, *USERS[role], next_path=url)
+    assert signed.status_code == 303 and signed.headers["location"] == url
+    again = client.get(sign_in_url("/qa"), follow_redirects=False)  # signed in already
+    assert again.status_code == 303 and again.headers["location"] == "/qa"
+
+
+def test_a_refused_sign_in_keeps_where_to_go_next(client: TestClient) -> None:
+    refused = login(client, "zhang", "wrong-pass", next_path="/qa?page=2")
+    assert refused.status_code == 401
+    assert '<input type="hidden" name="next" value="/qa?page=2">' in refused.text
+    assert login(client, "zhang", "", next_path="/qa").status_code == 400
+    signed = login(client, *USERS[Role.AGENT], next_path="/qa?page=2")
+    assert signed.headers["location"] == "/qa?page=2"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/login",
+        "///evil.example",
+        "https://evil.example/",
+        "http:/evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "qa",
+        "/" + "a" * 2100,
+        "",
+    ],
+)
+def test_next_is_never_an_open_redirect(client: TestClient, target: str) -> None:
+    page = client.get("/login", params={"next": target})
+    assert page.status_code == 200 and 'name="next"' not in page.text
+    signed = login(client, *USERS[Role.QA], next_path=target)
+    assert signed.status_code == 303 and signed.headers["location"] == HOMES[Role.QA]
+    again = client.get("/login", params={"next": target}, follow_redirects=False)
+    assert again.headers["location"] == HOMES[Role.QA]
+
+
+def test_safe_next_keeps_paths_of_this_site_only() -> None:
+    from web.navigation import landing
+    from web.redirects import safe_next, with_next
+
+    for kept in ("/", "/qa", "/qa/calls/c-1?leg=qa#score", "/wallboard?group=%E7%BB%BC"):
+        assert safe_next(kept) == kept
+    for refused in ("", None, "qa", "//x.example", "/\\x.example", "https://x.example", "/\x00"):
+        assert safe_next(refused) == "", refused
+    assert with_next("/login", "/qa?page=2") == "/login?next=%2Fqa%3Fpage%3D2"
+    assert with_next("/login", "//x.example") == "/login"
+    assert landing(Role.AGENT, "/qa") == "/qa" and landing(Role.AGENT, "//x") == "/desk"
+    assert landing(Role.QA, "/login?next=/desk") == "/qa"
+    assert landing(Role.QA, "/account/password") == "/account/password"
+    assert landing(Role.QA, "/account/password", leaving="/account/password") == "/qa"
+
+
+def test_the_sign_in_page_is_no_place_to_return_to(client: TestClient) -> None:
+    signed = login(client, *USERS[Role.QA], next_path="/login?next=/qa")
+    assert signed.headers["location"] == HOMES[Role.QA]
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "may_use"),
+    [
+        (Role.QA, "/desk", ["/qa"]),
+        (Role.AGENT, "/wallboard", ["/desk", "/qa"]),
+        (Role.ADMIN, "/desk", ["/wallboard", "/qa"]),
+    ],
+)
+def test_a_role_without_the_page_gets_a_403_page_not_a_redirect(
+    client: TestClient, role: Role, url: str, may_use: list[str]
+) -> None:
+    signed_in(client, role)
+    refused = client.get(url, follow_redirects=False)
+    assert refused.status_code == 403 and "location" not in refused.headers
+    assert refused.headers["content-type"].startswith("text/html")
+    html = refused.text
+    assert '<h1 id="forbidden-title">无权访问此页面</h1>' in html
+    assert f"{USERS[role][0]}（{ROLE_LABELS[role]}）没有使用此页面的权限" in html
+    listed = html.split('<ul class="forbidden-consoles">')[1].split("</ul>")[0]
+    assert [href.split('"')[0] for href in listed.split('href="')[1:]] == may_use
+    assert f'href="{HOMES[role]}" id="forbidden-home">返回我的工作台' in html
+    assert 'action="/logout"' in html  # or sign out and use another account
+    api = client.get("/api/wallboard" if url == "/wallboard" else "/api/desk")
+    assert api.status_code == 403 and api.headers["content-type"].startswith("application/json")
 
 
 def _cookie(response: Any) -> SimpleCookie:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +25,7 @@ from tests.test_web_auth import (  # the fixtures too: the same app and accounts
     signed_in,
 )
 from web.accounts import SESSION_COOKIE, Accounts, LoginOutcome
+from web.flash import FLASH_COOKIE, PASSWORD_CHANGED
 from web.roles import PASSWORD_PAGE, Role
 
 __all__ = ["accounts", "client", "clock"]  # fixtures used by name
@@ -38,8 +40,10 @@ def change(
     new: str,
     confirm: str | None = None,
     csrf: str | None = "",
+    next_path: str | None = None,
 ) -> Any:
-    """POST the password form; ``csrf`` "" takes the session's own, None sends none."""
+    """POST the password form; ``csrf`` "" takes the session's own, None sends none;
+    ``next_path`` is the form's ``next`` field."""
     if csrf == "":
         csrf = client.get("/api/me").json()["csrf_token"]
     form = {
@@ -47,6 +51,8 @@ def change(
         "new_password": new,
         "confirm_password": new if confirm is None else confirm,
     }
+    if next_path is not None:
+        form["next"] = next_path
     if csrf is not None:
         form["csrf_token"] = csrf
     return client.post(PASSWORD_PAGE, data=form, follow_redirects=False)
@@ -197,6 +203,7 @@ def test_a_one_time_password_must_be_changed_first(client: TestClient, accounts:
 
     done = change(client, "one-time-pass", NEW_PASSWORD, csrf=csrf)
     assert done.status_code == 303 and done.headers["location"] == "/desk"
+    assert done.cookies[FLASH_COOKIE] == PASSWORD_CHANGED
     assert not accounts.get_user("zhang").must_change_password
     assert client.get("/api/me").json()["username"] == "zhang"
     assert client.get("/test/page").status_code == 200
@@ -211,5 +218,92 @@ def test_a_held_session_may_log_out(client: TestClient, accounts: Accounts) -> N
     out = client.post("/logout", data={"csrf_token": held_csrf(client)}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     replayed = TestClient(client.app, cookies={SESSION_COOKIE: cookie})
-    assert replayed.get(PASSWORD_PAGE, follow_redirects=False).status_code == 401
+    moved = replayed.get(PASSWORD_PAGE, follow_redirects=False)  # signed out: sign in first
+    assert moved.status_code == 303
+    assert moved.headers["location"] == "/login?" + urlencode({"next": PASSWORD_PAGE})
+    assert replayed.get("/api/me").status_code == 401
     assert accounts.get_user("li").must_change_password  # still to be changed
+
+
+# -- after the change: back to work, with a confirmation ------------------------------------
+
+CHANGED = "密码已修改"
+
+
+def notice_of(html: str) -> str:
+    """The one-time notice a page shows above its content ("" without one)."""
+    if 'id="flash"' not in html:
+        return ""
+    return html.split('id="flash">')[1].split("</p>")[0]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_after_the_change_the_console_confirms_it_once(
+    client: TestClient, accounts: Accounts, role: Role
+) -> None:
+    name, password = USERS[role]
+    accounts.set_password(name, "one-time-pass", must_change=True)
+    signed = login(client, name, "one-time-pass")
+    assert signed.headers["location"] == PASSWORD_PAGE
+    done = change(client, "one-time-pass", NEW_PASSWORD, csrf=held_csrf(client))
+    assert done.status_code == 303 and done.headers["location"] == HOMES[role]
+    # The QA list needs the call catalogue, absent here: any page shows the notice.
+    landed = client.get("/test/page" if role is Role.QA else done.headers["location"])
+    assert landed.status_code == 200
+    assert notice_of(landed.text).startswith(CHANGED)
+    assert 'role="status"' in landed.text.split('id="flash"')[0].rsplit("<p", 1)[1]
+    assert FLASH_COOKIE not in client.cookies  # shown once
+    assert notice_of(client.get("/test/page").text) == ""
+    assert client.get("/api/me").json()["username"] == name
+
+
+def test_a_one_time_password_goes_on_to_the_page_first_asked_for(
+    client: TestClient, accounts: Accounts
+) -> None:
+    accounts.set_password("zhao", "one-time-pass", must_change=True)
+    wanted = "/wallboard?group=%E7%BB%BC%E5%90%88"
+    sent = client.get(wanted, follow_redirects=False)  # nobody signed in yet
+    assert sent.headers["location"] == "/login?" + urlencode({"next": wanted})
+    signed = login(client, "zhao", "one-time-pass", next_path=wanted)
+    assert signed.headers["location"] == f"{PASSWORD_PAGE}?{urlencode({'next': wanted})}"
+    form = client.get(signed.headers["location"])
+    assert "一次性密码" in form.text
+    assert f'<input type="hidden" name="next" value="{wanted}">' in form.text
+    refused = change(client, "wrong-pass-1", NEW_PASSWORD, csrf=held_csrf(client), next_path=wanted)
+    assert refused.status_code == 400
+    assert f'<input type="hidden" name="next" value="{wanted}">' in refused.text  # kept
+    done = change(client, "one-time-pass", NEW_PASSWORD, csrf=held_csrf(client), next_path=wanted)
+    assert done.status_code == 303 and done.headers["location"] == wanted
+    landed = client.get(wanted)
+    assert landed.status_code == 200 and "值班长看板" in landed.text
+    assert notice_of(landed.text).startswith(CHANGED)
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example/", "/\\evil.example", PASSWORD_PAGE]
+)
+def test_after_the_change_next_is_never_an_open_redirect_nor_the_form_again(
+    client: TestClient, target: str
+) -> None:
+    signed_in(client, Role.QA)
+    form = client.get(PASSWORD_PAGE, params={"next": target}).text
+    if target != PASSWORD_PAGE:
+        assert 'name="next"' not in form
+    done = change(client, "qa-pass-1", NEW_PASSWORD, next_path=target)
+    assert done.status_code == 303 and done.headers["location"] == HOMES[Role.QA]
+
+
+def test_a_changed_password_confirms_on_the_page_asked_for(client: TestClient) -> None:
+    signed_in(client, Role.AGENT)
+    form = client.get(PASSWORD_PAGE, params={"next": "/test/page?tab=2"})
+    assert '<input type="hidden" name="next" value="/test/page?tab=2">' in form.text
+    done = change(client, AGENT_PASSWORD, NEW_PASSWORD, next_path="/test/page?tab=2")
+    assert done.headers["location"] == "/test/page?tab=2"
+    assert notice_of(client.get("/test/page?tab=2").text).startswith(CHANGED)
+
+
+def test_a_forged_notice_shows_nothing(client: TestClient) -> None:
+    signed_in(client, Role.AGENT)
+    client.cookies.set(FLASH_COOKIE, "<script>alert(1)</script>")
+    page = client.get("/test/page").text
+    assert notice_of(page) == "" and "alert(1)" not in page

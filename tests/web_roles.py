@@ -1,7 +1,8 @@
 """Role tests for the web app, for every router's tests to reuse.
 
 :func:`assert_role_matrix` requests each route without credentials and as each
-role, and checks: 401 without login (unless the route is public), 403 for the
+role, and checks: 401 without login (unless the route is public; a page — a GET
+answering HTML — sends the browser to ``/login?next=…`` instead), 403 for the
 roles refused, neither 401 nor 403 for the roles allowed (what the route then
 answers — 200, 404, 422 — is the route's own business)::
 
@@ -142,8 +143,19 @@ def routes_without_csrf(app: FastAPI, prefix: str = "") -> list[str]:
 
 
 def _status(client: TestClient, method: str, url: str, body: Any, headers: dict[str, str]) -> int:
-    response = client.request(method, url, json=body, headers=headers, follow_redirects=False)
-    return response.status_code
+    return _answer(client, method, url, body, headers).status_code
+
+
+def _answer(client: TestClient, method: str, url: str, body: Any, headers: dict[str, str]) -> Any:
+    return client.request(method, url, json=body, headers=headers, follow_redirects=False)
+
+
+def _signs_in_first(response: Any, url: str) -> bool:
+    """A page's answer to nobody: 303 to the sign-in page, ``next`` the page."""
+    from urllib.parse import urlencode
+
+    location = response.headers.get("location", "")
+    return response.status_code == 303 and location == f"/login?{urlencode({'next': url})}"
 
 
 def assert_role_matrix(
@@ -154,20 +166,22 @@ def assert_role_matrix(
     principals: Mapping[Role, Principal] | None = None,
 ) -> None:
     """For each (method, URL) → allowed roles (:data:`PUBLIC` for open routes):
-    401 without credentials unless public, 403 for every other role, neither 401
-    nor 403 for the allowed ones.  ``bodies`` gives JSON bodies per key."""
+    401 without credentials unless public (a page: 303 to ``/login?next=<url>``),
+    403 for every other role, neither 401 nor 403 for the allowed ones.
+    ``bodies`` gives JSON bodies per key."""
     problems: list[str] = []
     with fake_accounts(app, principals), TestClient(app, raise_server_exceptions=False) as client:
         for (method, url), allowed_roles in matrix.items():
             allowed = frozenset(allowed_roles)
             body = (bodies or {}).get((method, url))
 
-            anonymous = _status(client, method, url, body, {})
+            answer = _answer(client, method, url, body, {})
+            anonymous = answer.status_code
             if allowed == PUBLIC:
                 if anonymous in (401, 403):
                     problems.append(f"{method} {url} is public but answered {anonymous}")
                 allowed = ALL_ROLES
-            elif anonymous != 401:
+            elif anonymous != 401 and not _signs_in_first(answer, url):
                 problems.append(f"{method} {url} without login: {anonymous}, not 401")
             for role in Role:
                 got = _status(client, method, url, body, as_role(role))

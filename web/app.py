@@ -15,7 +15,17 @@ from fastapi.templating import Jinja2Templates
 from web.auth import authenticate
 from web.context import WebContext
 from web.csrf import csrf_input, csrf_token
+from web.flash import carry_notice
 from web.labels import end_reason_label
+from web.navigation import (
+    CONSOLE_PAGES,
+    ROLE_LABELS,
+    Navigation,
+    console_links,
+    page_forbidden,
+    see_other,
+)
+from web.roles import PageForbidden, SeeOther, route_table
 from web.routers import account, auth, desk, health, qa, tickets, wallboard
 
 WEB = Path(__file__).parent
@@ -23,12 +33,14 @@ WEB = Path(__file__).parent
 
 def page_templates() -> Jinja2Templates:
     """The pages' Jinja2 templates (``web/templates``; pages extend ``base.html``),
-    with ``csrf_input(request)``, ``csrf_token(request)`` and ``role_labels``."""
+    with ``csrf_input(request)``, ``csrf_token(request)``, ``role_labels`` and
+    ``console_links(request)`` (the header's links, ``web.navigation``)."""
     templates = Jinja2Templates(directory=WEB / "templates")
     templates.env.globals.update(
         csrf_input=csrf_input,
         csrf_token=csrf_token,
-        role_labels=auth.ROLE_LABELS,
+        role_labels=ROLE_LABELS,
+        console_links=console_links,
         end_reason_label=end_reason_label,
     )
     return templates
@@ -48,6 +60,10 @@ def create_app(context: WebContext) -> FastAPI:
     app.state.context = context
     app.state.templates = page_templates()
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    # Pages answer a browser: redirects without a JSON body, refusals as a page.
+    app.add_exception_handler(SeeOther, see_other)
+    app.add_exception_handler(PageForbidden, page_forbidden)
+    app.middleware("http")(carry_notice)
 
     @app.middleware("http")
     async def identify(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
@@ -61,4 +77,5 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(desk.router)
     app.include_router(wallboard.router)
     app.include_router(qa.router)
+    app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     return app

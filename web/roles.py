@@ -5,11 +5,19 @@ Every route declares the roles allowed with :func:`require_roles` (or is marked
 neither.  Authentication itself (sessions, API tokens) lives in ``web.auth``;
 it puts the :class:`Principal` on ``request.state.principal``.
 
+Pages and the rest answer differently.  A *page* is a GET or HEAD of a route
+that answers HTML (declared ``response_class=HTMLResponse``): a browser opens
+it, so nobody signed in is sent (303) to the sign-in page with ``next`` (the
+page asked for, see ``web.redirects``), and a role that may not open it gets a
+403 page (:class:`PageForbidden`, rendered by ``web.navigation``).  The JSON API,
+``/metrics`` and WebSockets answer 401 / 403 (4401 / 4403) instead.
+
 A session whose user must change their password (a one-time password) passes
 only routes declared with ``require_roles(..., before_password_change=True)``
 (the password page, logout): other pages redirect (303) to
-:data:`PASSWORD_PAGE`, API and WebSocket requests are refused (403).  API
-tokens are not held back.
+:data:`PASSWORD_PAGE`, API and WebSocket requests are refused (403).  (Signing
+in with a one-time password goes there with the sign-in's ``next``, kept for
+after the change.)  API tokens are not held back.
 """
 
 from __future__ import annotations
@@ -20,7 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException, WebSocketException, status
+from fastapi.responses import HTMLResponse
 from starlette.requests import HTTPConnection
+
+from web.redirects import SIGN_IN_PAGE, requested, with_next
 
 
 class Role(enum.StrEnum):
@@ -75,11 +86,15 @@ class RolesDependency:
         if principal is None:
             if websocket:
                 raise WebSocketException(4401, "sign in first")
+            if is_page(connection):
+                raise SeeOther(with_next(SIGN_IN_PAGE, requested(connection)))
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "请先登录 (sign in first)")
         if principal.role not in self.roles:
             allowed = ", ".join(sorted(self.roles))
             if websocket:
                 raise WebSocketException(4403, f"role {principal.role} may not ({allowed})")
+            if is_page(connection):
+                raise PageForbidden(principal, self.roles)
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this ({allowed})"
             )
@@ -88,14 +103,42 @@ class RolesDependency:
         return principal
 
 
+def is_page(connection: HTTPConnection) -> bool:
+    """Whether a browser is opening a page: a GET or HEAD of a route that answers
+    HTML (``response_class=HTMLResponse``)."""
+    if connection.scope["type"] != "http" or connection.scope.get("method") not in ("GET", "HEAD"):
+        return False
+    answers = getattr(connection.scope.get("route"), "response_class", None)
+    return isinstance(answers, type) and issubclass(answers, HTMLResponse)
+
+
+class SeeOther(HTTPException):
+    """A page request sent elsewhere first (303 to ``location``): to the sign-in
+    page without a session, to the password page while it must be changed."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(status.HTTP_303_SEE_OTHER, headers={"Location": location})
+        self.location = location
+
+
+class PageForbidden(HTTPException):
+    """A signed-in user opened a page their role may not use: 403, shown as a
+    page that names the consoles they may use (``web.navigation``)."""
+
+    def __init__(self, principal: Principal, allowed: frozenset[Role]) -> None:
+        names = ", ".join(sorted(allowed))
+        super().__init__(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not ({names})")
+        self.principal = principal
+        self.allowed = allowed
+
+
 def _password_first(connection: HTTPConnection) -> Exception:
-    """Why a session held for a password change gets no further: a page (GET or
-    HEAD outside ``/api/``) is sent to the password page, anything else refused."""
+    """Why a session held for a password change gets no further: a page is sent
+    to the password page, anything else refused."""
     if connection.scope["type"] == "websocket":
         return WebSocketException(4403, PASSWORD_FIRST)
-    page = connection.scope.get("method") in ("GET", "HEAD")
-    if page and not connection.url.path.startswith("/api/"):
-        return HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": PASSWORD_PAGE})
+    if is_page(connection):
+        return SeeOther(PASSWORD_PAGE)
     return HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_FIRST)
 
 

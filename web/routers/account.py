@@ -3,7 +3,8 @@
 Open to every role, and to a session that must still change its password (a
 one-time password): that is the one page it may reach (``web.roles``).
 Changing the password ends the user's other sessions, clears the
-must-change flag and is audited; the browser goes on to its console.
+must-change flag and is audited; the browser goes on to ``next`` (the page it
+first asked for) or its console, where "密码已修改" is shown once (``web.flash``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.accounts import PasswordRefused, WrongPassword
@@ -20,8 +21,11 @@ from web.accounts.credentials import MIN_PASSWORD_LENGTH
 from web.audit import client_ip
 from web.context import WebContext
 from web.csrf import require_csrf
+from web.flash import PASSWORD_CHANGED, flash
+from web.navigation import landing
+from web.redirects import safe_next
 from web.roles import ALL_ROLES, PASSWORD_PAGE, Principal, require_roles
-from web.routers.auth import MAX_PASSWORD, home_for
+from web.routers.auth import MAX_PASSWORD
 
 router = APIRouter(tags=["account"])
 
@@ -29,7 +33,11 @@ AnyUser = Annotated[Principal, Depends(require_roles(*ALL_ROLES, before_password
 
 
 def _page(
-    request: Request, principal: Principal, status_code: int = 200, error: str = ""
+    request: Request,
+    principal: Principal,
+    status_code: int = 200,
+    error: str = "",
+    next_path: str = "",
 ) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(
         request,
@@ -39,15 +47,19 @@ def _page(
             "error": error,
             "min_length": MIN_PASSWORD_LENGTH,
             "must_change": principal.held_for_password_change,
+            "next": safe_next(next_path),
         },
         status_code=status_code,
     )
 
 
 @router.get(PASSWORD_PAGE, response_class=HTMLResponse)
-def password_page(request: Request, principal: AnyUser) -> HTMLResponse:
-    """The form: current password, new password, the new one again."""
-    return _page(request, principal)
+def password_page(
+    request: Request, principal: AnyUser, next_path: Annotated[str, Query(alias="next")] = ""
+) -> HTMLResponse:
+    """The form: current password, new password, the new one again; ``next`` is
+    the page to go on to afterwards."""
+    return _page(request, principal, next_path=next_path)
 
 
 @router.post(PASSWORD_PAGE, response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
@@ -57,9 +69,11 @@ async def change_password(
     current_password: Annotated[str, Form()] = "",
     new_password: Annotated[str, Form()] = "",
     confirm_password: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Change the signed-in user's password; on success 303 to their console.  A
-    refusal re-shows the form with the reason: 400 (a field empty, the two new
+    """Change the signed-in user's password; on success 303 to ``next`` (a path on
+    this site) or their console, which shows "密码已修改" once.  A refusal
+    re-shows the form with the reason (``next`` kept): 400 (a field empty, the two new
     ones differ, the current one wrong, the new one too weak), 429 (locked after
     too many wrong current passwords), 503 (no accounts)."""
     context: WebContext = request.app.state.context
@@ -67,7 +81,7 @@ async def change_password(
     token = str(getattr(request.state, "session_token", "") or "")
 
     def refuse(status_code: int, error: str) -> HTMLResponse:
-        return _page(request, principal, status_code, error)
+        return _page(request, principal, status_code, error, next_path)
 
     if accounts is None or not hasattr(accounts, "change_own_password"):
         return refuse(503, "账户服务未启用，暂时无法修改密码。")
@@ -99,4 +113,6 @@ async def change_password(
         return page
     except PasswordRefused as exc:
         return refuse(400, f"新密码不符合要求：{exc.reason}。")
-    return RedirectResponse(home_for(user.role), status.HTTP_303_SEE_OTHER)
+    onward = landing(user.role, next_path, leaving=PASSWORD_PAGE)
+    done = RedirectResponse(onward, status.HTTP_303_SEE_OTHER)
+    return flash(done, PASSWORD_CHANGED, secure=context.settings.web.secure_cookies)
