@@ -17,7 +17,7 @@ from fastapi.responses import Response
 FLASH_COOKIE = "hotline_flash"
 PASSWORD_CHANGED = "password_changed"
 NOTICES = {
-    PASSWORD_CHANGED: "密码已修改。其他设备上的登录已退出，请使用新密码登录。",
+    PASSWORD_CHANGED: "密码已修改。今后请使用新密码登录；您在其他设备上的登录已退出。",
 }
 _LIFETIME_S = 120  # long enough for the redirect, short enough not to linger
 
