@@ -3,7 +3,10 @@ node with real calls: an agent signs in, goes ready, sees the offered call with 
 transcript while the phone still rings, then corrects and accepts the ticket; the
 supervisor sees a caller waiting and switches the callback offer off; QA staff open
 the call, the recording loads with the manifest's duration and a transcript line
-seeks there.  Screenshots of the three consoles are written to docs/screenshots/.
+seeks there.  A deep link opened without a session goes through the sign-in page
+and back to that page; a page the role may not use answers a 403 page that leads
+home; a one-time password is changed on the way in and the console confirms it.
+Screenshots of the consoles and of those pages are written to docs/screenshots/.
 
 The agent's softphone (`hotline phone --auto-answer --answer-after 10`) lets each
 call ring a while, so the offer is seen on the desk before pickup.
@@ -107,26 +110,54 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def sign_in(chromium: Any, hotline: Hotline) -> Iterator[Any]:
-    """Opens a fresh browser context per role and signs in on the login page."""
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """Opens pages, each in a fresh browser context (no cookies)."""
     contexts: list[Any] = []
 
-    def open_as(role: str) -> Any:
-        name, password, landing = USERS[role]
+    def new_page() -> Any:
         context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN")
         context.set_default_timeout(20_000)
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{hotline.base}/login")
-        page.fill("#username", name)
-        page.fill("#password", password)
-        page.press("#password", "Enter")  # keyboard-friendly: Enter signs in
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+def fill_sign_in(page: Any, name: str, password: str) -> None:
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.press("#password", "Enter")  # keyboard-friendly: Enter signs in
+
+
+@pytest.fixture
+def sign_in(browser_page: Any, hotline: Hotline) -> Any:
+    """Opens a fresh browser context per role and signs in at the node's address
+    (``/``, as the README says), landing on the role's console."""
+
+    def open_as(role: str) -> Any:
+        name, password, landing = USERS[role]
+        page = browser_page()
+        page.goto(f"{hotline.base}/")
+        fill_sign_in(page, name, password)
         page.wait_for_url(f"{hotline.base}{landing}")
         return page
 
-    yield open_as
-    for context in contexts:
-        context.close()
+    return open_as
+
+
+def header_links(page: Any) -> list[tuple[str, str, str]]:
+    """The header's console links: (href, label, aria-current or "")."""
+    links = page.locator("header nav.nav a")
+    return [
+        (
+            links.nth(i).get_attribute("href") or "",
+            links.nth(i).inner_text().strip(),
+            links.nth(i).get_attribute("aria-current") or "",
+        )
+        for i in range(links.count())
+    ]
 
 
 class Caller:
@@ -158,13 +189,14 @@ class Caller:
         self.out.close()
 
 
-def save_screenshot(page: Any, name: str) -> Path:
+def save_screenshot(page: Any, name: str, min_bytes: int = 20_000) -> Path:
     """A full-page screenshot of the console under docs/screenshots/, checked to be
-    more than a blank page: a real size, many colours, and ink on most rows."""
+    more than a blank page: a real size, many colours, and ink on most rows
+    (``min_bytes`` lower for a page that is one small card, such as 登录)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     data = page.screenshot(path=str(path), full_page=True)
-    assert len(data) > 20_000, f"{path} is only {len(data)} bytes"
+    assert len(data) > min_bytes, f"{path} is only {len(data)} bytes"
     probe = page.context.new_page()
     try:
         probe.set_content(
@@ -363,6 +395,67 @@ def test_qa_opens_the_call_hears_the_recording_and_seeks_by_transcript_line(
     )
     page.evaluate("document.getElementById('qa-audio').pause()")
     save_screenshot(page, "qa")
+
+
+def test_a_deep_link_signs_in_and_returns_there_and_a_refused_page_leads_home(
+    hotline: Hotline, browser_page: Any
+) -> None:
+    base = hotline.base
+    name, password, home = USERS["supervisor"]
+    wanted = "/qa?seat_group=%E7%BB%BC%E5%90%88"  # 综合, as the address bar sends it
+    page = browser_page()
+    page.goto(f"{base}{wanted}")  # nobody signed in: to the sign-in page, next kept
+    page.wait_for_url(re.compile(re.escape(f"{base}/login?next=")))
+    assert page.input_value("input[name='next']") == wanted
+    assert "登录后将继续打开您要访问的页面" in page.inner_text("#login-next")
+    assert header_links(page) == []
+    save_screenshot(page, "login", min_bytes=8_000)
+
+    fill_sign_in(page, name, password)
+    page.wait_for_url(f"{base}{wanted}")  # back where the link pointed
+    assert header_links(page) == [("/wallboard", "值班长看板", ""), ("/qa", "质检", "page")]
+
+    page.goto(f"{base}/desk")  # the agents' desk: refused with a page, not a loop
+    assert page.inner_text("h1") == "无权访问此页面"
+    assert "没有使用此页面的权限" in page.inner_text("#forbidden-reason")
+    assert page.url == f"{base}/desk"
+    save_screenshot(page, "forbidden", min_bytes=8_000)
+    page.click("#forbidden-home")
+    page.wait_for_url(f"{base}{home}")
+
+    page.goto(f"{base}/login?next=//example.com/")  # never off this site
+    page.wait_for_url(f"{base}{home}")
+    page.goto(f"{base}/")  # the node's address: one's console when signed in
+    page.wait_for_url(f"{base}{home}")
+
+
+def test_a_one_time_password_is_changed_on_the_way_in_and_the_console_confirms_it(
+    hotline: Hotline, browser_page: Any
+) -> None:
+    base = hotline.base
+    added = cli(
+        hotline.node, "users", "add", "xinren", "--role", "qa",
+        "--password", "first-pass-01", "--must-change",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    page = browser_page()
+    page.goto(f"{base}/")
+    assert page.inner_text("h1") == "登录"
+    fill_sign_in(page, "xinren", "first-pass-01")
+    page.wait_for_url(f"{base}/account/password")
+    assert "一次性密码" in page.inner_text("#must-change")
+    assert header_links(page) == [], "nowhere else to go before the password is changed"
+    page.fill("#current_password", "first-pass-01")
+    page.fill("#new_password", "my-own-pass-01")
+    page.fill("#confirm_password", "my-own-pass-01")
+    save_screenshot(page, "password", min_bytes=8_000)
+    page.press("#confirm_password", "Enter")
+    page.wait_for_url(f"{base}/qa")  # the console, not an empty sign-in page
+    assert page.inner_text("#flash").startswith("密码已修改")
+    assert header_links(page) == [("/qa", "质检", "page")]
+    save_screenshot(page, "password-changed")
+    page.reload()
+    assert page.locator("#flash").count() == 0, "the confirmation shows once"
 
 
 # ---- helpers --------------------------------------------------------------------------
