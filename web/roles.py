@@ -14,7 +14,7 @@ page asked for, see ``web.redirects``), and a role that may not open it gets a
 
 A session whose user must change their password (a one-time password) passes
 only routes declared with ``require_roles(..., before_password_change=True)``
-(the password page, logout): other pages redirect (303) to
+(the password page, logout): other GETs outside ``/api/`` redirect (303) to
 :data:`PASSWORD_PAGE`, API and WebSocket requests are refused (403).  (Signing
 in with a one-time password goes there with the sign-in's ``next``, kept for
 after the change.)  API tokens are not held back.
@@ -133,11 +133,13 @@ class PageForbidden(HTTPException):
 
 
 def _password_first(connection: HTTPConnection) -> Exception:
-    """Why a session held for a password change gets no further: a page is sent
-    to the password page, anything else refused."""
+    """Why a session held for a password change gets no further: a GET or HEAD
+    outside ``/api/`` (a page, or ``/metrics`` opened in the browser) is sent to
+    the password page, anything else refused."""
     if connection.scope["type"] == "websocket":
         return WebSocketException(4403, PASSWORD_FIRST)
-    if is_page(connection):
+    page = connection.scope.get("method") in ("GET", "HEAD")
+    if page and not connection.url.path.startswith("/api/"):
         return SeeOther(PASSWORD_PAGE)
     return HTTPException(status.HTTP_403_FORBIDDEN, PASSWORD_FIRST)
 
