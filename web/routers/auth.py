@@ -23,6 +23,7 @@ from web.csrf import csrf_token, require_csrf
 from web.navigation import ROLE_LABELS, home_for, landing
 from web.redirects import safe_next, with_next
 from web.roles import ALL_ROLES, PASSWORD_PAGE, Principal, Role, public, require_roles
+from web.schemas.errors import refusals
 
 router = APIRouter(tags=["auth"])
 
@@ -176,7 +177,7 @@ async def logout(request: Request, principal: SignedInAnyway) -> Response:
     return response
 
 
-@router.get("/api/me")
+@router.get("/api/me", responses=refusals(401, 403, 503, _503="Accounts are not configured."))
 async def me(request: Request, principal: SignedIn) -> Me:
     """Who is signed in, and the CSRF token a page's scripts send back."""
     accounts = _accounts(request)

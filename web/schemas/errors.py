@@ -1,0 +1,56 @@
+"""The JSON API's error bodies: one shape per kind of refusal, declared once.
+
+- Every refusal but 422 answers :class:`Problem` — ``{"detail": "…"}``, the
+  reason in words (Simplified Chinese where users read it).  A 409 on a
+  ticket adds the ticket's state and the actions allowed now
+  (``TransitionRefused``, a :class:`Problem` with more fields).
+- 422 keeps FastAPI's shape (``HTTPValidationError``: ``{"detail": [{"loc",
+  "msg", "type", …}]}``), also for the checks a route makes by hand
+  (:func:`invalid`), so a client reads every 422 the same way.
+
+Routes list what they can answer with :func:`refusals` (``responses=`` of the
+route decorator); FastAPI adds the 422 of a route with parameters itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+# What each status means on this API, for the routes' ``responses``.
+MEANINGS: dict[int, str] = {
+    400: "The request cannot be read.",
+    401: "Not signed in: no session cookie or API token, or an invalid one.",
+    403: "The role may not do this, the session's CSRF token is missing or wrong, "
+    "or the session must change its password first.",
+    404: "There is no such thing (or not one the caller may see).",
+    409: "Not possible in the current state; `detail` says why.",
+    503: "The part of the node this needs is not running on it.",
+}
+
+
+class Problem(BaseModel):
+    """Why the request was refused, in words."""
+
+    detail: str = Field(examples=["请先登录 (sign in first)"])
+
+
+def refusals(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries with the :class:`Problem` body for ``codes``; a
+    ``described`` ``_404="…"`` replaces the general meaning of that code."""
+    entries: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        text = described.get(f"_{code}", MEANINGS[code])
+        entries[code] = {"model": Problem, "description": text}
+    return entries
+
+
+def invalid(location: Sequence[str | int], message: str, value: Any = None) -> Exception:
+    """A 422 for a check a route makes by hand, in FastAPI's shape (``loc`` as
+    FastAPI writes it, e.g. ``("body", "scores")``, and ``msg`` for people)."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": tuple(location), "msg": message, "input": value}]
+    )
