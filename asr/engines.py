@@ -94,7 +94,11 @@ def open_engine(config: AsrSection, cache: Path | None = None) -> StreamingEngin
     from asr.stream import StreamAdapter
     from asr.whisper import WhisperRecognizer
 
-    recognizer = WhisperRecognizer(prepare_whisper_base(cache).path, config.cpu_threads)
+    recognizer = WhisperRecognizer(
+        prepare_whisper_base(cache).path,
+        config.cpu_threads,
+        vad_aggressiveness=config.vad_aggressiveness,
+    )
     return StreamAdapter(
         recognizer,
         _classifiers(config),
@@ -113,4 +117,8 @@ def open_recognizer(config: AsrSection, cache: Path | None = None) -> BatchRecog
         return VoskRecognizer(choice.vosk_model)
     from asr.whisper import WhisperRecognizer
 
-    return WhisperRecognizer(prepare_whisper_base(cache).path, config.cpu_threads)
+    return WhisperRecognizer(
+        prepare_whisper_base(cache).path,
+        config.cpu_threads,
+        vad_aggressiveness=config.vad_aggressiveness,
+    )

@@ -29,6 +29,7 @@ class Transcript:
     audio_s: float = 0.0
     decode_s: float = 0.0
     engine: str = ""
+    withheld: str = ""  # why text was held back (non-speech, a hallucination); "" if none
 
     @property
     def rtf(self) -> float:

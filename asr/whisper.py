@@ -3,6 +3,11 @@
 Whisper decodes a whole utterance at a time; settings measured on AISHELL
 clips (DESIGN.md, "Models"): Chinese, beam 5, temperature 0, no 3-gram
 repeats, no conditioning on previous text, then Traditional → Simplified.
+
+Every decode is guarded (``speech_gate.py`` before, ``hallucination.py``
+after): audio without speech is never decoded, and text that looks like
+Whisper's inventions is withheld, so silence, hiss, tones and hold music give
+an empty transcript on every CPU.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soxr
 
+from asr.hallucination import Decoded, GuardConfig, judge
 from asr.models import prepare_whisper_base
 from asr.normalize import punctuate, to_simplified
 from asr.recognizer import RecognizerError, Segment, Transcript
+from asr.speech_gate import GateConfig, assess, webrtc_gate
+from asr.vad import Classifier
 
 MODEL_RATE = 16000
 FRAMES_PER_S = 100  # log-mel frames the encoder takes per second of audio
@@ -27,9 +36,17 @@ class WhisperRecognizer:
     name = "whisper-base"
 
     def __init__(
-        self, model_dir: Path | None = None, cpu_threads: int = 2, beam_size: int = 5
+        self,
+        model_dir: Path | None = None,
+        cpu_threads: int = 2,
+        beam_size: int = 5,
+        vad_aggressiveness: int = 2,
+        gate: GateConfig = GateConfig(),
+        guard: GuardConfig = GuardConfig(),
     ) -> None:
         self.beam_size = beam_size
+        self._classifier: Callable[[int], Classifier] = webrtc_gate(vad_aggressiveness)
+        self._gate, self._guard = gate, guard
         directory = model_dir or prepare_whisper_base().path
         try:
             self._model = _fitted_window_model()(
@@ -59,6 +76,15 @@ class WhisperRecognizer:
             audio = soxr.resample(audio, sample_rate, MODEL_RATE, quality="HQ").astype(np.float32)
         started = time.perf_counter()
         seconds = len(audio) / MODEL_RATE
+        evidence = assess(samples, sample_rate, self._classifier(sample_rate), self._gate)
+        if not evidence.has_speech:
+            return Transcript(
+                text="",
+                audio_s=seconds,
+                decode_s=time.perf_counter() - started,
+                engine=self.name,
+                withheld=evidence.reason,
+            )
         _window.frames = min(3000, math.ceil(seconds + 1) * FRAMES_PER_S) if quick else None
         try:
             segments, _info = self._model.transcribe(
@@ -70,23 +96,34 @@ class WhisperRecognizer:
                 condition_on_previous_text=False,
                 vad_filter=False,
             )
-            found = [
-                Segment(
-                    round(s.start, 2),
-                    round(s.end, 2),
-                    to_simplified(s.text.strip()),
-                    round(math.exp(min(s.avg_logprob, 0.0)), 3),
-                )
-                for s in segments
-            ]
+            decoded = list(segments)
         except (RuntimeError, ValueError) as exc:
             raise RecognizerError(f"Whisper failed: {exc}", retryable=True) from None
+        verdict = judge(
+            [
+                Decoded(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio)
+                for s in decoded
+            ],
+            evidence.speech_s,
+            self._guard,
+        )
+        found = [
+            Segment(
+                round(s.start, 2),
+                round(s.end, 2),
+                to_simplified(s.text.strip()),
+                round(math.exp(min(s.avg_logprob, 0.0)), 3),
+            )
+            for s in (decoded[i] for i in verdict.kept)
+        ]
+        found = [s for s in found if s.text]
         return Transcript(
             text=punctuate([(s.start_s, s.end_s, s.text) for s in found], pause_s=0.0),
             segments=found,
-            audio_s=len(audio) / MODEL_RATE,
+            audio_s=seconds,
             decode_s=time.perf_counter() - started,
             engine=self.name,
+            withheld=verdict.reason,
         )
 
 
