@@ -520,6 +520,7 @@ def asr_transcribe(
                         "path": str(path),
                         "text": transcript.text,
                         "rtf": round(transcript.rtf, 3),
+                        "withheld": transcript.withheld,
                         "segments": [
                             {
                                 "start_s": s.start_s,
@@ -536,7 +537,8 @@ def asr_transcribe(
             )
             continue
         console.print(
-            f"[bold]{path}[/bold]  ({transcript.audio_s:.1f} s, RTF {transcript.rtf:.2f})",
+            f"[bold]{path}[/bold]  ({transcript.audio_s:.1f} s, RTF {transcript.rtf:.2f})"
+            + (f"  no words: {transcript.withheld}" if transcript.withheld else ""),
             highlight=False,
         )
         for segment in transcript.segments:
