@@ -50,15 +50,18 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/de
   $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
 fi
 
+PIP_VERSION=26.3
 if [ ! -x .venv/bin/python ]; then
   say "creating the virtual environment .venv"
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# constraints.txt pins every package, transitive ones too (scripts/lock.sh makes
+# it), and PIP_CONSTRAINT holds the build back-end to it as well.
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q "pip==$PIP_VERSION" >/dev/null
+  PIP_CONSTRAINT="$PWD/constraints.txt" .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
