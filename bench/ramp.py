@@ -6,9 +6,11 @@
 SIPp (Debian sip-tester) is the caller: A-law RTP from a Mandarin clip,
 through Kamailio, each call answered by a media worker, greeted (a prompt is
 playing), recorded on both legs, and hung up by the caller after ``--hold``
-seconds.  For each concurrency step it prints failed calls, CPU and memory per
-call and per worker, and RTP loss/late frames; then the call setups per second
-sustained with zero failures.  Figures also go to ``bench/results/ramp.json``.
+seconds.  For each concurrency step it prints calls answered, refused (503) and
+failed, the peak concurrency SIPp saw, CPU and memory per call and per worker
+while that peak held, RTP loss/late frames and the recordings finalised; then
+the call setups per second answered with zero failures.  Figures also go to
+``bench/results/ramp.json``; ``bench/ramp_summary.py`` says where each comes from.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.ramp_summary import (  # noqa: E402
+    call_outcomes,
+    headline,
+    highest_clean,
+    offering_seconds,
+    peak_concurrency,
+    per_second,
+    plateau,
+    recording_tally,
+    recordings_settled,
+)
+from ivr.sipp import SippResult  # noqa: E402
 from tests.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
 
 console = Console(width=150)
@@ -45,7 +59,10 @@ def node_processes(node: Node) -> dict[str, psutil.Process]:
 
 
 class Sampler:
-    """CPU (percent of one core) and memory of the node's processes, sampled each second."""
+    """CPU (percent of one core) and memory of the node's processes, sampled each second.
+
+    A sample's ``t`` is wall-clock time (SIPp's statistics rows carry the same clock)
+    at the end of the second its CPU figures cover."""
 
     def __init__(self, processes: dict[str, psutil.Process]) -> None:
         self.processes = processes
@@ -72,7 +89,7 @@ class Sampler:
                     rss["workers"] += memory
             self.samples.append(
                 {
-                    "t": time.monotonic(),
+                    "t": time.time(),
                     "cpu_node": cpu["node"],
                     "cpu_workers": cpu["workers"],
                     "uss_node": rss["node"],
@@ -89,8 +106,12 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
-    def window(self, start: float, end: float) -> dict[str, float]:
-        chosen = [s for s in self.samples if start <= s["t"] <= end] or self.samples[-3:]
+    def window(self, start: float, end: float) -> dict[str, float] | None:
+        """Mean of the samples whose second lies within ``start``..``end``; ``None``
+        if none does (never another stretch's figures in their place)."""
+        chosen = [s for s in self.samples if start + 1.0 <= s["t"] <= end]
+        if not chosen:
+            return None
         return {key: mean(s[key] for s in chosen) for key in chosen[0] if key != "t"}
 
 
@@ -108,8 +129,30 @@ def media_figures(node: Node, call_ids: set[str]) -> dict[str, float]:
         / max(received, 1),
         # Frames the jitter buffer dropped to keep latency low (not lost in transit).
         "jitter_buffer_discarded": sum(s.get("jitter_buffer_discarded", 0) for s in stats),
-        "recordings_complete": sum(1 for m in manifests if m["status"] == "complete"),
     }
+
+
+def outcome_figures(result: SippResult, wanted: int) -> dict:
+    outcomes = call_outcomes(result.stats, result.counts)
+    return {
+        "placed": outcomes.placed,
+        "answered": outcomes.answered,
+        "refused_503": outcomes.refused,
+        "failed": outcomes.failed,
+        "unfinished": outcomes.unfinished,
+        "clean": outcomes.clean(wanted),
+    }
+
+
+def wait_for_recordings(node: Node, before: set[str], answered: int) -> list[dict]:
+    """The step's manifests once every answered call's recording is finalised, or
+    as they are when the deadline passes (the tally then says what was unfinished)."""
+    deadline = time.monotonic() + 60 + 0.5 * answered
+    while True:
+        new = [m for m in node.manifests() if m["call_id"] not in before]
+        if recordings_settled(new, answered) or time.monotonic() > deadline:
+            return new
+        time.sleep(0.5)
 
 
 def concurrency_step(
@@ -123,7 +166,6 @@ def concurrency_step(
 ) -> dict:
     before = {m["call_id"] for m in node.manifests()}
     ramp_s = calls / rate
-    started = time.monotonic()
     result = node.sipp(
         "caller_hangs_up.xml",
         calls=calls,
@@ -134,29 +176,49 @@ def concurrency_step(
         lead_silence_s=0.0,
         talk_s=hold_s,
     )
-    # The plateau: every call up, none hung up yet.
-    plateau = sampler.window(started + ramp_s + 2, started + ramp_s + hold_s - 1)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        new = [m for m in node.manifests() if m["call_id"] not in before]
-        if len(new) >= result.successful and all(m["status"] != "recording" for m in new):
-            break
-        time.sleep(0.5)
-    new_ids = {m["call_id"] for m in node.manifests()} - before
-    media = media_figures(node, new_ids)
-    busy = max(plateau["cpu_node"] - idle["cpu_node"], 0.0)
-    return {
+    outcomes = outcome_figures(result, calls)
+    peak = peak_concurrency(result.rows)
+    # The plateau: the stretch SIPp's own rows show the peak held.
+    span = plateau(result.rows, peak)
+    held = sampler.window(*span) if span else None
+    manifests = wait_for_recordings(node, before, outcomes["answered"])
+    tally = recording_tally(manifests, outcomes["answered"])
+    row = {
         "concurrent_calls": calls,
-        "successful": result.successful,
-        "failed": result.failed,
-        "refused_503": result.count_responses(503),
-        "node_cpu_pct_of_core": round(plateau["cpu_node"], 1),
-        "machine_cpu_pct_of_core": round(plateau["machine_cpu"], 1),
-        "cpu_pct_of_core_per_call": round(busy / calls, 3),
-        "node_uss_mb": round(plateau["uss_node"] / 1e6, 1),
-        "uss_mb_per_call": round(max(plateau["uss_node"] - idle["uss_node"], 0) / 1e6 / calls, 3),
-        "uss_mb_per_worker": round(plateau["uss_workers"] / 1e6 / workers, 1),
-        **media,
+        "peak_concurrent": peak,
+        "plateau_s": round(span[1] - span[0], 1) if span else 0.0,
+        **outcomes,
+        "sipp_successful": result.successful,
+    }
+    if held is None:
+        # Too short a hold for the ramp: no sampled second lay within the plateau.
+        row |= dict.fromkeys(
+            (
+                "node_cpu_pct_of_core",
+                "machine_cpu_pct_of_core",
+                "cpu_pct_of_core_per_call",
+                "node_uss_mb",
+                "uss_mb_per_call",
+                "uss_mb_per_worker",
+            )
+        )
+    else:
+        busy = max(held["cpu_node"] - idle["cpu_node"], 0.0)
+        row |= {
+            "node_cpu_pct_of_core": round(held["cpu_node"], 1),
+            "machine_cpu_pct_of_core": round(held["machine_cpu"], 1),
+            "cpu_pct_of_core_per_call": round(busy / peak, 3),
+            "node_uss_mb": round(held["uss_node"] / 1e6, 1),
+            "uss_mb_per_call": round(max(held["uss_node"] - idle["uss_node"], 0) / 1e6 / peak, 3),
+            "uss_mb_per_worker": round(held["uss_workers"] / 1e6 / workers, 1),
+        }
+    return {
+        **row,
+        **media_figures(node, {m["call_id"] for m in manifests}),
+        "recordings_complete": tally.complete,
+        "recordings_incomplete": tally.incomplete,
+        "recordings_unfinished": tally.unfinished,
+        "recordings_missing": tally.missing,
     }
 
 
@@ -171,16 +233,17 @@ def setup_rate_step(node: Node, rate: float, seconds: float) -> dict:
         timeout_s=seconds + 120,
         lead_silence_s=0.0,
     )
-    refused = result.count_responses(503)
-    answered = result.successful - refused
+    outcomes = outcome_figures(result, calls)
+    # Over the seconds SIPp took to send the INVITEs, not calls / rate.
+    offering = offering_seconds(result.rows, outcomes["placed"])
     return {
         "offered_setups_per_s": rate,
         "calls": calls,
-        "successful": result.successful,
-        "failed": result.failed,
-        "refused_503": refused,
-        # Calls answered per second of offering (INVITEs went out over calls / rate seconds).
-        "answered_setups_per_s": round(answered / (calls / rate), 1),
+        **outcomes,
+        "sipp_successful": result.successful,
+        "offering_s": round(offering, 2) if offering else None,
+        "placed_setups_per_s": per_second(outcomes["placed"], offering),
+        "answered_setups_per_s": per_second(outcomes["answered"], offering),
     }
 
 
@@ -219,7 +282,8 @@ def main() -> None:
         processes = node_processes(node)
         with Sampler(processes) as sampler:
             time.sleep(5)
-            idle = sampler.window(time.monotonic() - 4, time.monotonic())
+            idle = sampler.window(time.time() - 5, time.time())
+            assert idle is not None, "the sampler took no sample in 5 s"
             report["idle"] = {
                 "node_cpu_pct_of_core": round(idle["cpu_node"], 1),
                 "cpu_pct_of_core_per_idle_worker": round(idle["cpu_workers"] / workers, 3),
@@ -241,71 +305,85 @@ def main() -> None:
                 time.sleep(3)
     finally:
         node.stop()
-    clean_steps = [
-        s["concurrent_calls"]
-        for s in report["steps"]
-        if s["failed"] == 0 and s["refused_503"] == 0 and s["successful"] == s["concurrent_calls"]
-    ]
-    clean_rates = [
-        r["offered_setups_per_s"]
-        for r in report["setup_rates"]
-        if r["failed"] == 0 and r["refused_503"] == 0
-    ]
-    report["highest_concurrency_without_failure"] = max(clean_steps, default=0)
-    report["highest_setup_rate_without_failure"] = max(clean_rates, default=0)
+    report["highest_concurrency_without_failure"] = highest_clean(
+        report["steps"], "peak_concurrent"
+    )
+    report["highest_setup_rate_without_failure"] = highest_clean(
+        report["setup_rates"], "answered_setups_per_s"
+    )
     print_report(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     console.print(f"written to {args.out}")
 
 
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
 def print_report(report: dict) -> None:
     table = Table(
         "calls",
-        "ok",
-        "failed",
+        "peak",
+        "answered",
         "503",
+        "failed",
         "node CPU %core",
         "CPU %core/call",
         "USS MB/call",
         "USS MB/worker",
         "RTP lost+late %",
-        "recordings ok",
+        "recordings complete",
         title=f"concurrency ({report['workers']} workers, {report['hold_s']:.0f}s calls)",
     )
     for s in report["steps"]:
+        recordings = str(s["recordings_complete"])
+        problems = [
+            f"{s[key]} {word}"
+            for key, word in (
+                ("recordings_incomplete", "incomplete"),
+                ("recordings_unfinished", "unfinished"),
+                ("recordings_missing", "missing"),
+            )
+            if s[key]
+        ]
         table.add_row(
             str(s["concurrent_calls"]),
-            str(s["successful"]),
-            str(s["failed"]),
+            str(s["peak_concurrent"]),
+            str(s["answered"]),
             str(s["refused_503"]),
-            str(s["node_cpu_pct_of_core"]),
-            str(s["cpu_pct_of_core_per_call"]),
-            str(s["uss_mb_per_call"]),
-            str(s["uss_mb_per_worker"]),
+            str(s["failed"] + s["unfinished"]),
+            _cell(s["node_cpu_pct_of_core"]),
+            _cell(s["cpu_pct_of_core_per_call"]),
+            _cell(s["uss_mb_per_call"]),
+            _cell(s["uss_mb_per_worker"]),
             f"{s['lost_or_late_pct']:.3f}",
-            str(s["recordings_complete"]),
+            f"{recordings} ({', '.join(problems)})" if problems else recordings,
         )
     console.print(table)
     rates = Table(
-        "offered/s", "calls", "ok", "failed", "503", "answered/s", title="call setups per second"
+        "offered/s",
+        "calls",
+        "answered",
+        "503",
+        "failed",
+        "placed/s",
+        "answered/s",
+        title="call setups per second (measured over the seconds SIPp took to place them)",
     )
     for r in report["setup_rates"]:
         rates.add_row(
             str(r["offered_setups_per_s"]),
             str(r["calls"]),
-            str(r["successful"]),
-            str(r["failed"]),
+            str(r["answered"]),
             str(r["refused_503"]),
-            str(r["answered_setups_per_s"]),
+            str(r["failed"] + r["unfinished"]),
+            _cell(r["placed_setups_per_s"]),
+            _cell(r["answered_setups_per_s"]),
         )
     console.print(rates)
     console.print(f"idle: {report['idle']}")
-    console.print(
-        f"highest concurrency with zero failed calls: "
-        f"{report['highest_concurrency_without_failure']}; highest setup rate with "
-        f"zero failures: {report['highest_setup_rate_without_failure']}/s"
-    )
+    console.print(headline(report))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import socket
 import struct
 import subprocess
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -148,14 +148,30 @@ def dtmf_pcap(digit: str, ssrc: int = 0x4321) -> bytes:
 
 @dataclass
 class SippResult:
+    """What one SIPp run reports.
+
+    ``successful`` and ``failed`` are SIPp's cumulative call counters: a call is
+    successful when it reached the scenario's end, whichever branch it took (a 503
+    the scenario accepts counts too).  ``stats`` is the last row of the
+    ``-trace_stat`` CSV, ``rows`` every row (one per ``-fd`` period, then the final
+    ones); ``counts`` the last row of ``-trace_counts``: per scenario element,
+    messages sent/received once per call (``4_503_Recv``) apart from their
+    retransmissions (``4_503_Retrans``).
+    """
+
     returncode: int
     successful: int
     failed: int
     stats: dict[str, str]
     messages: str
     stderr: str
+    rows: list[dict[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def count_responses(self, code: int) -> int:
+        """Copies of responses with ``code`` in the message trace: retransmissions and
+        SIPp's "Dead call ... received" echoes count again, so this is not a number
+        of calls (``counts`` is)."""
         return self.messages.count(f"SIP/2.0 {code} ")
 
 
@@ -211,6 +227,7 @@ def run_sipp(
         "1024",
         "-nostdin",
         "-trace_stat",
+        "-trace_counts",
         "-fd",
         "1",
         "-stf",
@@ -228,7 +245,11 @@ def run_sipp(
     process = subprocess.run(
         argv, cwd=workdir, capture_output=True, text=True, timeout=timeout_s + 30, check=False
     )
-    stats = _last_stats(stats_file)
+    rows = parse_stat_csv(stats_file.read_text(errors="replace")) if stats_file.exists() else []
+    stats = rows[-1] if rows else {}
+    # -trace_counts has no file-name option: <scenario>_<pid>_counts.csv in the workdir.
+    counts_files = sorted(workdir.glob(f"{scenario_path.stem}_*_counts.csv"))
+    counts = parse_counts_csv(counts_files[-1].read_text(errors="replace")) if counts_files else {}
     messages = messages_file.read_text(errors="replace") if messages_file.exists() else ""
     return SippResult(
         process.returncode,
@@ -237,6 +258,8 @@ def run_sipp(
         stats,
         messages,
         process.stderr,
+        rows,
+        counts,
     )
 
 
@@ -261,10 +284,39 @@ def _udp_free(port: int) -> bool:
     return True
 
 
-def _last_stats(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    rows = list(csv.reader(path.read_text(errors="replace").splitlines(), delimiter=";"))
+def parse_stat_csv(text: str) -> list[dict[str, str]]:
+    """Rows of SIPp's ``-trace_stat`` CSV (``;``-separated, header first), as
+    ``{column: value}``.  Columns ending ``(P)`` are periodic (since the previous
+    row), ``(C)`` cumulative; time columns such as ``CurrentTime`` read
+    ``date<TAB>time<TAB>epoch``.  A last line cut short (SIPp killed mid-write) is
+    dropped."""
+    rows = list(csv.reader(text.splitlines(), delimiter=";"))
+    if len(rows) < 2:
+        return []
+    header = [name for name in rows[0] if name]  # each line ends with a ";"
+    return [dict(zip(header, row, strict=False)) for row in rows[1:] if len(row) >= len(header)]
+
+
+def parse_counts_csv(text: str) -> dict[str, int]:
+    """The last row of SIPp's ``-trace_counts`` CSV: cumulative per-element counters
+    named ``<index>_<message>_<Sent|Recv|Retrans|Timeout|Unexp>`` in scenario order."""
+    rows = list(csv.reader(text.splitlines(), delimiter=";"))
     if len(rows) < 2:
         return {}
-    return dict(zip(rows[0], rows[-1], strict=False))
+    header, last = rows[0], rows[-1]
+    counts = {}
+    for name, value in zip(header, last, strict=False):
+        if name and name not in ("CurrentTime", "ElapsedTime"):
+            try:
+                counts[name] = int(value)
+            except ValueError:
+                raise ValueError(f"SIPp counts: {name} is {value!r}, not a count") from None
+    return counts
+
+
+def stat_time(value: str) -> float:
+    """Seconds since the epoch from a SIPp time column (``date<TAB>time<TAB>epoch``)."""
+    try:
+        return float(value.split("\t")[-1])
+    except ValueError:
+        raise ValueError(f"not a SIPp time: {value!r}") from None
