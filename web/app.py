@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from web.auth import authenticate
 from web.context import WebContext
@@ -27,6 +28,8 @@ from web.navigation import (
 )
 from web.roles import PageForbidden, SeeOther, route_table
 from web.routers import account, auth, desk, health, qa, tickets, wallboard
+from web.schemas import openapi
+from web.schemas.errors import refusal
 
 WEB = Path(__file__).parent
 
@@ -63,6 +66,8 @@ def create_app(context: WebContext) -> FastAPI:
     # Pages answer a browser: redirects without a JSON body, refusals as a page.
     app.add_exception_handler(SeeOther, see_other)
     app.add_exception_handler(PageForbidden, page_forbidden)
+    # The rest as the API's Problem body (a 405's Allow naming every method).
+    app.add_exception_handler(HTTPException, refusal)
     app.middleware("http")(carry_notice)
 
     @app.middleware("http")
@@ -78,4 +83,5 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(wallboard.router)
     app.include_router(qa.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
+    openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only
     return app

@@ -5,22 +5,40 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel, Field
 
 from web.context import WebContext
 from web.roles import Role, public, require_roles
+from web.schemas.errors import refusals
 
 router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    """The node's parts and how each is."""
+
+    status: Literal["ok", "degraded"] = Field(description="degraded: some part is not up.")
+    parts: dict[str, str] = Field(
+        description="hub, tickets, worker-<id>: up, or the state the part last reported."
+    )
+    ts: float = Field(description="When, as Unix time.")
 
 
 def _context(request: Request) -> WebContext:
     return request.app.state.context
 
 
-@router.get("/healthz", dependencies=[Depends(public())])
+@router.get(
+    "/healthz",
+    dependencies=[Depends(public())],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Some part of the node is down."}},
+)
 def healthz(request: Request, response: Response) -> dict[str, Any]:
     """Every process of the node: the hub (this one), each media worker as it last
     reported, the ticket store.  503 when a part is down."""
@@ -37,7 +55,19 @@ def healthz(request: Request, response: Response) -> dict[str, Any]:
     return {"status": "ok" if healthy else "degraded", "parts": parts, "ts": time.time()}
 
 
-@router.get("/metrics", dependencies=[Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))])
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))],
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        303: {"description": "A session that must change its password first: to that page."},
+        **refusals(401, 403, json=True),  # JSON, though the page itself is text
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus text: calls in progress per worker, calls waiting, service level per
     seat group, agents by state, ASR streams and decoding latency, audio frames the
