@@ -30,14 +30,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+# Libraries whose info lines are not the node's: aiomqtt's connection chatter, and
+# Alembic's "setup plugin ...", "Context impl SQLiteImpl.", "Will assume
+# transactional DDL.", "Running upgrade ..." on every start (storage.migrations
+# logs one structured line per migration applied instead).
+QUIET_LOGGERS = ("aiomqtt", "asyncio", "alembic")
+
+
 def configure(part: str, level: str = "info") -> None:
+    """Every record as one JSON line on stderr, from ``level`` up; the libraries in
+    ``QUIET_LOGGERS`` only from WARNING (they still do at ``debug``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(part))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiomqtt", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(quiet)
 
 
 def fields(**values: Any) -> dict[str, Any]:
