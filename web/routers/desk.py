@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.websockets import WebSocketDisconnect
 
 from call_routing.acd import CallerPriority
@@ -34,6 +34,8 @@ from web.csrf import require_csrf
 from web.fanout import Update
 from web.masking import mask_for
 from web.roles import Principal, Role, require_roles
+from web.schemas.errors import refusals
+from web.schemas.text import NOT_BLANK, strip_blanks
 
 if TYPE_CHECKING:
     from ivr.console import Console
@@ -210,7 +212,7 @@ def _submittable(ticket: Ticket) -> list[str]:
 class TicketSubmit(BaseModel):
     """The agent's corrections to the call's ticket, and what to do with it."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     number: str = Field("", description="The ticket; empty: the current (or last) call's.")
     request_type: RequestType | None = None
@@ -221,13 +223,21 @@ class TicketSubmit(BaseModel):
     content: str | None = Field(None, max_length=4000)
     summary: str | None = Field(None, max_length=1000)
     lead_department: str | None = Field(None, max_length=100)
-    co_departments: list[str] | None = None
+    co_departments: list[Annotated[str, Field(max_length=100)]] | None = None
     action: str = Field(
         "",
         description="受理 (accept), 即时办结 (close_at_once, with note), 派单 (dispatch, with "
         "lead_department); empty: save the corrections only.",
     )
     note: str = Field("", max_length=4000, description="The answer given (即时办结).")
+
+    @field_validator(
+        "number", "domain", "category_code", "caller_name", "address", "content", "summary",
+        "lead_department", "action", "note",
+    )  # fmt: skip
+    @classmethod
+    def _stripped(cls, value: str | None) -> str | None:
+        return None if value is None else strip_blanks(value)  # after the length check
 
 
 _CORRECTABLE = (
@@ -305,7 +315,21 @@ def desk_page(request: Request, principal: Agent) -> HTMLResponse:
     )
 
 
-@router.get("/api/desk")
+_DESK = refusals(
+    401,
+    403,
+    404,
+    503,
+    _403="Not an agent, the user answers no calls (no agent id), or no CSRF token.",
+    _404="This node has no such agent, or no such ticket of the agent's.",
+    _503="This node has no agents (or no ticket store).",
+)
+_REFUSED = refusals(
+    409, _409="The agent's state, or the ticket's, does not allow it; `detail` says why."
+)
+
+
+@router.get("/api/desk", responses=_DESK)
 def desk_view(request: Request, principal: Agent) -> dict[str, Any]:
     """The agent's state and the call offered to or connected with them: caller,
     priority, transcript so far, understanding, draft ticket number."""
@@ -313,13 +337,18 @@ def desk_view(request: Request, principal: Agent) -> dict[str, Any]:
 
 
 class StateChange(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     action: Literal["login", "logout", "ready", "not_ready", "wrap_up_done"]
     reason: str = Field("", max_length=40, description="Why not ready (小休, 就餐 …).")
 
+    @field_validator("reason")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return strip_blanks(value)  # after the length check, as the schema counts
 
-@router.post("/api/desk/state", dependencies=WRITE)
+
+@router.post("/api/desk/state", dependencies=WRITE, responses={**_DESK, **_REFUSED})
 async def desk_state(request: Request, body: StateChange, principal: Agent) -> dict[str, Any]:
     """就绪 / 小休 (not ready with a reason) / 话后处理完成 / log in / log out; 409 with
     the reason when the agent's state does not allow it."""
@@ -336,12 +365,20 @@ async def desk_state(request: Request, body: StateChange, principal: Agent) -> d
 
 
 class TransferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    group: str = Field(min_length=1, max_length=100)
+    group: str = Field(max_length=100, json_schema_extra={"pattern": NOT_BLANK})
+
+    @field_validator("group")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        group = strip_blanks(value)  # after the length check, as the schema counts
+        if not group:
+            raise ValueError("name the seat group")
+        return group
 
 
-@router.post("/api/desk/transfer", dependencies=WRITE)
+@router.post("/api/desk/transfer", dependencies=WRITE, responses={**_DESK, **_REFUSED})
 async def desk_transfer(
     request: Request, body: TransferRequest, principal: Agent
 ) -> dict[str, Any]:
@@ -380,8 +417,14 @@ async def _own_ticket(
     return number, False
 
 
-@router.get("/api/desk/ticket")
-async def desk_ticket(request: Request, principal: Agent, number: str = "") -> dict[str, Any]:
+@router.get("/api/desk/ticket", responses=_DESK)
+async def desk_ticket(
+    request: Request,
+    principal: Agent,
+    number: Annotated[
+        str, Query(max_length=40, description="One of the agent's tickets; empty: the call's.")
+    ] = "",
+) -> dict[str, Any]:
     """The current (or last) call's ticket, or one of the agent's own by ``number``."""
     context = _context(request)
     console, agent_id = _seat(context, principal)
@@ -394,7 +437,7 @@ async def desk_ticket(request: Request, principal: Agent, number: str = "") -> d
     return mask_for(ticket_json(ticket), principal, on_call=on_call)
 
 
-@router.post("/api/desk/ticket", dependencies=WRITE)
+@router.post("/api/desk/ticket", dependencies=WRITE, responses={**_DESK, **_REFUSED})
 async def desk_ticket_submit(
     request: Request, body: TicketSubmit, principal: Agent
 ) -> dict[str, Any]:
@@ -460,7 +503,7 @@ def _history_tickets(store: TicketStore, numbers: list[str], agent_id: str) -> l
     return sorted(found.values(), key=lambda t: t.created_at, reverse=True)[:HISTORY_LIMIT]
 
 
-@router.get("/api/desk/history")
+@router.get("/api/desk/history", responses=_DESK)
 async def desk_history(request: Request, principal: Agent) -> dict[str, Any]:
     """The agent's own calls (this hub's memory, and the call catalog) and tickets."""
     context = _context(request)

@@ -11,16 +11,16 @@ requests (206, 416) in chunks without reading the file into memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 from starlette.concurrency import run_in_threadpool
 
 from recordings import manifest as manifests
@@ -42,6 +42,8 @@ from web.context import WebContext
 from web.csrf import require_csrf
 from web.masking import mask_for
 from web.roles import Principal, Role, require_roles
+from web.schemas.errors import invalid, refusals
+from web.schemas.query import MomentText, SecondsText, YesNo, day_start, in_zone, parse_moment
 
 router = APIRouter(tags=["qa"])
 
@@ -78,7 +80,7 @@ def _templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates  # web.app.page_templates(): pages extend base.html
 
 
-def _root(request: Request) -> Path:
+def _root(request: Request) -> FilePath:
     return _context(request).settings.recordings_dir
 
 
@@ -122,33 +124,24 @@ def _zone(request: Request) -> ZoneInfo:
     return ZoneInfo(_context(request).settings.tickets.timezone)
 
 
-def _when(value: str, zone: ZoneInfo, end: bool, name: str) -> datetime | None:
-    """A date (``2026-11-02``, the whole day) or local time (``2026-11-02T09:30``)."""
-    if not value.strip():
+def _when(value: str, zone: ZoneInfo, end: bool) -> datetime | None:
+    """A date (``2026-11-02``: the whole day), a local time (``2026-11-02T09:30``)
+    or an RFC 3339 time; FastAPI has checked the text (``MomentText``)."""
+    if not value:
         return None
-    try:
-        if len(value.strip()) == 10:
-            day = date.fromisoformat(value.strip())
-            moment = datetime.combine(day + timedelta(days=1 if end else 0), time(), zone)
-        else:
-            moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise HTTPException(422, f"{name}: 日期格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    moment = parse_moment(value)
+    if isinstance(moment, datetime):
+        return in_zone(moment, zone)
+    return day_start(moment, zone, days_after=1 if end else 0)
 
 
-def _number(value: str, name: str) -> float | None:
-    if not value.strip():
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise HTTPException(422, f"{name}: 应为数字 (a number of seconds)") from None
+RatingFilter = Rating | Literal["", "未评价"]  # 未评价: recordings.catalog.UNRATED
 
 
 @dataclass(frozen=True)
 class CallFilters:
-    """The list's filters as the request gave them (kept as text for the form)."""
+    """The list's filters as the request gave them (kept as text for the form);
+    FastAPI has checked them (:func:`call_filters`)."""
 
     start: str = ""
     end: str = ""
@@ -164,21 +157,19 @@ class CallFilters:
 
     def query(self, request: Request, principal: Principal, limit: int) -> CallQuery:
         zone = _zone(request)
-        if self.emergency not in ("", "yes", "no"):
-            raise HTTPException(422, "emergency: yes, no 或留空")
         agent = self.agent
         if principal.role is Role.AGENT:
             agent = principal.agent_id or "\0"  # an agent without an id sees nothing
         return CallQuery(
-            started_from=_when(self.start, zone, False, "start"),
-            started_before=_when(self.end, zone, True, "end"),
+            started_from=_when(self.start, zone, False),
+            started_before=_when(self.end, zone, True),
             agent_id=agent,
             seat_group=self.seat_group,
             domain=self.domain,
             request_type=self.request_type,
             rating=self.rating,
-            min_duration_s=_number(self.min_duration, "min_duration"),
-            max_duration_s=_number(self.max_duration, "max_duration"),
+            min_duration_s=float(self.min_duration) if self.min_duration else None,
+            max_duration_s=float(self.max_duration) if self.max_duration else None,
             emergency={"yes": True, "no": False}.get(self.emergency),
             limit=limit,
             offset=(self.page - 1) * limit,
@@ -190,21 +181,31 @@ class CallFilters:
 
 
 def call_filters(
-    start: str = "",
-    end: str = "",
-    agent: str = "",
-    seat_group: str = "",
-    domain: str = "",
-    request_type: str = "",
-    rating: str = "",
-    min_duration: str = "",
-    max_duration: str = "",
-    emergency: str = "",
+    start: Annotated[
+        MomentText, Query(description="Started at or after; a date: from that day's start.")
+    ] = "",
+    end: Annotated[
+        MomentText, Query(description="Started before; a date: to that day's end.")
+    ] = "",
+    agent: Annotated[str, Query(max_length=100, description="The agent's id.")] = "",
+    seat_group: Annotated[str, Query(max_length=100, description="The seat group.")] = "",
+    domain: Annotated[str, Query(max_length=100, description="Domain (领域).")] = "",
+    request_type: Annotated[
+        RequestType | Literal[""], Query(description="咨询, 求助, 投诉, 举报, 建议 or 表扬.")
+    ] = "",
+    rating: Annotated[
+        RatingFilter, Query(description="The ticket's rating, or 未评价 (none yet).")
+    ] = "",
+    min_duration: Annotated[SecondsText, Query(description="At least this many seconds.")] = "",
+    max_duration: Annotated[SecondsText, Query(description="At most this many seconds.")] = "",
+    emergency: Annotated[
+        YesNo, Query(description="yes: handed to 110/119/120; no: the others.")
+    ] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> CallFilters:
     """Filters from the query string; empty fields (as a form sends them) mean any."""
     return CallFilters(
-        start, end, agent, seat_group, domain, request_type, rating,
+        start, end, agent, seat_group, domain, str(request_type), str(rating),
         min_duration, max_duration, emergency, page,
     )  # fmt: skip
 
@@ -215,7 +216,7 @@ Filters = Annotated[CallFilters, Depends(call_filters)]
 # -- a call's details -------------------------------------------------------------------
 
 
-def _transcript(directory: Path) -> list[dict[str, Any]]:
+def _transcript(directory: FilePath) -> list[dict[str, Any]]:
     """The transcript's lines, oldest first, each with ``at``: where in the recording
     it starts (``call_s`` when the hub gave it, else ``start_s``)."""
     try:
@@ -284,7 +285,7 @@ def _ticket(request: Request, number: str) -> dict[str, Any] | None:
     }
 
 
-def _legs(directory: Path, call: CatalogedCall) -> list[dict[str, Any]]:
+def _legs(directory: FilePath, call: CatalogedCall) -> list[dict[str, Any]]:
     """The legs the manifest lists, the stereo one first, with their offsets."""
     try:
         listed = manifests.read(directory).legs
@@ -322,11 +323,16 @@ def _details(request: Request, principal: Principal, call: CatalogedCall) -> dic
 
 # -- JSON API -----------------------------------------------------------------------------
 
+Score = Annotated[StrictFloat, Field(ge=0, le=MAX_SCORE)]  # a number, not true or "8"
+
 
 class ScoreIn(BaseModel):
-    """A QA score: every configured criterion 0–10, and a comment."""
+    """A QA score: every configured criterion 0–10, and a comment.  The OpenAPI
+    document names this node's criteria (``web.qa_criteria``; ``web.schemas.openapi``)."""
 
-    scores: dict[str, float]
+    model_config = ConfigDict(extra="forbid")
+
+    scores: dict[str, Score] = Field(description="Every criterion, 0–10.")
     comment: str = Field("", max_length=2000)
 
 
@@ -339,9 +345,10 @@ def _save_score(
     missing = [c for c in criteria if c not in scores]
     unknown = [c for c in scores if c not in criteria]
     if missing or unknown:
-        raise HTTPException(
-            422,
+        raise invalid(
+            ("body", "scores"),
             f"评分项不符: 缺少 {missing or '无'}，多余 {unknown or '无'} (criteria: {criteria})",
+            scores,
         )
     sink = audit.audit_log(request)
     _own_call(request, principal, call_id)
@@ -350,7 +357,7 @@ def _save_score(
             call_id, {c: scores[c] for c in criteria}, comment, principal.username
         )
     except ValueError as exc:
-        raise HTTPException(422, f"每项 0–{MAX_SCORE:g} 分: {exc}") from None
+        raise invalid(("body", "scores"), f"每项 0–{MAX_SCORE:g} 分: {exc}", scores) from None
     sink.add(
         audit.Actor.from_request(request),
         "qa.score",
@@ -360,12 +367,25 @@ def _save_score(
     return saved
 
 
-@router.get("/api/calls")
+_NO_CALL = "No such call, or another agent's (for an agent)."
+_READ = refusals(401, 403, 503)
+_CALL = refusals(
+    401,
+    403,
+    404,
+    503,
+    _403="The role may not do this, or the call's directory is outside the recordings root.",
+    _404=_NO_CALL,
+)
+CallId = Annotated[str, Path(description="The call's id.", examples=["c1"])]
+
+
+@router.get("/api/calls", responses=_READ)
 def list_calls(
     request: Request,
     principal: Viewer,
     filters: Filters,
-    limit: int = Query(PAGE_SIZE, ge=1, le=500),
+    limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> dict[str, Any]:
     """Finished calls, newest first; agents get only their own."""
     query = filters.query(request, principal, limit)
@@ -378,14 +398,14 @@ def list_calls(
     }
 
 
-@router.get("/api/calls/{call_id}")
-def get_call(request: Request, principal: Viewer, call_id: str) -> dict[str, Any]:
+@router.get("/api/calls/{call_id}", responses=_CALL)
+def get_call(request: Request, principal: Viewer, call_id: CallId) -> dict[str, Any]:
     """The call with its legs, transcript (lines with ``at``), ticket and history, scores."""
     return _details(request, principal, _own_call(request, principal, call_id))
 
 
-@router.get("/api/calls/{call_id}/integrity")
-def get_integrity(request: Request, principal: Viewer, call_id: str) -> dict[str, Any]:
+@router.get("/api/calls/{call_id}/integrity", responses=_CALL)
+def get_integrity(request: Request, principal: Viewer, call_id: CallId) -> dict[str, Any]:
     """Every file hashed and compared with the manifest, the manifest with the chain."""
     call = _own_call(request, principal, call_id)
     try:
@@ -394,12 +414,20 @@ def get_integrity(request: Request, principal: Viewer, call_id: str) -> dict[str
         raise HTTPException(status.HTTP_403_FORBIDDEN, "录音目录不在录音根目录下") from None
 
 
-@router.post("/api/calls/{call_id}/score", status_code=201, dependencies=[Depends(require_csrf)])
+@router.post(
+    "/api/calls/{call_id}/score",
+    status_code=201,
+    dependencies=[Depends(require_csrf)],
+    responses=refusals(401, 403, 404, 503, _404=_NO_CALL),
+)
 def post_score(
-    request: Request, principal: Reviewer, call_id: str, body: ScoreIn
+    request: Request, principal: Reviewer, call_id: CallId, body: ScoreIn
 ) -> dict[str, Any]:
     """Save a QA score (audited as ``qa.score``)."""
     return _save_score(request, principal, call_id, body.scores, body.comment).as_dict()
+
+
+_RANGE_REFUSED = {"text/plain": {"schema": {"type": "string"}}}
 
 
 @router.head(
@@ -407,8 +435,31 @@ def post_score(
     operation_id="head_call_recording",
     include_in_schema=False,
 )
-@router.get("/api/calls/{call_id}/recordings/{leg}", operation_id="get_call_recording")
-def get_recording(request: Request, principal: Viewer, call_id: str, leg: str) -> FileResponse:
+@router.get(
+    "/api/calls/{call_id}/recordings/{leg}",
+    operation_id="get_call_recording",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The WAV file.",
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        206: {
+            "description": "The part a `Range` header asked for.",
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        400: {"description": "A malformed `Range` header.", "content": _RANGE_REFUSED},
+        416: {"description": "A `Range` beyond the file.", "content": _RANGE_REFUSED},
+        **refusals(401, 403, 503),
+        **refusals(404, _404="No such call (or not the agent's), or no such leg in its manifest."),
+    },
+)
+def get_recording(
+    request: Request,
+    principal: Viewer,
+    call_id: CallId,
+    leg: Annotated[str, Path(description="qa (stereo), caller, agent or played.")],
+) -> FileResponse:
     """One leg's WAV, with range requests; only legs the manifest lists, only files
     inside the call's directory under the recordings root."""
     call = _own_call(request, principal, call_id)
@@ -503,7 +554,9 @@ async def qa_score_form(request: Request, principal: Reviewer, call_id: str) -> 
             try:
                 scores[name.removeprefix("score:")] = float(value)
             except ValueError:
-                raise HTTPException(422, f"{name}: 应为 0–{MAX_SCORE:g} 的数字") from None
+                raise invalid(
+                    ("body", name), f"{name}: 应为 0–{MAX_SCORE:g} 的数字", value
+                ) from None
     comment = form.get("comment", "")
     await run_in_threadpool(
         _save_score,

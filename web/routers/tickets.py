@@ -45,8 +45,9 @@ from web.context import WebContext
 from web.csrf import require_csrf
 from web.masking import mask_for
 from web.roles import Principal, Role, require_roles
+from web.schemas.errors import refusals
+from web.schemas.query import Moment, in_zone
 from web.schemas.tickets import (
-    Problem,
     TicketCreate,
     TicketDetail,
     TicketIntake,
@@ -80,14 +81,10 @@ SUPERVISOR_ACTIONS = frozenset(
     }
 )
 
-_SIGNED_IN: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Not signed in."},
-    403: {"model": Problem, "description": "The role may not do this (or no CSRF token)."},
-}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such ticket (or not one the caller may see)."}
-}
+_SIGNED_IN = refusals(401, 403, 503, _503="No ticket store on this node.")
+_NOT_FOUND = refusals(404, _404="No such ticket (or not one the caller may see).")
 _AGENT_BATCH = 200  # tickets read at a time when filtering an agent's own
+MAX_OFFSET = 1_000_000  # deeper pages: narrow the filters
 
 
 def _context(request: Request) -> WebContext:
@@ -227,7 +224,7 @@ def draft_for_report(report: TicketCreate, understanding: dict[str, Any] | None)
     status_code=status.HTTP_201_CREATED,
     response_model=TicketIntake,
     summary="Take in a ticket from a web form, a QR code or an integration",
-    responses={**_SIGNED_IN, 422: {"description": "A field is missing or invalid (named)."}},
+    responses=_SIGNED_IN,
     dependencies=[Depends(require_csrf)],
 )
 async def create_ticket(
@@ -291,10 +288,10 @@ async def list_tickets(
     ] = None,
     caller_number: Annotated[str, Query(max_length=40, description="The caller's number.")] = "",
     created_from: Annotated[
-        datetime | None,
+        Moment | None,
         Query(description="Created at or after (ISO 8601; without a zone: hotline time)."),
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Created before.")] = None,
+    created_before: Annotated[Moment | None, Query(description="Created before.")] = None,
     overdue: Annotated[
         bool, Query(description="Only tickets past their due date still awaiting an answer.")
     ] = False,
@@ -302,7 +299,7 @@ async def list_tickets(
         bool, Query(description="Only tickets whose callback task is waiting.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Filters combine (all must match).  Agents get only the tickets they own."""
     store = _store(request)
@@ -311,9 +308,7 @@ async def list_tickets(
     zone = ZoneInfo(store.policy.deadlines.timezone)
 
     def aware(moment: datetime | None) -> datetime | None:
-        if moment is None or moment.tzinfo is not None:
-            return moment
-        return moment.replace(tzinfo=zone)
+        return None if moment is None else in_zone(moment, zone)
 
     query = TicketQuery(
         status=status_,
@@ -388,7 +383,6 @@ async def show_ticket(number: TicketNumber, request: Request, principal: Reader)
             "description": "Not allowed in the ticket's state, or lacking what the action "
             "needs; the body lists the actions allowed now.",
         },
-        422: {"description": "A field is invalid (named), e.g. an unknown action."},
     },
     dependencies=[Depends(require_csrf)],
 )

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from web import audit
 from web.context import WebContext
 from web.csrf import require_csrf
 from web.roles import Principal, Role, require_roles
+from web.schemas.errors import refusals
+from web.schemas.text import NOT_BLANK, strip_blanks
 
 if TYPE_CHECKING:
     from ivr.console import Console
@@ -44,42 +46,86 @@ def wallboard_page(request: Request, principal: Supervisor) -> HTMLResponse:
     )
 
 
-@router.get("/api/wallboard")
+_BOARD = refusals(401, 403, 503, _503="This node has no agents.")
+
+
+@router.get("/api/wallboard", responses=_BOARD)
 def wallboard(request: Request, principal: Supervisor) -> dict[str, Any]:
     """Every seat group's queue, service level, abandonment, agents and staffing advice,
     and the node's callback offer."""
     return _console(request).wallboard()
 
 
-class Switch(BaseModel):
-    """An overflow switch: ``callback_offer`` (node-wide, on/off), ``backup_now`` (a
-    group with backup groups overflows to them at once, on/off) or ``group`` (an extra
-    seat group switched on/off now; ``null``: back to its windows)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    switch: Literal["callback_offer", "backup_now", "group"]
-    group: str = Field("", max_length=100)
-    on: bool | None
+SeatGroup = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"pattern": NOT_BLANK}, description="A seat group."),
+]
 
 
-@router.post("/api/wallboard/switches", dependencies=WRITE)
-async def flip_switch(request: Request, body: Switch, principal: Supervisor) -> dict[str, Any]:
+def _named(value: str) -> str:
+    group = strip_blanks(value)  # after the length check, as the schema counts
+    if not group:
+        raise ValueError("name the seat group")
+    return group
+
+
+class CallbackOfferSwitch(BaseModel):
+    """``callback_offer``: callers waiting long are offered a callback (node-wide)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    switch: Literal["callback_offer"]
+    group: str = Field("", max_length=100, description="Not used.")
+    on: StrictBool
+
+
+class BackupNowSwitch(BaseModel):
+    """``backup_now``: a group with backup groups overflows to them at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    switch: Literal["backup_now"]
+    group: SeatGroup
+    on: StrictBool
+
+    _group = field_validator("group")(_named)
+
+
+class GroupSwitch(BaseModel):
+    """``group``: an extra seat group switched on or off now; ``null``: back to its
+    windows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    switch: Literal["group"]
+    group: SeatGroup
+    on: StrictBool | None
+
+    _group = field_validator("group")(_named)
+
+
+Switch = Annotated[
+    CallbackOfferSwitch | BackupNowSwitch | GroupSwitch, Field(discriminator="switch")
+]
+
+
+@router.post(
+    "/api/wallboard/switches",
+    dependencies=WRITE,
+    responses={**_BOARD, **refusals(409, _409="The switch was refused; `detail` says why.")},
+)
+async def flip_switch(
+    request: Request, body: Annotated[Switch, Body()], principal: Supervisor
+) -> dict[str, Any]:
     """Flip an overflow switch; it takes effect at once (409 with the reason when
     refused).  Answers the wallboard as it is after the change."""
     console = _console(request)
-    if body.switch != "group" and body.on is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.switch} needs on: true|false"
-        )
-    if body.switch != "callback_offer" and not body.group:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{body.switch} needs a group")
     before = _state(console, body)
-    match body.switch:
-        case "callback_offer":
-            refused = await console.set_callback_offer(bool(body.on))
-        case "backup_now":
-            refused = await console.set_backup_now(body.group, bool(body.on))
+    match body:
+        case CallbackOfferSwitch():
+            refused = await console.set_callback_offer(body.on)
+        case BackupNowSwitch():
+            refused = await console.set_backup_now(body.group, body.on)
         case _:
             refused = await console.force_group(body.group, body.on)
     if refused:

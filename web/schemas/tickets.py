@@ -12,13 +12,46 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
-from tickets.lifecycle import Action, parse_action
+from tickets.lifecycle import ACTION_ALIASES, Action, parse_action
 from tickets.model import Channel, Rating, RequestType, Status, Ticket
+from web.schemas.errors import Problem
+from web.schemas.text import NOT_BLANK, strip_blanks
 
-_PHONE = re.compile(r"^\+?\d{3,20}$")
+# Digits (3 to 20; full-width ones as an IME types them are read as ASCII), a +
+# in front, spaces and dashes anywhere; or nothing.  The schema's pattern allows
+# blanks around it, which the validator strips first.
+_NUMBER = r"(?:[ -]*(?:\+[ -]*)?(?:[0-9０-９][ -]*){3,20})?"
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+PHONE_PATTERN = rf"^\s*{_NUMBER}\s*$"
+_PHONE = re.compile(_NUMBER)
+_SEPARATORS = re.compile(r"[ -]")
 _ANSWERS = frozenset({Action.REPLY, Action.CLOSE_AT_ONCE})
+
+
+def _whole(value: object) -> object:
+    """257.0 is the JSON integer 257 (as JSON Schema counts); true or "257" is none."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# 1 to 365, an integer as JSON Schema counts it: 257.0 too, but not true or "257".
+WorkingDays = Annotated[Annotated[StrictInt, Field(ge=1, le=365)], BeforeValidator(_whole)]
+
+ActionName = StrEnum(  # type: ignore[misc]  # the names are data (tickets.lifecycle)
+    "ActionName", {name: name for name in [*(a.value for a in Action), *ACTION_ALIASES]}
+)
+ActionName.__doc__ = "An action by its English name, or its Chinese one (受理, 派单 …)."
+ANSWER_NAMES = [name.value for name in ActionName if parse_action(name.value) in _ANSWERS]
 
 
 class IntakeChannel(StrEnum):
@@ -33,7 +66,6 @@ class TicketCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {
@@ -52,12 +84,14 @@ class TicketCreate(BaseModel):
     caller_number: str = Field(
         "",
         max_length=40,
+        json_schema_extra={"pattern": PHONE_PATTERN},
         description="The citizen's phone number (digits, + in front; spaces and dashes "
         "are dropped); empty when anonymous.",
     )
     caller_name: str = Field("", max_length=100, description="The citizen's name, if given.")
     content: str = Field(
         max_length=4000,
+        json_schema_extra={"pattern": NOT_BLANK},
         description="The citizen's own words: what the problem is.  Understanding runs on it.",
     )
     address: str = Field(
@@ -66,15 +100,22 @@ class TicketCreate(BaseModel):
         description="Where it happens; for a QR code, the place of the sign.  "
         "Taken from the content when empty.",
     )
-    confidential: bool = Field(False, description="The citizen asked to stay anonymous (保密).")
+    confidential: StrictBool = Field(
+        False, description="The citizen asked to stay anonymous (保密)."
+    )
 
     @field_validator("caller_number")
     @classmethod
     def _dialable(cls, value: str) -> str:
-        number = re.sub(r"[\s-]", "", value)
-        if number and not _PHONE.match(number):
+        number = strip_blanks(value)  # after the length check, as the schema counts
+        if not _PHONE.fullmatch(number):
             raise ValueError(f"{value!r} is not a phone number (digits, + in front)")
-        return number
+        return _SEPARATORS.sub("", number).translate(_FULL_WIDTH)
+
+    @field_validator("caller_name", "address", "content")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return strip_blanks(value)  # after the length check, as the schema counts
 
     @field_validator("content")
     @classmethod
@@ -89,7 +130,6 @@ class TransitionRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        str_strip_whitespace=True,
         json_schema_extra={
             "examples": [
                 {"action": "accept"},
@@ -97,11 +137,16 @@ class TransitionRequest(BaseModel):
                 {"action": "return", "reason": "不属于本单位职责"},
                 {"action": "reply", "reply": "路灯已于今日修复"},
                 {"action": "rate", "rating": "满意"},
-            ]
+            ],
+            # reply only with an answer (see _reply_only_to_answer)
+            "anyOf": [
+                {"properties": {"action": {"enum": ANSWER_NAMES}}},
+                {"properties": {"reply": {"pattern": r"^\s*$"}}},
+            ],
         },
     )
 
-    action: str = Field(
+    action: ActionName = Field(
         description="accept, discard, link, unlink, close_at_once, dispatch, sign, return, "
         "approve_return, reject_return, start, request_extension, approve_extension, "
         "refuse_extension, supervise, urge, reply, reject_reply, close, callback, rate, "
@@ -115,8 +160,8 @@ class TransitionRequest(BaseModel):
         None, description="Co-handling departments (dispatch, approve_return)."
     )
     rating: Rating | None = Field(None, description="满意, 基本满意 or 不满意 (rate).")
-    working_days: int | None = Field(
-        None, ge=1, le=365, description="Working days asked for or granted (extensions)."
+    working_days: WorkingDays | None = Field(
+        None, description="Working days asked for or granted (extensions)."
     )
     linked_to: str = Field("", max_length=40, description="The earlier ticket's number (link).")
     reply: str = Field(
@@ -124,10 +169,15 @@ class TransitionRequest(BaseModel):
     )
     note: str = Field("", max_length=2000, description="A remark kept in the history.")
 
-    @field_validator("action")
+    @field_validator("reason", "department", "linked_to", "reply", "note")
     @classmethod
-    def _known_action(cls, value: str) -> str:
-        return parse_action(value).value  # ValueError names the actions
+    def _stripped(cls, value: str) -> str:
+        return strip_blanks(value)  # after the length check, as the schema counts
+
+    @field_validator("co_departments")
+    @classmethod
+    def _each_stripped(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [strip_blanks(name) for name in value]
 
     @model_validator(mode="after")
     def _reply_only_to_answer(self) -> Self:
@@ -137,7 +187,7 @@ class TransitionRequest(BaseModel):
 
     @property
     def parsed_action(self) -> Action:
-        return Action(self.action)
+        return parse_action(self.action.value)
 
     @property
     def note_for_lifecycle(self) -> str:
@@ -308,15 +358,9 @@ class TicketPage(BaseModel):
     next_offset: int | None = Field(description="The offset of the next page; null on the last.")
 
 
-class TransitionRefused(BaseModel):
-    """The action is not allowed now (or lacks what it needs)."""
+class TransitionRefused(Problem):
+    """The action is not allowed now (or lacks what it needs): a :class:`Problem`
+    with the ticket's state and the actions allowed now."""
 
-    detail: str
     status: Status
     allowed_actions: list[str] = Field(description="The actions allowed now.")
-
-
-class Problem(BaseModel):
-    """An error: what went wrong, in words."""
-
-    detail: str
