@@ -703,6 +703,98 @@ def _status_option(value: str | None) -> Any:
     raise typer.Exit(2)
 
 
+def _callback_cell(ticket: Any, zone: Any) -> str:
+    from tickets.model import CallbackReason
+
+    if ticket.callback_done_at is not None:
+        return f"done {ticket.callback_done_at.astimezone(zone):%m-%d %H:%M}"
+    if not ticket.callback_number:
+        return ""
+    number = "(confidential)" if ticket.confidential else ticket.callback_number
+    reason = ticket.callback_reason
+    callback = f"{CallbackReason(reason).label} {number}" if reason else number
+    return f"[yellow]{callback}[/yellow]" if ticket.callback_due else callback
+
+
+def _short_time(moment: Any, zone: Any, today: Any) -> str:
+    """``14:05`` today, ``11-28`` earlier this year, ``2025-11`` before (as ``ls`` does)."""
+    local = moment.astimezone(zone)
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    return f"{local:%m-%d}" if local.year == today.year else f"{local:%Y-%m}"
+
+
+def _tickets_table(found: list[Any], zone: Any, today: Any, callbacks: bool) -> Table:
+    """The list for an 80-column terminal (rich measures Chinese as two columns): one
+    line per ticket, the number whole, the created time short, callers masked, the
+    summary taking what is left and cut with "…"; with ``--callbacks`` the callback
+    task replaces the domain and caller.  ``--wide`` has everything else."""
+    from rich import box
+    from rich.markup import escape
+
+    from call_routing.slots import mask_phones
+
+    cell: dict[str, Any] = {"no_wrap": True, "overflow": "ellipsis"}
+    widest = max((len(t.number) for t in found), default=0)
+    columns = [
+        Column("number", min_width=widest, **cell),
+        Column("state", **cell),
+        Column("created", **cell),
+        Column("type", **cell),
+    ]
+    if callbacks:
+        columns.append(Column("callback", max_width=24, **cell))
+    else:
+        columns += [Column("domain", max_width=8, **cell), Column("caller", max_width=14, **cell)]
+    columns.append(Column("summary", ratio=1, min_width=6, **cell))
+    table = Table(
+        *columns, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0, expand=True
+    )
+    for ticket in found:
+        state = ticket.status.label
+        if ticket.is_overdue(today):
+            state += " [red]超期[/red]"
+        if callbacks:
+            middle = [_callback_cell(ticket, zone)]
+        else:
+            caller = "保密" if ticket.confidential else mask_phones(ticket.caller_number)
+            middle = [escape(ticket.domain), escape(caller)]
+        summary = mask_phones(" ".join((ticket.summary or ticket.content).split()))
+        table.add_row(
+            ticket.number,
+            state,
+            _short_time(ticket.created_at, zone, today),
+            ticket.request_type.value,
+            *middle,
+            escape(summary),
+        )
+    return table
+
+
+def _tickets_wide_table(found: list[Any], zone: Any, today: Any) -> Table:
+    """Every column, as wide as they come."""
+    from rich.markup import escape
+
+    table = Table("created", "state", "type", "domain", "caller", "lead", "due", "callback", "")
+    table.columns.insert(0, Column("number", no_wrap=True))
+    table.add_column("summary", overflow="fold", max_width=60)
+    for ticket in found:
+        table.add_row(
+            ticket.number,
+            f"{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            f"{ticket.status.label} {ticket.status.value}",
+            ticket.request_type.value,
+            ticket.domain,
+            "(confidential)" if ticket.confidential else ticket.caller_number,
+            ticket.lead_department,
+            str(ticket.due_date),
+            _callback_cell(ticket, zone),
+            "[red]overdue[/red]" if ticket.is_overdue(today) else ticket.linked_to,
+            escape(ticket.summary or ticket.content),
+        )
+    return table
+
+
 @tickets_app.command("list")
 def tickets_list(
     status: Annotated[str | None, typer.Option(help="State, e.g. handling or 办理.")] = None,
@@ -719,6 +811,10 @@ def tickets_list(
     until: Annotated[str | None, typer.Option(help="Created before (YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column, callers in full (the default fits 80 columns)."),
+    ] = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -727,7 +823,7 @@ def tickets_list(
     from datetime import UTC, date, datetime, time
     from zoneinfo import ZoneInfo
 
-    from tickets.model import CallbackReason, RequestType
+    from tickets.model import RequestType
     from tickets.store import TicketQuery
 
     kind = None
@@ -767,31 +863,16 @@ def tickets_list(
     if as_json:
         print(json.dumps([_ticket_json(t, with_audit=False) for t in found], ensure_ascii=False))
         return
-    table = Table("created", "state", "type", "domain", "caller", "lead", "due", "callback", "")
-    table.columns.insert(0, Column("number", no_wrap=True))
     today = deadlines.local_day(now)
-    for ticket in found:
-        callback = ""
-        if ticket.callback_done_at is not None:
-            callback = f"done {ticket.callback_done_at.astimezone(zone):%m-%d %H:%M}"
-        elif ticket.callback_number:
-            number = "(confidential)" if ticket.confidential else ticket.callback_number
-            reason = ticket.callback_reason
-            callback = f"{CallbackReason(reason).label} {number}" if reason else number
-            callback = f"[yellow]{callback}[/yellow]" if ticket.callback_due else callback
-        table.add_row(
-            ticket.number,
-            f"{ticket.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            f"{ticket.status.label} {ticket.status.value}",
-            ticket.request_type.value,
-            ticket.domain,
-            "(confidential)" if ticket.confidential else ticket.caller_number,
-            ticket.lead_department,
-            str(ticket.due_date),
-            callback,
-            "[red]overdue[/red]" if ticket.is_overdue(today) else ticket.linked_to,
-        )
-    console.print(table)
+    if wide:
+        from rich.measure import Measurement
+
+        # Every column whole, however narrow the terminal (read it with less -S).
+        table = _tickets_wide_table(found, zone, today)
+        needed = Measurement.get(console, console.options.update_width(1000), table).maximum
+        Console(width=max(console.width, needed)).print(table)
+    else:
+        console.print(_tickets_table(found, zone, today, callbacks))
     console.print(f"{len(found)} ticket(s)", highlight=False)
 
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from tests.nodes import HOTLINE
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
 
 
-def hotline(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def hotline(url: str, *args: str, columns: int = 240) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_TICKETS__DATABASE_URL": url, "COLUMNS": "240"}
+    env |= {"HOTLINE_TICKETS__DATABASE_URL": url, "COLUMNS": str(columns)}
     return subprocess.run(
         [str(HOTLINE), "tickets", *args],
         capture_output=True,
@@ -67,7 +69,8 @@ def test_list(seeded: tuple[str, list[str]]) -> None:
     table = hotline(url, "list")
     assert table.returncode == 0, table.stderr
     assert noise in table.stdout and question in table.stdout and "2 ticket(s)" in table.stdout
-    assert "overdue" in table.stdout
+    assert "超期" in table.stdout
+    assert "overdue" in hotline(url, "list", "--wide").stdout
     rows = json.loads(hotline(url, "list", "--json").stdout)
     assert [r["number"] for r in rows] == [question, noise]
     assert rows[1]["status"] == "dispatched" and rows[1]["lead_department"] == "生态环境局"
@@ -86,6 +89,100 @@ def test_list(seeded: tuple[str, list[str]]) -> None:
     today = datetime.now(UTC).date()
     assert listed("--since", str(today - timedelta(days=1))) == [question]
     assert listed("--until", str(today - timedelta(days=1))) == [noise]
+
+
+@pytest.fixture
+def crowded(seeded: tuple[str, list[str]]) -> tuple[str, list[str]]:
+    """The seeded tickets and two whose fields are long: a landline, a Chinese domain
+    and summary longer than any column, a confidential caller."""
+    url, numbers = seeded
+    now = datetime.now(UTC)
+    with TicketStore(url) as store:
+        long = store.create(
+            TicketDraft(
+                caller_number="020-87654321",
+                request_type=RequestType.HELP,
+                domain="城乡建设管理与规划",
+                summary="小区门口路灯坏了三个多月，晚上漆黑一片，老人小孩出行很不安全 [请尽快]",
+            ),
+            now,
+        )
+        secret = store.create(
+            TicketDraft(
+                caller_number="13700137000",
+                confidential=True,
+                request_type=RequestType.REPORT,
+                domain="市场监管",
+                content="举报某超市销售过期食品，电话13600136000可联系",
+            ),
+            now,
+        )
+    return url, [*numbers, long.number, secret.number]
+
+
+def test_list_fits_an_80_column_terminal(crowded: tuple[str, list[str]]) -> None:
+    url, numbers = crowded
+    result = hotline(url, "list", columns=80)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, result.stdout
+    assert lines[0].split() == [
+        "number", "state", "created", "type", "domain", "caller", "summary"
+    ]  # fmt: skip
+    rows = {number: next(line for line in lines if number in line) for number in numbers}
+    assert len(rows) == 4 and len(lines) == 2 + 4 + 1  # header, rule, tickets, count
+    noise, question, long, secret = numbers
+    assert "派单 超期" in rows[noise] and "138****8000" in rows[noise]
+    assert "投诉" in rows[noise] and "环境保护" in rows[noise] and "工地夜间" in rows[noise]
+    assert "草稿" in rows[question] and "139****9000" in rows[question]
+    assert "020-****4321" in rows[long] and "城乡建" in rows[long] and "小区门口" in rows[long]
+    assert rows[long].rstrip().endswith("…")  # the summary, cut
+    assert "保密" in rows[secret] and "13700137000" not in rows[secret]
+    assert "13600136000" not in result.stdout  # numbers in the text are masked too
+    assert "13800138000" not in result.stdout and "lead" not in lines[0]
+    # Created short: today's the time, older ones the day (or month, in another year).
+    assert re.fullmatch(r"\d\d:\d\d", rows[question].split()[2])
+    assert re.fullmatch(r"\d\d-\d\d|\d{4}-\d\d", rows[noise].split()[3])
+    assert "4 ticket(s)" in lines[-1]
+
+
+def test_callbacks_list_fits_80_columns(crowded: tuple[str, list[str]]) -> None:
+    url, (_, question, *_) = crowded
+    now = datetime.now(UTC)
+    with TicketStore(url) as store:
+        store.request_callback(question, "13900139000", "queue", now)
+    result = hotline(url, "list", "--callbacks", columns=80)
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, result.stdout
+    assert lines[0].split() == ["number", "state", "created", "type", "callback", "summary"]
+    assert "预约回电 13900139000" in result.stdout  # the number to call, whole
+
+
+def test_wide_lists_every_column_whole(crowded: tuple[str, list[str]]) -> None:
+    url, (noise, _, long, _) = crowded
+    for columns in (80, 240):  # however narrow the terminal: for less -S
+        result = hotline(url, "list", "--wide", columns=columns)
+        assert result.returncode == 0, result.stderr
+        header = next(line for line in result.stdout.splitlines() if "number" in line)
+        for name in ("created", "state", "lead", "due", "callback", "summary"):
+            assert name in header, header
+        row = next(line for line in result.stdout.splitlines() if noise in line)
+        assert "13800138000" in row and "生态环境局" in row and "overdue" in row
+        assert "派单 dispatched" in row and "城乡建设管理与规划" in result.stdout
+        assert "[请尽快]" in result.stdout and "(confidential)" in result.stdout
+        assert "4 ticket(s)" in result.stdout
+    assert long in result.stdout
+
+
+def test_json_does_not_depend_on_the_terminal(crowded: tuple[str, list[str]]) -> None:
+    url, numbers = crowded
+    narrow = hotline(url, "list", "--json", columns=80).stdout
+    assert narrow == hotline(url, "list", "--json", columns=240).stdout
+    rows = json.loads(narrow)
+    assert sorted(r["number"] for r in rows) == sorted(numbers)
+    long = next(r for r in rows if r["number"] == numbers[2])
+    assert long["caller_number"] == "020-87654321" and long["domain"] == "城乡建设管理与规划"
+    assert long["summary"].endswith("[请尽快]") and long["audit"] is None
 
 
 def test_list_refuses_bad_filters(seeded: tuple[str, list[str]]) -> None:
@@ -211,7 +308,7 @@ def test_callbacks(seeded: tuple[str, list[str]]) -> None:
     assert table.returncode == 0, table.stderr
     assert "callback" in table.stdout and "2 ticket(s)" in table.stdout
     assert "预约回电 13900139000" in table.stdout and "留言回电 13700137000" in table.stdout
-    assert "done " in hotline(url, "list").stdout  # noise: called back
+    assert "done " in hotline(url, "list", "--wide").stdout  # noise: called back
 
     shown = " ".join(hotline(url, "show", message.number).stdout.split())
     assert "callback 13700137000" in shown and "callback reason 留言回电 voicemail" in shown
