@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from recordings import manifest as manifests
@@ -323,7 +324,19 @@ def _details(request: Request, principal: Principal, call: CatalogedCall) -> dic
 
 # -- JSON API -----------------------------------------------------------------------------
 
-Score = Annotated[StrictFloat, Field(ge=0, le=MAX_SCORE)]  # a number, not true or "8"
+
+def _in_range(score: float) -> float:
+    if not 0 <= score <= MAX_SCORE:
+        raise PydanticCustomError("score", f"每项 0–{MAX_SCORE:g} 分")
+    return score
+
+
+# A number (not true or "8") from 0 to 10.
+Score = Annotated[
+    StrictFloat,
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_SCORE}),
+]
 
 
 class ScoreIn(BaseModel):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -193,4 +193,14 @@ SecondsText = Annotated[
     ),
 ]
 
-YesNo = Literal["", "yes", "no"]
+
+def _yes_no(value: str) -> str:
+    if value not in ("", "yes", "no"):
+        raise PydanticCustomError("yes_no", "yes, no 或留空")
+    return value
+
+
+# "yes", "no" or "" (either).
+YesNo = Annotated[
+    str, AfterValidator(_yes_no), WithJsonSchema({"type": "string", "enum": ["", "yes", "no"]})
+]
