@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import sys
 import threading
 import time
@@ -42,7 +43,7 @@ from bench.ramp_summary import (  # noqa: E402
     recording_tally,
     recordings_settled,
 )
-from ivr.sipp import SippResult  # noqa: E402
+from ivr.sipp import SCENARIOS, SippResult  # noqa: E402
 from tests.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
 
 console = Console(width=150)
@@ -155,6 +156,21 @@ def wait_for_recordings(node: Node, before: set[str], answered: int) -> list[dic
         time.sleep(0.5)
 
 
+def held_call_scenario(hold_s: float, directory: Path) -> str:
+    """``caller_talks_either_hangs_up.xml`` with the call length written into its hold:
+    the caller hangs up after ``hold_s`` unless the node ends the call first (then its
+    BYE is answered and the call is a success, not SIPp's "unexpected BYE")."""
+    text = (SCENARIOS / "caller_talks_either_hangs_up.xml").read_text()
+    held, count = re.subn(
+        r'(<recv request="BYE" timeout=")\d+(")', rf"\g<1>{int(hold_s * 1000)}\g<2>", text
+    )
+    if count != 1:
+        raise ValueError("caller_talks_either_hangs_up.xml has no BYE timeout to set")
+    path = directory / f"caller_holds_{int(hold_s * 1000)}ms.xml"
+    path.write_text(held)
+    return str(path)
+
+
 def concurrency_step(
     node: Node,
     calls: int,
@@ -167,11 +183,10 @@ def concurrency_step(
     before = {m["call_id"] for m in node.manifests()}
     ramp_s = calls / rate
     result = node.sipp(
-        "caller_hangs_up.xml",
+        held_call_scenario(hold_s, node.root),
         calls=calls,
         limit=calls,
         rate=rate,
-        pause_ms=int(hold_s * 1000),
         timeout_s=hold_s + ramp_s + 120,
         lead_silence_s=0.0,
         talk_s=hold_s,
@@ -225,11 +240,10 @@ def concurrency_step(
 def setup_rate_step(node: Node, rate: float, seconds: float) -> dict:
     calls = int(rate * seconds)
     result = node.sipp(
-        "caller_hangs_up.xml",
+        held_call_scenario(1.0, node.root),
         calls=calls,
         limit=calls,
         rate=rate,
-        pause_ms=1000,
         timeout_s=seconds + 120,
         lead_silence_s=0.0,
     )

@@ -7,7 +7,7 @@ Where each figure comes from, and why:
 
 - Calls answered and refused: SIPp's ``-trace_counts`` CSV, which counts each
   scenario element once per call (``5_200_Recv``, ``4_503_Recv``) apart from its
-  retransmissions.  Not SIPp's ``SuccessfulCall(C)``: ``caller_hangs_up.xml``
+  retransmissions.  Not SIPp's ``SuccessfulCall(C)``: the caller scenario
   accepts a 503 (node full) as an outcome, so a refused call reaches the
   scenario's end and counts as successful.  Not the message trace either: it
   holds every copy of a response, and a 503 retransmitted across a late ACK
