@@ -9,7 +9,16 @@ closing prompt → hang up, or, with seat allocation (agents configured), →
 closing prompt once the agent hangs up.  A turn with nothing understood
 (silence, only fillers, a failed or missing transcript) asks once more, then
 offers a human; key 0 at any time asks for a human.  Without agents "a human"
-means the caller is told none is free and the call, recorded, is closed.  While
+means the caller is told none is free and the call, recorded, is closed.
+
+No caller with a problem is hung up on: once any turn of the call said something
+(say the first turn was understood at low confidence and the caller was asked for
+details), silence, an unclear turn, a failed or missing transcript in the turns
+that follow never end the call.  With agents the call is queued (to the general
+seat group when the understanding was unsure; seat allocation diverts it to a
+voice message when no group is open); without agents it is closed as after a
+clear request, its draft ticket holding the words already said.  Only a caller
+who never said anything hears "没有听到您的声音" after the last ask.  While
 the call waits, the hub's seat allocation (``ivr/seating.py``) decides what the
 caller hears and when the call leaves the queue.
 """
@@ -328,9 +337,22 @@ class CallFlow:
         self.history.append((now, f"turn_{self.turn}_{why}"))
         if self.turn < self.options.asks:
             return stop + self._prompt_then_listen(Step.ASKING_AGAIN, "ask_again", now)
+        if self.understood:
+            return stop + self._go_on_with_what_was_said(now, why)
         if why == "no_input":
             return stop + self._close(now, "no_input")
         return stop + self._offer_agent(now, why)
+
+    def _go_on_with_what_was_said(self, now: float, why: str) -> list[Command]:
+        """An earlier turn said something, this one added nothing: on to a human
+        (the general seat group if that turn was unsure), never the end of the call."""
+        understanding = self.understanding or {}
+        if understanding.get("low_confidence"):
+            self.seat_group = str(understanding.get("general_seat_group") or self.seat_group)
+        if self.options.seats:
+            self.agent_offered = why
+            return self._queue(now)
+        return self._close(now, "closing")
 
     def _offer_agent(self, now: float, why: str) -> list[Command]:
         self.agent_offered = why

@@ -528,3 +528,115 @@ def test_transcript_lines_say_where_in_the_recording_they_were_said() -> None:
     assert flow.transcript[-1]["leg"] == "agent" and flow.transcript[-1]["call_s"] == 20.5
     flow.on_event(m.ASR_FINAL, {"turn": 7, "text": "无从定位", "start_s": 1.0}, 23.0)
     assert "call_s" not in flow.transcript[-1]  # no stream start known: no position
+
+
+# ---- every way out of asking again, once the caller has said something -------------------
+
+
+def unsure_then_asked(seats: bool) -> CallFlow:
+    """The reported call: the first turn understood at low confidence (公安), the caller
+    asked for details."""
+    flow = CallFlow(
+        "call-1", worker="w1", timeouts=TIMEOUTS, options=FlowOptions(barge_in=False, seats=seats)
+    )
+    listening(flow)
+    first = understood(
+        "我家门口有人一直在那里", low_confidence=True, seat_group="公安", general_seat_group="综合"
+    )
+    assert flow.on_event(m.ASR_FINAL, first, 9.0)[-1] == play("ask_detail")
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_detail"}, 12.0)
+    assert flow.step is Step.LISTENING and flow.turn == 2
+    return flow
+
+
+def _transcribing(flow: CallFlow, now: float) -> None:
+    flow.on_event(m.ASR_STREAMING, {"turn": 2}, now)
+    flow.on_event(m.SPEECH_ENDED, {"speech_ms": 1500}, now + 1)
+    assert flow.step is Step.TRANSCRIBING
+
+
+def _silence(flow: CallFlow) -> list[Command]:
+    return flow.on_event(m.LISTEN_TIMEOUT, {}, 20.0)
+
+
+def _empty_final(flow: CallFlow) -> list[Command]:
+    _transcribing(flow, 13.0)
+    flow.on_event(m.ASR_FINAL, final("", turn=2), 15.0)
+    return flow.on_event(m.ASR_DONE, {"turn": 2}, 15.1)
+
+
+def _only_fillers(flow: CallFlow) -> list[Command]:
+    _transcribing(flow, 13.0)
+    flow.on_event(m.ASR_FINAL, final("喂，嗯", turn=2, substantive=False), 15.0)
+    return flow.on_event(m.ASR_DONE, {"turn": 2}, 15.1)
+
+
+def _asr_failed(flow: CallFlow) -> list[Command]:
+    _transcribing(flow, 13.0)
+    return flow.on_event(m.ASR_FAILED, {"turn": 2, "leg": "caller"}, 15.0)
+
+
+def _no_transcript(flow: CallFlow) -> list[Command]:
+    _transcribing(flow, 13.0)
+    return flow.on_tick(14.0 + flow.timeouts.transcript_s)
+
+
+def _unsure_again(flow: CallFlow) -> list[Command]:
+    again = understood("就是那个事情", turn=2, low_confidence=True, general_seat_group="综合")
+    return flow.on_event(m.ASR_FINAL, again, 15.0)
+
+
+NOTHING_NEW = {
+    "silence": _silence,
+    "empty final": _empty_final,
+    "only fillers": _only_fillers,
+    "ASR failed": _asr_failed,
+    "no transcript in time": _no_transcript,
+    "unsure again": _unsure_again,
+}
+
+
+@pytest.mark.parametrize("path", list(NOTHING_NEW))
+def test_after_words_nothing_new_queues_the_caller_for_an_agent(path: str) -> None:
+    flow = unsure_then_asked(seats=True)
+    commands = NOTHING_NEW[path](flow)
+    assert commands[-1] == play("transfer_agent") and flow.step is Step.QUEUED
+    assert flow.wants_agent and flow.seat_group == "综合", "unsure: the general seat group"
+    assert flow.transcript[0]["text"] == "我家门口有人一直在那里"  # the ticket keeps the words
+    assert hangup("flow_complete") not in commands and play("no_input") not in commands
+
+
+@pytest.mark.parametrize("path", list(NOTHING_NEW))
+def test_after_words_without_agents_the_call_closes_as_a_request(path: str) -> None:
+    flow = unsure_then_asked(seats=False)
+    commands = NOTHING_NEW[path](flow)
+    assert commands[-1] == play("closing") and flow.step is Step.CLOSING
+    assert play("no_input") not in commands
+
+
+def test_out_of_asking_again_a_clear_answer_goes_to_its_group() -> None:
+    flow = unsure_then_asked(seats=True)
+    flow.on_event(m.ASR_FINAL, understood("有人在我家门口撬锁", turn=2, seat_group="公安"), 15.0)
+    assert flow.step is Step.QUEUED and flow.seat_group == "公安"
+
+
+def test_out_of_asking_again_key_0_an_emergency_or_a_hang_up() -> None:
+    keyed = unsure_then_asked(seats=True)
+    assert keyed.on_event(m.DTMF, {"digit": "0"}, 14.0)[-1] == play("transfer_agent")
+    assert keyed.agent_offered == "caller_pressed_0"
+    urgent = unsure_then_asked(seats=True)
+    urgent.on_event(m.ASR_FINAL, understood("他拿着刀", turn=2, emergency="110"), 15.0)
+    assert urgent.step is Step.EMERGENCY
+    gone = unsure_then_asked(seats=True)
+    gone.on_event(m.CALL_ENDED, {"reason": "caller_hangup"}, 14.0)
+    assert gone.step is Step.ENDED and gone.on_tick(500.0) == []
+
+
+def test_a_caller_who_never_spoke_still_hears_no_input_after_the_last_ask() -> None:
+    flow = CallFlow(
+        "call-1", worker="w1", timeouts=TIMEOUTS, options=FlowOptions(barge_in=False, seats=True)
+    )
+    listening(flow)
+    flow.on_event(m.LISTEN_TIMEOUT, {}, 20.0)
+    flow.on_event(m.PROMPT_FINISHED, {"prompt": "ask_again"}, 24.0)
+    assert flow.on_event(m.LISTEN_TIMEOUT, {}, 40.0) == [play("no_input")]

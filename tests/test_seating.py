@@ -635,3 +635,53 @@ async def test_queue_stats_are_published_retained_per_group(
     clock.advance(5)
     await hub.tick()  # a call waits: republished every 5 s (its wait grows)
     assert len(published()) == count + 1
+
+
+async def test_a_caller_unsure_then_silent_is_queued_to_an_agent_not_hung_up_on(
+    bus: MemoryBus, clock: FakeClock
+) -> None:
+    """The reported call: the first turn understood at low confidence (公安), asked for
+    details, then silence — the caller reaches an agent, with the first turn's words."""
+    config = settings()
+
+    def unsure(text: str) -> dict:
+        return {
+            "emergency": None,
+            "low_confidence": True,
+            "seat_group": "公安",
+            "general_seat_group": "综合",
+        }
+
+    hub = Hub(
+        bus,
+        NODE,
+        clock=clock,
+        options=FlowOptions(seats=True, barge_in=False),
+        understand=unsure,
+        seating=lambda flows: build_seating(config, flows),
+        render=lambda text: f"dynamic/{len(text)}",
+    )
+    await agent(hub, "1002", m.AGENT_LOGIN)
+    await feed(
+        hub,
+        event("c1", m.CALL_OFFERED, caller="13800138000", called="12345"),
+        event("c1", m.CALL_ANSWERED),
+        event("c1", m.PROMPT_FINISHED, prompt="greeting", interrupted=False),
+        event("c1", m.ASR_FINAL, leg="caller", turn=1, text="门口一直有人", substantive=True),
+    )
+    await hub.settle()
+    assert hub.flows["c1"].step is Step.ASKING_AGAIN
+    await feed(
+        hub,
+        event("c1", m.PROMPT_FINISHED, prompt="ask_detail", interrupted=False),
+        event("c1", m.LISTEN_TIMEOUT),
+    )
+    await hub.settle()
+    flow = hub.flows["c1"]
+    assert flow.step is Step.QUEUED and flow.seat_group == "综合"
+    assert [line["text"] for line in flow.transcript] == ["门口一直有人"]
+    prompts = [d["prompt"] for kind, d in commands_to(bus, "w1") if kind == m.PLAY]
+    assert "no_input" not in prompts and prompts[-1] == "transfer_agent"
+    assert not [d for kind, d in commands_to(bus, "w1") if kind == m.HANGUP]
+    (dial,) = dials(bus)
+    assert dial["agent_id"] == "1002"  # and the agent's phone rings
