@@ -43,7 +43,7 @@ from bench.ramp_summary import (  # noqa: E402
     recording_tally,
     recordings_settled,
 )
-from ivr.sipp import SCENARIOS, SippResult  # noqa: E402
+from ivr.peers.sipp import SCENARIOS, SippResult  # noqa: E402
 from tests.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
 
 console = Console(width=150)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.sipp import stat_time
+from ivr.peers.sipp import stat_time
 
 _COUNTER = re.compile(r"^(\d+)_(.+)_(Sent|Recv|Retrans|Timeout|Unexp|Sessions)$")
 

@@ -5,7 +5,7 @@ an open connection in ``config.attributes["connection"]``; ``sqlalchemy.url``
 is used otherwise.  Each store names its own version table; on PostgreSQL an
 advisory lock serialises nodes migrating one database at once.
 
-Logging is the node's (``ivr.logs``), never Alembic's: an ``env.py`` must not
+Logging is the node's (``ivr.node.logs``), never Alembic's: an ``env.py`` must not
 call ``logging.config.fileConfig`` (there is no ``alembic.ini``; a fileConfig
 would replace the node's JSON handler and turn Alembic's info lines back on).
 Each migration applied is logged here, as one structured line.

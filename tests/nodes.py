@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ivr.sipp import SippResult, dtmf_pcap, run_sipp, speech_pcap
+from ivr.peers.sipp import SippResult, dtmf_pcap, run_sipp, speech_pcap
 
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = REPO.parent / "shared" / "data" / "speech"

@@ -57,7 +57,7 @@ def test_vosk_chosen_without_its_model_names_the_key_and_the_fix(tmp_path) -> No
 
 
 def test_preflight_refuses_vosk_without_a_model(tmp_path, monkeypatch) -> None:
-    from ivr.preflight import PreflightError, check_asr_model
+    from ivr.node.preflight import PreflightError, check_asr_model
     from sip_config import Settings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -184,7 +184,7 @@ def test_models_fetch_offline_says_how_to_install_by_hand(tmp_path) -> None:
 def test_models_fetch_and_list_on_the_command_line(tmp_path, site, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from ivr.cli import app
+    from ivr.cli.app import app
 
     monkeypatch.setitem(models.VOSK_MODELS, "vosk-test", _spec(site, _model_zip()))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

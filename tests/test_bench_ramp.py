@@ -19,7 +19,7 @@ from bench.ramp_summary import (
     recording_tally,
     recordings_settled,
 )
-from ivr.sipp import parse_counts_csv, parse_stat_csv, stat_time
+from ivr.peers.sipp import parse_counts_csv, parse_stat_csv, stat_time
 
 DATA = Path(__file__).parent / "data" / "sipp_stats"
 

@@ -152,7 +152,7 @@ def test_a_taxonomy_that_does_not_fit_the_model_stops_start_up(tmp_path: Path) -
     taxonomy.write_text(shipped.replace('[domains."民政"]', '[domains."民政事务"]'), "utf-8")
     config = tmp_path / "node.toml"
     config.write_text(f'[routing]\ntaxonomy = "{taxonomy}"\n', encoding="utf-8")
-    from ivr.preflight import PreflightError, run_checks
+    from ivr.node.preflight import PreflightError, run_checks
     from sip_config import load_settings
 
     settings = load_settings(config, overrides={"node.data_dir": str(tmp_path / "data")})

@@ -1,4 +1,4 @@
-"""`hotline users …` (ivr.cli_users.users_app) against a temporary SQLite database."""
+"""`hotline users …` (ivr.cli.users.users_app) against a temporary SQLite database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ivr.cli_users import users_app
+from ivr.cli.users import users_app
 from web.accounts import Accounts, LoginOutcome
 from web.roles import Role
 

@@ -1,4 +1,4 @@
-"""ivr.console: the hub as the consoles see it, over the in-memory bus."""
+"""ivr.hub.console: the hub as the consoles see it, over the in-memory bus."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 
 from events import messages as m
 from events.memory import MemoryBus
-from ivr.console import Console
-from ivr.flow import Step
-from ivr.hub import Hub
+from ivr.hub.console import Console
+from ivr.hub.flow import Step
+from ivr.hub.hub import Hub
 from tests.test_hub import FakeClock, commands_to, event
 from tests.test_seating import MONDAY_10, dials, hub_with, queued_call, settings
 

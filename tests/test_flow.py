@@ -1,4 +1,4 @@
-"""ivr.flow: the call flow as pure logic, driven with virtual time."""
+"""ivr.hub.flow: the call flow as pure logic, driven with virtual time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from events import messages as m
-from ivr.flow import CallFlow, Command, FlowOptions, FlowTimeouts, Step
+from ivr.hub.flow import CallFlow, Command, FlowOptions, FlowTimeouts, Step
 
 TIMEOUTS = FlowTimeouts(answer_s=10.0, prompt_s=120.0, listen_s=150.0, hangup_s=15.0)
 

@@ -1,4 +1,4 @@
-"""ivr.hub: the hub's call logic over an in-memory bus, with a fake clock and a fake worker."""
+"""ivr.hub.hub: the hub's call logic over an in-memory bus, with a fake clock and a fake worker."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from events import messages as m
 from events import topics
 from events.memory import MemoryBus
 from events.messages import Message
-from ivr.flow import FlowOptions, Step
-from ivr.hub import Hub
+from ivr.hub.flow import FlowOptions, Step
+from ivr.hub.hub import Hub
 from recordings.transcript import read_transcript
 
 NODE = "node1"
@@ -781,7 +781,7 @@ def _understand_lights(text: str) -> dict:
 async def test_an_understood_call_gets_a_draft_ticket_before_it_is_queued(
     bus: MemoryBus, clock: FakeClock, tmp_path: Path
 ) -> None:
-    from ivr.call_tickets import CallTickets
+    from ivr.hub.call_tickets import CallTickets
     from tickets.store import TicketStore
 
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
@@ -833,7 +833,7 @@ async def test_an_understood_call_gets_a_draft_ticket_before_it_is_queued(
 async def test_a_call_with_nothing_understood_still_gets_a_ticket_for_an_agent(
     bus: MemoryBus, clock: FakeClock, tmp_path: Path
 ) -> None:
-    from ivr.call_tickets import CallTickets
+    from ivr.hub.call_tickets import CallTickets
     from tickets.store import TicketStore
 
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")

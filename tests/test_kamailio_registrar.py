@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.sipp import SippResult, run_sipp
+from ivr.peers.sipp import SippResult, run_sipp
 from sip_config import Settings, load_settings
 from sip_config.kamailio import (
     AUTH_REALM,

@@ -1,4 +1,4 @@
-"""ivr.logs: the node's output is its own JSON lines; Alembic stays quiet at info.
+"""ivr.node.logs: the node's output is its own JSON lines; Alembic stays quiet at info.
 
 Each case runs in a subprocess: ``configure`` replaces the root logger's handlers,
 which pytest's own capture must keep."""
@@ -21,7 +21,7 @@ ALEMBIC_LINES = ("setup plugin", "Context impl", "Will assume transactional DDL"
 
 MIGRATE_EVERY_STORE = """
 import sys
-from ivr.logs import configure
+from ivr.node.logs import configure
 from events.outbox import upgrade_database as events
 from recordings.catalog import upgrade_database as recordings
 from tickets.store import upgrade_database as tickets

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from asr.normalize import cer
-from ivr.sipp import alaw_decode, alaw_encode, read_wav_8k
+from ivr.peers.sipp import alaw_decode, alaw_encode, read_wav_8k
 from recordings.manifest import verify
 from recordings.transcript import read_transcript
 from tests.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for

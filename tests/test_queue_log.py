@@ -1,4 +1,4 @@
-"""ivr.queue_log: the wallboard's outcomes per group, and their refill after a hub
+"""ivr.hub.queue_log: the wallboard's outcomes per group, and their refill after a hub
 restart from the outbox's durable events (a real SQLite outbox)."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from events import topics
 from events.memory import MemoryBus
 from events.messages import Message
 from events.outbox import Outbox
-from ivr.flow import FlowOptions
-from ivr.hub import Hub, restore_queue_log
-from ivr.queue_log import Entry, Outcome, QueueLog, entries_from_events
-from ivr.seat_plan import build_seating
+from ivr.hub.flow import FlowOptions
+from ivr.hub.hub import Hub
+from ivr.hub.main import restore_queue_log
+from ivr.hub.queue_log import Entry, Outcome, QueueLog, entries_from_events
+from ivr.hub.seat_plan import build_seating
 from tests.test_seating import settings
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

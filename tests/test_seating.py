@@ -1,4 +1,4 @@
-"""ivr.seating through the hub: calls queued to agents, rung, bridged, abandoned,
+"""ivr.hub.seating through the hub: calls queued to agents, rung, bridged, abandoned,
 agents' state commands, over an in-memory bus with a fake clock."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from events import messages as m
 from events import topics
 from events.memory import MemoryBus
 from events.messages import Message
-from ivr.flow import FlowOptions, Step
-from ivr.hub import Hub
-from ivr.seat_plan import build_seating
-from ivr.seating import announcement_text
+from ivr.hub.flow import FlowOptions, Step
+from ivr.hub.hub import Hub
+from ivr.hub.seat_plan import build_seating
+from ivr.hub.seating import announcement_text
 from sip_config import Settings
 from tests.test_hub import FakeClock, call_events, commands_to, event, worker_status
 
@@ -474,7 +474,7 @@ async def test_overload_without_callbacks_takes_a_message(bus: MemoryBus, clock:
 async def test_the_ticket_carries_the_callback_task_until_the_citizen_is_reached(
     bus: MemoryBus, clock: FakeClock, tmp_path
 ) -> None:
-    from ivr.call_tickets import CallTickets
+    from ivr.hub.call_tickets import CallTickets
     from tickets.store import TicketStore
 
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
@@ -510,7 +510,7 @@ async def test_the_ticket_carries_the_callback_task_until_the_citizen_is_reached
 async def test_a_voice_message_gives_the_ticket_a_callback_task(
     bus: MemoryBus, clock: FakeClock, tmp_path
 ) -> None:
-    from ivr.call_tickets import CallTickets
+    from ivr.hub.call_tickets import CallTickets
     from tickets.store import TicketStore
 
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")
@@ -545,7 +545,7 @@ async def test_a_voice_message_gives_the_ticket_a_callback_task(
 async def test_priority_callers_are_served_first(
     bus: MemoryBus, clock: FakeClock, tmp_path
 ) -> None:
-    from ivr.call_tickets import CallTickets
+    from ivr.hub.call_tickets import CallTickets
     from tickets.store import TicketStore
 
     store = TicketStore(f"sqlite:///{tmp_path / 'tickets.db'}")

@@ -1,10 +1,10 @@
-"""ivr.sip_uris: the URI the node dials for a number."""
+"""sip_config.sip_uris: the URI the node dials for a number."""
 
 from __future__ import annotations
 
 import pytest
 
-from ivr.sip_uris import number_uri
+from sip_config.sip_uris import number_uri
 
 
 def test_the_template_gets_the_number() -> None:

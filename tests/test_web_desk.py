@@ -14,11 +14,11 @@ from starlette.websockets import WebSocketDisconnect
 from events import messages as m
 from events.memory import MemoryBus
 from events.messages import Message
-from ivr.call_tickets import CallTickets
-from ivr.console import Console
-from ivr.flow import FlowOptions, Step
-from ivr.hub import Hub
-from ivr.seat_plan import build_seating
+from ivr.hub.call_tickets import CallTickets
+from ivr.hub.console import Console
+from ivr.hub.flow import FlowOptions, Step
+from ivr.hub.hub import Hub
+from ivr.hub.seat_plan import build_seating
 from sip_config import Settings
 from tests.test_hub import FakeClock, event
 from tests.test_seating import MONDAY_10, NODE, dials, settings

@@ -24,11 +24,11 @@ import uvicorn
 from argon2 import PasswordHasher
 
 from events.memory import MemoryBus
-from ivr.call_tickets import CallTickets
-from ivr.console import Console
-from ivr.flow import FlowOptions
-from ivr.hub import Hub
-from ivr.seat_plan import build_seating
+from ivr.hub.call_tickets import CallTickets
+from ivr.hub.console import Console
+from ivr.hub.flow import FlowOptions
+from ivr.hub.hub import Hub
+from ivr.hub.seat_plan import build_seating
 from recordings.catalog import CallCatalog
 from sip_config import Settings
 from tests.test_call_catalog import T0, make_call

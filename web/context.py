@@ -9,8 +9,8 @@ from sip_config import Settings
 from web.fanout import Fanout
 
 if TYPE_CHECKING:
-    from ivr.console import Console
-    from ivr.hub import Hub
+    from ivr.hub.console import Console
+    from ivr.hub.hub import Hub
     from recordings.catalog import CallCatalog
     from tickets.store import TicketStore
 

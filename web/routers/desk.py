@@ -38,8 +38,8 @@ from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
 
 if TYPE_CHECKING:
-    from ivr.console import Console
-    from ivr.flow import CallFlow
+    from ivr.hub.console import Console
+    from ivr.hub.flow import CallFlow
     from tickets.store import TicketStore
 
 router = APIRouter(tags=["desk"])

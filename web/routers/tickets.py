@@ -193,7 +193,7 @@ def _first(items: Any, *keys: str) -> str:
 
 def draft_for_report(report: TicketCreate, understanding: dict[str, Any] | None) -> TicketDraft:
     """A web form's or QR code's report, with its understanding, as a draft work order
-    (as ``ivr.call_tickets.draft_for_call`` does for a call)."""
+    (as ``ivr.hub.call_tickets.draft_for_call`` does for a call)."""
     found = understanding or {}
     slots = found.get("slots") or {}
     departments = [str(d) for d in found.get("departments") or []]

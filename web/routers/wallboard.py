@@ -19,7 +19,7 @@ from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
 
 if TYPE_CHECKING:
-    from ivr.console import Console
+    from ivr.hub.console import Console
 
 router = APIRouter(tags=["wallboard"])
 

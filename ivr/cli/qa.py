@@ -29,7 +29,7 @@ def reindex(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Index every finished call under the recordings folder, with a progress bar."""
-    from ivr import cli
+    from ivr.cli import app as cli
     from recordings.catalog import CallCatalog
 
     settings = cli._settings(config, **{"node.data_dir": data_dir})

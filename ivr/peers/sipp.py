@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "tests" / "sipp"
+SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "sipp"
 PCMA = 8
 TELEPHONE_EVENT = 101
 FRAME_SAMPLES = 160  # 20 ms at 8 kHz

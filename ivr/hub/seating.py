@@ -42,9 +42,9 @@ from call_routing.acd.announcements import Announcement, Announcer
 from call_routing.acd.windows import Schedule
 from events import messages as m
 from events import stats, topics
-from ivr.flow import CallFlow, Command, Step
-from ivr.queue_log import Outcome, QueueLog
-from ivr.sip_uris import number_uri
+from ivr.hub.flow import CallFlow, Command, Step
+from ivr.hub.queue_log import Outcome, QueueLog
+from sip_config.sip_uris import number_uri
 from tts.dynamic import minutes_to_wait, queue_position
 
 log = logging.getLogger("hub")

@@ -76,7 +76,7 @@ def check_understanding(settings: Settings) -> None:
 def check_seats(settings: Settings) -> None:
     """Agents and seat groups make a workable plan (no group left without agents,
     no backup loop, no overlapping windows, …); every problem is listed."""
-    from ivr.seat_plan import seat_problems
+    from ivr.hub.seat_plan import seat_problems
 
     problems = seat_problems(settings)
     if problems:

@@ -14,12 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from ivr.cli_agents import agents_app
-from ivr.cli_nlu import nlu_app, route
-from ivr.cli_qa import qa_app
-from ivr.cli_simulate import simulate_command
-from ivr.cli_staffing import staffing_command
-from ivr.cli_users import users_app
+from ivr.cli.agents import agents_app
+from ivr.cli.nlu import nlu_app, route
+from ivr.cli.qa import qa_app
+from ivr.cli.simulate import simulate_command
+from ivr.cli.staffing import staffing_command
+from ivr.cli.users import users_app
 from sip_config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
@@ -69,9 +69,9 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Number of media workers.")] = None,
 ) -> None:
     """Start the node: Kamailio, Mosquitto, media workers and the hub."""
-    from ivr.logs import configure
-    from ivr.preflight import PreflightError
-    from ivr.supervisor import serve as run_serve
+    from ivr.node.logs import configure
+    from ivr.node.preflight import PreflightError
+    from ivr.node.supervisor import serve as run_serve
 
     settings = _settings(
         config, **{"sip.port": sip_port, "node.data_dir": data_dir, "workers.count": workers}
@@ -242,7 +242,7 @@ def phone(
     ] = None,
 ) -> None:
     """A softphone: place a call, play a WAV, record what is heard, send digits."""
-    from ivr.phone import DtmfAt, PhoneOptions, run_phone, summary_json
+    from ivr.peers.phone import DtmfAt, PhoneOptions, run_phone, summary_json
 
     if not auto_answer and not uri.startswith(("sip:", "sips:")):
         err.print("error: give a SIP URI to call, e.g. sip:12345@127.0.0.1, or --auto-answer")
@@ -488,7 +488,7 @@ def asr_serve(
     port: Annotated[int | None, typer.Option(help="WebSocket port.")] = None,
 ) -> None:
     """Run the ASR service on its own (``hotline serve`` starts it for a node)."""
-    from ivr.asr_part import serve_until_signalled
+    from ivr.node.asr_service import serve_until_signalled
 
     serve_until_signalled(_settings(config, **{"asr.port": port}))
 

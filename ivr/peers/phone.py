@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import engine_events as ev
-from ivr.engine import EngineConfig, EngineError, SipEngine
+from ivr.media import engine_events as ev
+from ivr.media.engine import EngineConfig, EngineError, SipEngine
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from ivr.engine_events import (
+from ivr.media.engine_events import (
     DtmfReceived,
     EngineEvent,
     LegAnswered,

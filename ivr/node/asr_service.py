@@ -18,10 +18,10 @@ from asr.service import AsrService, ServiceLimits, start_service
 from asr.stream import Final, Partial, StreamEnded, StreamEvent, StreamFailed
 from events import messages as m
 from events import topics
+from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
-from ivr.bus_address import broker_address
-from ivr.logs import configure
+from ivr.node.logs import configure
 from sip_config import Settings
 
 log = logging.getLogger("asr")

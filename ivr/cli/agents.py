@@ -40,7 +40,7 @@ _STATUS_ZH = {
 
 
 def _broker(config: Path | None, data_dir: Path | None) -> tuple[str, int]:
-    from ivr import cli  # the node's settings and running-node file
+    from ivr.cli import app as cli  # the node's settings and running-node file
 
     settings = cli._settings(config, **{"node.data_dir": data_dir})
     return cli._broker(settings, cli._node_file(settings))

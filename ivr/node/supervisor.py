@@ -26,11 +26,11 @@ from typing import Any
 
 from events import messages as m
 from events import topics
+from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
-from ivr.bus_address import broker_address
-from ivr.logs import fields
-from ivr.preflight import PreflightError, choose_broker_port, free_port, run_checks
+from ivr.node.logs import fields
+from ivr.node.preflight import PreflightError, choose_broker_port, free_port, run_checks
 from sip_config import Settings
 from sip_config.kamailio import WorkerTarget, control_socket, dispatcher_list, kamailio_cfg
 from tts.catalogue import load_catalogue
@@ -123,17 +123,27 @@ class Supervisor:
             self.bus.run([topics.ALL_WORKER_STATUS, topics.hub_status()], self._on_message)
         )
         await asyncio.wait_for(self.bus.connected.wait(), 10)
-        self._add("hub", [python, "-m", "ivr.hub", "--settings", str(settings_file)])
+        self._add("hub", [python, "-m", "ivr.hub.main", "--settings", str(settings_file)])
         await self._spawn(self.parts["hub"])
         if settings.asr.enabled:
-            self._add("asr", [python, "-m", "ivr.asr_part", "--settings", str(settings_file)])
+            self._add(
+                "asr", [python, "-m", "ivr.node.asr_service", "--settings", str(settings_file)]
+            )
             await self._spawn(self.parts["asr"])
             await _wait_for_port(settings.asr.host, settings.asr.port, 60, "the ASR service")
         for index in range(1, settings.workers.count + 1):
             worker_id = f"w{index}"
             self._add(
                 f"worker-{worker_id}",
-                [python, "-m", "ivr.worker", "--settings", str(settings_file), "--id", worker_id],
+                [
+                    python,
+                    "-m",
+                    "ivr.media.worker",
+                    "--settings",
+                    str(settings_file),
+                    "--id",
+                    worker_id,
+                ],
             )
             await self._spawn(self.parts[f"worker-{worker_id}"])
         await self._wait_for_workers(timeout=30 + 2 * settings.workers.count)

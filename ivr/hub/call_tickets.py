@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.flow import CallFlow
+from ivr.hub.flow import CallFlow
 from tickets.model import Channel, RequestType, Ticket, TicketDraft
 from tickets.store import TicketStore
 

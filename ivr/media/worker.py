@@ -26,18 +26,18 @@ from typing import Any
 
 from events import messages as m
 from events import topics
+from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
-from ivr import engine_events as ev
-from ivr.asr_link import AsrLink
-from ivr.bus_address import broker_address
-from ivr.engine import EngineConfig, EngineError, ListenParams, SipEngine
-from ivr.logs import configure, fields
-from ivr.sip_uris import number_uri
+from ivr.media import engine_events as ev
+from ivr.media.asr_link import AsrLink
+from ivr.media.engine import EngineConfig, EngineError, ListenParams, SipEngine
+from ivr.node.logs import configure, fields
 from recordings import manifest as mf
 from recordings.layout import call_dir
 from recordings.stereo import write_stereo
 from sip_config import Settings
+from sip_config.sip_uris import number_uri
 from tts.prompts import prompt_path
 
 log = logging.getLogger("worker")

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from call_routing.acd import AcdError
 from call_routing.staffing import agents_needed
 from events import messages as m
-from ivr.seating import agent_state
+from ivr.hub.seating import agent_state
 
 if TYPE_CHECKING:
-    from ivr.hub import Hub
-    from ivr.seating import Seating
+    from ivr.hub.hub import Hub
+    from ivr.hub.seating import Seating
 
 SERVICE_TARGET_S = 15.0  # GB/T 33358: answered within 15 s …
 SERVICE_TARGET = 0.95  # … for at least 95 % of calls

@@ -1,5 +1,5 @@
 """Seat allocation built from the settings: the ACD (``call_routing.acd.plan``),
-the agents' SIP URIs and the hub's :class:`~ivr.seating.Seating` around them."""
+the agents' SIP URIs and the hub's :class:`~ivr.hub.seating.Seating` around them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from call_routing.acd import Acd
 from call_routing.acd.plan import Plan, check_plan, plan_from_settings
 from call_routing.taxonomy import load_taxonomy
-from ivr.flow import CallFlow
-from ivr.seating import Seating, SeatingOptions
+from ivr.hub.flow import CallFlow
+from ivr.hub.seating import Seating, SeatingOptions
 from sip_config import Settings
 
 

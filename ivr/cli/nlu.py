@@ -13,8 +13,8 @@ from rich.table import Table
 
 nlu_app = typer.Typer(help="The understanding model (request type, domain).", no_args_is_help=True)
 console = Console()
-REPO_DATA = Path(__file__).resolve().parent.parent / "call_routing" / "data"
-REPO_MODELS = Path(__file__).resolve().parent.parent / "call_routing" / "models"
+REPO_DATA = Path(__file__).resolve().parents[2] / "call_routing" / "data"
+REPO_MODELS = Path(__file__).resolve().parents[2] / "call_routing" / "models"
 
 
 def _fail(message: str) -> None:

@@ -1,0 +1,1 @@
+"""The node's processes: supervisor, preflight checks, the ASR service process, logs."""

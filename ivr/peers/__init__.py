@@ -1,0 +1,1 @@
+"""SIP peers for tests and trials: the pjsua2 phone and SIPp scenarios."""
