@@ -40,10 +40,10 @@ _STATUS_ZH = {
 
 
 def _broker(config: Path | None, data_dir: Path | None) -> tuple[str, int]:
-    from ivr.cli import app as cli  # the node's settings and running-node file
+    from ivr.cli import common  # the node's settings, loaded the way every command does
 
-    settings = cli._settings(config, **{"node.data_dir": data_dir})
-    return cli._broker(settings, cli._node_file(settings))
+    settings = common.node_settings(config, **{"node.data_dir": data_dir})
+    return common.broker(settings, common.node_file(settings))
 
 
 async def _send(host: str, port: int, agent_id: str, command: str, data: dict) -> dict[str, Any]:

@@ -29,10 +29,10 @@ def reindex(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Index every finished call under the recordings folder, with a progress bar."""
-    from ivr.cli import app as cli
+    from ivr.cli import common
     from recordings.catalog import CallCatalog
 
-    settings = cli._settings(config, **{"node.data_dir": data_dir})
+    settings = common.node_settings(config, **{"node.data_dir": data_dir})
     root = settings.recordings_dir
     try:
         catalog = CallCatalog(settings.tickets_database_url)

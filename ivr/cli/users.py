@@ -62,11 +62,11 @@ def _fail(message: str) -> typer.Exit:
 
 def _open(config: Path | None, data_dir: Path | None) -> tuple[Accounts, Settings]:
     """The node's accounts (migrated on open) and its settings, or exit 2 saying why."""
-    from ivr.cli import app as cli  # the node's settings, loaded the way every command does
+    from ivr.cli import common  # the node's settings, loaded the way every command does
     from tickets.store import StoreError
     from web.accounts import Accounts
 
-    settings = cli._settings(config, **{"node.data_dir": data_dir})
+    settings = common.node_settings(config, **{"node.data_dir": data_dir})
     try:
         return Accounts.from_settings(settings), settings
     except StoreError as exc:
