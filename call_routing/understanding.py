@@ -65,6 +65,7 @@ class Understanding:
     alternatives: dict[str, dict[str, float]] = field(default_factory=dict)
     low_confidence_below: float = LOW_CONFIDENCE
     danger: float = 0.0  # the learned model's P(emergency)
+    general_seat_group: str = ""  # who triages when the understanding is unsure
 
     @property
     def emergency_adjacent(self) -> bool:
@@ -99,6 +100,7 @@ class Understanding:
             "low_confidence": self.low_confidence,
             "danger": round(self.danger, 3),
             "emergency_adjacent": self.emergency_adjacent,
+            "general_seat_group": self.general_seat_group,
         }
 
 
@@ -152,6 +154,7 @@ class Understander:
             alternatives={"type": request_type.scores, "domain": domain.scores},
             low_confidence_below=self.low_confidence,
             danger=danger[0],
+            general_seat_group=self.taxonomy.general_seat_group,
         )
 
     def _danger(self, clean: str) -> tuple[float, dict[str, float]]:
@@ -185,6 +188,7 @@ class Understander:
             slots=extract_slots("", now=now),
             summary="",
             text=text,
+            general_seat_group=self.taxonomy.general_seat_group,
         )
 
     def _type_cues(self, text: str) -> dict[str, float]:

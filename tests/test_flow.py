@@ -8,6 +8,7 @@ import pytest
 
 from events import messages as m
 from ivr.hub.flow import CallFlow, Command, FlowOptions, FlowTimeouts, Step
+from tests.support.understanding import scripted
 
 TIMEOUTS = FlowTimeouts(answer_s=10.0, prompt_s=120.0, listen_s=150.0, hangup_s=15.0)
 
@@ -464,8 +465,8 @@ def test_one_ask_only_offers_a_human_at_once() -> None:
 
 
 def understood(text: str, turn: int = 1, **understanding: Any) -> dict:
-    base = {"emergency": None, "low_confidence": False, "seat_group": "环保"}
-    return final(text, turn=turn, understanding={**base, **understanding})
+    base: dict[str, Any] = {"emergency": None, "low_confidence": False, "seat_group": "环保"}
+    return final(text, turn=turn, understanding=scripted(**{**base, **understanding}))
 
 
 def test_an_emergency_is_told_and_transferred_at_once() -> None:
@@ -512,7 +513,7 @@ def test_a_clear_request_goes_to_its_seat_group() -> None:
     flow = listening(new_flow())
     flow.on_event(m.ASR_FINAL, understood("楼下工地晚上施工太吵"), 9.0)
     assert flow.step is Step.CLOSING and flow.seat_group == "环保"
-    assert flow.understanding is not None and flow.understanding["seat_group"] == "环保"
+    assert flow.understanding is not None and flow.understanding.seat_group == "环保"
 
 
 def test_transcript_lines_say_where_in_the_recording_they_were_said() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from call_routing.understanding import Understanding
 from events import messages as m
 from events import topics
 from events.memory import MemoryBus
@@ -18,6 +19,7 @@ from events.messages import Message
 from ivr.hub.flow import FlowOptions, Step
 from ivr.hub.hub import Hub
 from recordings.transcript import read_transcript
+from tests.support.understanding import scripted
 
 NODE = "node1"
 
@@ -720,9 +722,9 @@ async def test_the_hub_understands_what_the_caller_said_so_far(
 ) -> None:
     heard: list[str] = []
 
-    def understand(text: str) -> dict:
+    def understand(text: str) -> Understanding:
         heard.append(text)
-        return {"emergency": "119", "low_confidence": False, "seat_group": "城建"}
+        return scripted(emergency="119", low_confidence=False, seat_group="城建")
 
     hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False), understand=understand)
     await offered(hub)
@@ -749,7 +751,7 @@ async def test_the_hub_understands_what_the_caller_said_so_far(
 
 
 async def test_a_failing_model_does_not_lose_the_call(bus: MemoryBus, clock: FakeClock) -> None:
-    def understand(text: str) -> dict:
+    def understand(text: str) -> Understanding:
         raise RuntimeError("model broken")
 
     hub = Hub(bus, NODE, clock=clock, options=FlowOptions(barge_in=False), understand=understand)
@@ -764,18 +766,18 @@ async def test_a_failing_model_does_not_lose_the_call(bus: MemoryBus, clock: Fak
     assert plays[-1] == "closing"
 
 
-def _understand_lights(text: str) -> dict:
-    return {
-        "request_type": "投诉",
-        "domain": "城乡建设",
-        "category": {"code": "CX05", "name": "路灯照明"},
-        "seat_group": "城建",
-        "departments": ["城市管理和综合执法局", "住房和城乡建设局"],
-        "emergency": None,
-        "low_confidence": False,
-        "summary": "投诉：小区门口路灯坏了",
-        "slots": {"addresses": [{"address": "天河区幸福小区", "text": "幸福小区"}]},
-    }
+def _understand_lights(text: str) -> Understanding:
+    return scripted(
+        request_type="投诉",
+        domain="城乡建设",
+        category={"code": "CX05", "name": "路灯照明"},
+        seat_group="城建",
+        departments=["城市管理和综合执法局", "住房和城乡建设局"],
+        emergency=None,
+        low_confidence=False,
+        summary="投诉：小区门口路灯坏了",
+        slots={"addresses": [{"address": "天河区幸福小区", "text": "幸福小区"}]},
+    )
 
 
 async def test_an_understood_call_gets_a_draft_ticket_before_it_is_queued(
@@ -858,9 +860,9 @@ async def test_a_slow_model_for_one_call_does_not_hold_up_the_next_callers_answe
 
     release = threading.Event()
 
-    def slow_understand(text: str) -> dict:
+    def slow_understand(text: str) -> Understanding:
         release.wait(5)  # the model (or the ticket store) is slow for this call
-        return {"emergency": None, "low_confidence": False, "seat_group": "城建"}
+        return scripted(emergency=None, low_confidence=False, seat_group="城建")
 
     hub = Hub(
         bus,

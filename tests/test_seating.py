@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from call_routing.acd.announcements import Announcement
+from call_routing.understanding import Understanding
 from events import messages as m
 from events import topics
 from events.memory import MemoryBus
@@ -19,6 +20,7 @@ from ivr.hub.hub import Hub
 from ivr.hub.seat_plan import build_seating
 from ivr.hub.seating import announcement_text
 from sip_config import Settings
+from tests.support.understanding import scripted
 from tests.test_hub import FakeClock, call_events, commands_to, event, worker_status
 
 NODE = "node1"
@@ -644,13 +646,10 @@ async def test_a_caller_unsure_then_silent_is_queued_to_an_agent_not_hung_up_on(
     details, then silence — the caller reaches an agent, with the first turn's words."""
     config = settings()
 
-    def unsure(text: str) -> dict:
-        return {
-            "emergency": None,
-            "low_confidence": True,
-            "seat_group": "公安",
-            "general_seat_group": "综合",
-        }
+    def unsure(text: str) -> Understanding:
+        return scripted(
+            emergency=None, low_confidence=True, seat_group="公安", general_seat_group="综合"
+        )
 
     hub = Hub(
         bus,

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from call_routing.understanding import Understanding
 from events import messages as m
 from events.memory import MemoryBus
 from events.messages import Message
@@ -20,6 +21,7 @@ from ivr.hub.flow import FlowOptions, Step
 from ivr.hub.hub import Hub
 from ivr.hub.seat_plan import build_seating
 from sip_config import Settings
+from tests.support.understanding import scripted
 from tests.test_hub import FakeClock, event
 from tests.test_seating import MONDAY_10, NODE, dials, settings
 from tests.web_roles import FakeAccounts, as_role, assert_role_matrix, principal_for_role
@@ -57,18 +59,18 @@ class SessionAccounts(FakeAccounts):
         return await super().principal_for(request)
 
 
-def understand(text: str) -> dict[str, Any]:
-    return {
-        "request_type": "投诉",
-        "domain": "城乡建设",
-        "category": {"code": "CX05", "name": "路灯照明"},
-        "seat_group": "综合",
-        "departments": ["城市管理和综合执法局"],
-        "emergency": None,
-        "low_confidence": False,
-        "summary": "投诉：小区门口路灯坏了",
-        "slots": {"addresses": [{"address": "天河区幸福小区", "text": "幸福小区"}]},
-    }
+def understand(text: str) -> Understanding:
+    return scripted(
+        request_type="投诉",
+        domain="城乡建设",
+        category={"code": "CX05", "name": "路灯照明"},
+        seat_group="综合",
+        departments=["城市管理和综合执法局"],
+        emergency=None,
+        low_confidence=False,
+        summary="投诉：小区门口路灯坏了",
+        slots={"addresses": [{"address": "天河区幸福小区", "text": "幸福小区"}]},
+    )
 
 
 class Desk:

@@ -24,29 +24,38 @@ log = logging.getLogger("hub")
 
 def draft_for_call(flow: CallFlow) -> TicketDraft:
     """What the call tells us, as a draft work order."""
-    understanding: dict[str, Any] = flow.understanding or {}
-    said = "，".join(line["content"] for line in flow.transcript if line.get("content"))
-    slots = understanding.get("slots") or {}
-    departments = list(understanding.get("departments") or [])
-    request_type = understanding.get("request_type") or RequestType.CONSULTATION.value
+    understanding = flow.understanding
+    said = flow.said()
+    if understanding is None:
+        return TicketDraft(
+            channel=Channel.PHONE,
+            caller_number=flow.caller,
+            request_type=RequestType.CONSULTATION,
+            content=said,
+            transcript="\n".join(line.get("text", "") for line in flow.transcript),
+            call_id=flow.call_id,
+            emergency_number=flow.emergency,
+            needs_agent_review=True,
+        )
+    slots = understanding.slots
+    departments = list(understanding.departments)
+    address = slots.address
     return TicketDraft(
         channel=Channel.PHONE,
         caller_number=flow.caller,
-        caller_name=_first(slots.get("names"), "value"),
-        request_type=RequestType(request_type),
-        domain=str(understanding.get("domain", "")),
-        category_code=str((understanding.get("category") or {}).get("code", "")),
+        caller_name=slots.names[0].value if slots.names else "",
+        request_type=RequestType(understanding.request_type or RequestType.CONSULTATION.value),
+        domain=understanding.domain,
+        category_code=understanding.category_code,
         lead_department=departments[0] if departments else "",
         co_departments=tuple(departments[1:]),
-        address=_first(slots.get("addresses"), "address") or _first(slots.get("addresses"), "text"),
+        address=(address.address or address.text) if address is not None else "",
         content=said,
-        summary=str(understanding.get("summary", "")),
+        summary=understanding.summary,
         transcript="\n".join(line.get("text", "") for line in flow.transcript),
         call_id=flow.call_id,
         emergency_number=flow.emergency,
-        needs_agent_review=not said
-        or not understanding
-        or bool(understanding.get("low_confidence")),
+        needs_agent_review=not said or understanding.low_confidence,
     )
 
 
@@ -58,12 +67,6 @@ def conversation_text(flow: CallFlow) -> str:
         for line in flow.transcript
         if line.get("text")
     )
-
-
-def _first(items: Any, key: str) -> str:
-    if isinstance(items, list) and items and isinstance(items[0], dict):
-        return str(items[0].get(key) or "")
-    return ""
 
 
 class CallTickets:

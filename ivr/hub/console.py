@@ -67,7 +67,7 @@ class Console:
             "seat_group": flow.seat_group,
             "ticket": flow.ticket,
             "marked": flow.marked,
-            "understanding": flow.understanding,
+            "understanding": flow.understanding_data(),
             "transcript": [line for line in flow.transcript if line.get("text")],
         }
 

@@ -29,6 +29,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from call_routing.understanding import Understanding
 from events import messages as m
 
 
@@ -97,7 +98,7 @@ class CallFlow:
     asr_active: bool = False
     asr_lost: bool = False
     understood: bool = False  # the caller said something substantive this call
-    understanding: dict[str, Any] | None = None  # the hub's, from the caller's words
+    understanding: Understanding | None = None  # the hub's, from the caller's words
     emergency: str = ""  # the number the call is handed to (119, 110, 120)
     seat_group: str = ""  # where the call queues for an agent
     wants_agent: bool = False  # the flow handed the call to seat allocation
@@ -113,6 +114,14 @@ class CallFlow:
     _voicemail_listen: dict[str, Any] = field(default_factory=dict, repr=False)
     # Where each ASR stream (leg, turn) starts in the recording, for lines' call_s.
     _stream_offsets: dict[tuple[str, int], float] = field(default_factory=dict, repr=False)
+
+    def said(self) -> str:
+        """Everything the caller said so far, as the understanding and the ticket read it."""
+        return "，".join(line["content"] for line in self.transcript if line.get("content"))
+
+    def understanding_data(self) -> dict[str, Any] | None:
+        """The understanding in its bus form (events, consoles, the transcript file)."""
+        return self.understanding.as_dict() if self.understanding is not None else None
 
     # ---- inputs ---------------------------------------------------------------
     def on_event(self, event: str, data: dict[str, Any], now: float) -> list[Command]:
@@ -312,20 +321,20 @@ class CallFlow:
         commands = [Command(m.STOP_LISTENING)] if self.listening else []
         self.listening = False
         understanding = data.get("understanding")
-        if isinstance(understanding, dict):
+        if isinstance(understanding, Understanding):
             self.understanding = understanding
-            self.seat_group = str(understanding.get("seat_group", ""))
-            number = str(understanding.get("emergency") or "")
+            self.seat_group = understanding.seat_group
+            number = understanding.emergency.number if understanding.emergency else ""
             if number:
                 self.emergency = number
                 return commands + self._go(
                     Step.EMERGENCY, now, self.timeouts.prompt_s, _play(f"emergency_{number}")
                 )
-            if understanding.get("low_confidence") and self.turn < self.options.asks:
+            if understanding.low_confidence and self.turn < self.options.asks:
                 # Not sure what it is about: once more, with a hint of what helps.
                 return commands + self._prompt_then_listen(Step.ASKING_AGAIN, "ask_detail", now)
-            if understanding.get("low_confidence"):
-                self.seat_group = str(understanding.get("general_seat_group", self.seat_group))
+            if understanding.low_confidence:
+                self.seat_group = understanding.general_seat_group or self.seat_group
         if self.options.seats:
             return commands + self._queue(now)
         return commands + self._close(now, "closing")
@@ -346,9 +355,8 @@ class CallFlow:
     def _go_on_with_what_was_said(self, now: float, why: str) -> list[Command]:
         """An earlier turn said something, this one added nothing: on to a human
         (the general seat group if that turn was unsure), never the end of the call."""
-        understanding = self.understanding or {}
-        if understanding.get("low_confidence"):
-            self.seat_group = str(understanding.get("general_seat_group") or self.seat_group)
+        if self.understanding is not None and self.understanding.low_confidence:
+            self.seat_group = self.understanding.general_seat_group or self.seat_group
         if self.options.seats:
             self.agent_offered = why
             return self._queue(now)

@@ -232,25 +232,33 @@ class Hub:
 
     async def _understood(self, flow: CallFlow, data: dict) -> dict:
         """Attach the understanding of everything the caller said so far."""
-        said = [line["content"] for line in flow.transcript if line.get("content")]
-        text = "，".join([*said, str(data.get("content") or data.get("text", ""))])
+        said = flow.said()
+        now_said = str(data.get("content") or data.get("text", ""))
+        text = "，".join(part for part in (said, now_said) if part)
         assert self.understand is not None
         try:
             understanding = await asyncio.to_thread(self.understand, text)
         except Exception:  # never lose the call over the model: the agent decides
             log.exception("understanding failed", extra=fields(call_id=flow.call_id))
             return data
-        await self._publish_call_event(flow, m.CALL_UNDERSTOOD, understanding)
+        await self._publish_call_event(flow, m.CALL_UNDERSTOOD, understanding.as_dict())
         return {**data, "understanding": understanding}
 
-    async def _priority(self, flow: CallFlow) -> int:
-        """How soon the caller is served among equals: emergency-adjacent calls, then
-        marked callers (key or number list), then those who called in the last 24 h."""
-        understanding = flow.understanding or {}
-        if understanding.get("emergency_adjacent"):
+    def standing_priority(self, flow: CallFlow) -> CallerPriority:
+        """The caller's priority from what the call itself says: emergency-adjacent
+        words, then marked callers (the priority key or the number list), else normal."""
+        if flow.understanding is not None and flow.understanding.emergency_adjacent:
             return CallerPriority.EMERGENCY_ADJACENT
         if flow.marked or flow.caller in self.priority_numbers:
             return CallerPriority.MARKED
+        return CallerPriority.NORMAL
+
+    async def _priority(self, flow: CallFlow) -> int:
+        """How soon the caller is served among equals: the standing priority, then
+        those who called in the last 24 h."""
+        standing = self.standing_priority(flow)
+        if standing is not CallerPriority.NORMAL:
+            return standing
         repeat = self.tickets is not None and bool(flow.caller)
         if repeat and await self.tickets.called_recently(flow.caller, flow.ticket, hours=24):  # type: ignore[union-attr]
             return CallerPriority.REPEAT_CALLER
@@ -511,7 +519,7 @@ def transcript_record(flow: CallFlow) -> dict:
         "understood": flow.understood,
         "agent_requested": flow.agent_requested,
         "agent_offered": flow.agent_offered,
-        "understanding": flow.understanding,
+        "understanding": flow.understanding_data(),
         "emergency": flow.emergency,
         "seat_group": flow.seat_group,
         "ticket": flow.ticket,

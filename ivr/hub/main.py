@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from events import messages as m
 from events import topics
@@ -33,6 +33,9 @@ from ivr.hub.seating import Seating
 from ivr.node.logs import configure, fields
 from recordings.catalog import CallCatalog
 from sip_config import Settings
+
+if TYPE_CHECKING:
+    from call_routing.understanding import Understanding
 
 log = logging.getLogger("hub")
 
@@ -125,7 +128,7 @@ def open_catalog(settings: Settings) -> CallCatalog | None:
 
 def load_understanding(
     taxonomy_file: Path | None = None, low_confidence: float = 0.25
-) -> Callable[[str], dict] | None:
+) -> Callable[[str], Understanding] | None:
     """The understanding model, loaded once; None (logged) if it cannot be loaded."""
     from datetime import datetime
 
@@ -140,11 +143,7 @@ def load_understanding(
         log.error("no understanding of callers: %s", exc)
         return None
 
-    def understand(text: str) -> dict:
-        result = understander.understand(text, datetime.now()).as_dict()
-        return {**result, "general_seat_group": taxonomy.general_seat_group}
-
-    return understand
+    return lambda text: understander.understand(text, datetime.now())
 
 
 def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task | None:
@@ -178,6 +177,17 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
     )
     app = create_app(context)
     return asyncio.create_task(serve(app, settings.web.host, settings.web.port, stop))
+
+
+def prepare_accounts(settings: Settings) -> None:
+    """Open the consoles' accounts once (migrated; a first start creates the admin and
+    prints its one-time password); logged, not raised: the node still takes calls."""
+    from web.accounts import open_accounts
+
+    try:
+        open_accounts(settings).close()
+    except Exception as exc:  # the consoles say why at sign-in
+        log.error("console accounts unavailable: %s", exc)
 
 
 def seating_for(settings: Settings) -> Callable[[dict[str, CallFlow]], Seating] | None:

@@ -667,7 +667,7 @@ class Seating:
             "ring_until_s": round(offer.ring_until - offer.at, 3),
             "waited_s": round(offer.at - waiting.since, 3),
             "ticket": flow.ticket,
-            "understanding": flow.understanding,
+            "understanding": flow.understanding_data(),
             "transcript": [line for line in flow.transcript if line.get("text")],
         }
         actions.publish.append(Publish(topics.agent_offer(offer.agent_id), m.AGENT_OFFER, offered))

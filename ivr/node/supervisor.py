@@ -189,12 +189,9 @@ class Supervisor:
     def _first_admin(self) -> None:
         """On a first start the consoles get an admin whose one-time password is
         printed here, on the operator's terminal (the hub's log would hide it)."""
-        from web.accounts import open_accounts
+        from ivr.hub.main import prepare_accounts
 
-        try:
-            open_accounts(self.settings).close()
-        except Exception as exc:  # the node still takes calls; the consoles say why
-            log.error("console accounts unavailable: %s", exc)
+        prepare_accounts(self.settings)
 
     def _render_prompts(self) -> None:
         made = render_catalogue(

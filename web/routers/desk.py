@@ -466,7 +466,7 @@ async def desk_ticket_submit(
 
 
 def _call_entry(flow: CallFlow) -> dict[str, Any]:
-    understanding = flow.understanding or {}
+    understanding = flow.understanding_data() or {}
     return {
         "call_id": flow.call_id,
         "caller": flow.caller,

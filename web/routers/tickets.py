@@ -243,7 +243,9 @@ async def create_ticket(
     understanding: dict[str, Any] | None = None
     if understand is not None:
         try:
-            understanding = await asyncio.to_thread(understand, report.content)
+            found = await asyncio.to_thread(understand, report.content)
+            # The hub's model gives an Understanding; the web reads its plain form.
+            understanding = found.as_dict() if hasattr(found, "as_dict") else found
         except Exception:  # the report is still taken in; an agent classifies it
             understanding = None
     draft = draft_for_report(report, understanding)
