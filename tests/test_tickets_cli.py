@@ -182,7 +182,7 @@ def test_json_does_not_depend_on_the_terminal(crowded: tuple[str, list[str]]) ->
     assert sorted(r["number"] for r in rows) == sorted(numbers)
     long = next(r for r in rows if r["number"] == numbers[2])
     assert long["caller_number"] == "020-87654321" and long["domain"] == "城乡建设管理与规划"
-    assert long["summary"].endswith("[请尽快]") and long["audit"] is None
+    assert long["summary"].endswith("[请尽快]") and "history" not in long
 
 
 def test_list_refuses_bad_filters(seeded: tuple[str, list[str]]) -> None:
@@ -199,8 +199,8 @@ def test_show(seeded: tuple[str, list[str]]) -> None:
     for text in (noise, "派单 dispatched", "生态环境局", "agent-1", "accept", "dispatch"):
         assert text in shown.stdout
     data = json.loads(hotline(url, "show", noise, "--json").stdout)
-    assert [e["action"] for e in data["audit"]] == ["create", "accept", "dispatch"]
-    assert data["audit"][2]["details"] == {"department": "生态环境局"}
+    assert [e["action"] for e in data["history"]] == ["create", "accept", "dispatch"]
+    assert data["history"][2]["details"] == {"department": "生态环境局"}
     assert data["owner"] == "agent-1" and data["request_type"] == "投诉"
     refused(hotline(url, "show", "GD12345-20260101-999999"), "there is no ticket")
 
@@ -232,7 +232,7 @@ def test_transition(seeded: tuple[str, list[str]]) -> None:
     assert moved.returncode == 0, moved.stderr
     data = json.loads(moved.stdout)
     assert data["status"] == "dispatched" and data["lead_department"] == "城市管理和综合执法局"
-    assert data["audit"][-1]["reason"] == "属城管职责"
+    assert data["history"][-1]["reason"] == "属城管职责"
     refused(
         hotline(url, "transition", question, "reply", "--actor", "x", "--note", "好"),
         "cannot reply: not allowed in state draft",

@@ -55,22 +55,18 @@ def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
     return store
 
 
-def _ticket_json(ticket: Any, with_audit: bool = True) -> dict[str, Any]:
-    import dataclasses
+def _ticket_json(ticket: Any, store: Any, detail: bool = True) -> dict[str, Any]:
+    """The ticket as the REST API gives it (one serialiser for the API and the CLI):
+    the list's fields, or with ``detail`` everything and its history."""
+    from datetime import UTC, datetime
 
-    def plain(value: Any) -> Any:
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
+    from tickets.lifecycle import allowed_actions
+    from web.schemas.tickets import TicketDetail, TicketSummary
 
-    data = {f.name: plain(getattr(ticket, f.name)) for f in dataclasses.fields(ticket)}
-    data["extension"] = plain(dataclasses.asdict(ticket.extension)) if ticket.extension else None
-    data["audit"] = [plain(dataclasses.asdict(e)) for e in ticket.audit] if with_audit else None
-    return data
+    today = store.policy.deadlines.local_day(datetime.now(UTC))
+    if not detail:
+        return TicketSummary.from_ticket(ticket, today).model_dump(mode="json")
+    return TicketDetail.from_ticket(ticket, today, allowed_actions(ticket)).model_dump(mode="json")
 
 
 def _status_option(value: str | None) -> Any:
@@ -244,7 +240,7 @@ def tickets_list(
     with store:
         found = store.find(query)
     if as_json:
-        print(json.dumps([_ticket_json(t, with_audit=False) for t in found], ensure_ascii=False))
+        print(json.dumps([_ticket_json(t, store, detail=False) for t in found], ensure_ascii=False))
         return
     today = deadlines.local_day(now)
     if wide:
@@ -339,7 +335,7 @@ def tickets_show(
             raise typer.Exit(2) from None
         zone = ZoneInfo(store.policy.deadlines.timezone)
     if as_json:
-        print(json.dumps(_ticket_json(ticket), ensure_ascii=False))
+        print(json.dumps(_ticket_json(ticket, store), ensure_ascii=False))
         return
     _show_ticket(ticket, zone)
 
@@ -389,7 +385,7 @@ def tickets_transition(
     if ticket.rating is not None:
         _rate_calls(config, data_dir, ticket.number, str(ticket.rating))
     if as_json:
-        print(json.dumps(_ticket_json(ticket), ensure_ascii=False))
+        print(json.dumps(_ticket_json(ticket, store), ensure_ascii=False))
         return
     entry = ticket.audit[-1]
     console.print(
