@@ -376,6 +376,7 @@ async def test_every_row_arrives_once_in_order(broker: PersistentBroker, tmp_pat
                 more = fill(outbox, 60, 5)  # added while it runs: picked up at the next poll
                 publisher.wake()
                 await until(lambda: len(consumer.received) >= 65)
+                await until(lambda: publisher.published == 65)  # marked, then counted
             await asyncio.sleep(0.2)
         assert consumer.received == ids + more
         assert publisher.published == 65
