@@ -57,16 +57,15 @@ def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
 
 def _ticket_json(ticket: Any, store: Any, detail: bool = True) -> dict[str, Any]:
     """The ticket as the REST API gives it (one serialiser for the API and the CLI):
-    the list's fields, or with ``detail`` everything and its history."""
+    everything it holds, and with ``detail`` its history too."""
     from datetime import UTC, datetime
 
     from tickets.lifecycle import allowed_actions
-    from web.schemas.tickets import TicketDetail, TicketSummary
+    from web.schemas.tickets import TicketDetail
 
     today = store.policy.deadlines.local_day(datetime.now(UTC))
-    if not detail:
-        return TicketSummary.from_ticket(ticket, today).model_dump(mode="json")
-    return TicketDetail.from_ticket(ticket, today, allowed_actions(ticket)).model_dump(mode="json")
+    found = TicketDetail.from_ticket(ticket, today, allowed_actions(ticket))
+    return found.model_dump(mode="json", exclude=None if detail else {"history"})
 
 
 def _status_option(value: str | None) -> Any:

@@ -243,6 +243,7 @@ class TicketSummary(BaseModel):
     callback_due: bool = Field(description="A callback task is waiting.")
     emergency_number: str = Field(description="110, 119 or 120 when emergency words were heard.")
     needs_agent_review: bool
+    call_id: str = Field(description="The call it came from (its recordings in QA), if any.")
 
     @classmethod
     def from_ticket(cls, ticket: Ticket, today: date) -> Self:
@@ -273,6 +274,7 @@ def _summary_fields(ticket: Ticket, today: date) -> dict[str, object]:
         "callback_due": ticket.callback_due,
         "emergency_number": ticket.emergency_number,
         "needs_agent_review": ticket.needs_agent_review,
+        "call_id": ticket.call_id,
     }
 
 
@@ -282,7 +284,6 @@ class TicketDetail(TicketSummary):
     co_departments: list[str]
     content: str
     transcript: str
-    call_id: str
     reply: str
     rating: Rating | None
     extension: ExtensionOut | None
@@ -307,7 +308,6 @@ class TicketDetail(TicketSummary):
             co_departments=list(ticket.co_departments),
             content=ticket.content,
             transcript=ticket.transcript,
-            call_id=ticket.call_id,
             reply=ticket.reply,
             rating=ticket.rating,
             extension=None
