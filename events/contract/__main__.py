@@ -1,0 +1,5 @@
+"""``python -m events.contract > docs/events.md``."""
+
+from events.contract import main
+
+main()
