@@ -8,29 +8,36 @@ This is the only module that imports ``pjsua2``.  Rules it keeps:
 * callbacks only record what happened and hand a plain event to ``on_event``;
 * calls, players and recorders stay referenced until PJSIP is done with them
   and are destroyed on the engine thread, players and recorders before calls.
+
+Its pjsua2-free parts live beside it: :mod:`~ivr.media.engine_config` (the
+configuration, a listen's thresholds, :class:`EngineError`, re-exported here),
+:mod:`~ivr.media.engine_events`, :mod:`~ivr.media.endpointing` (when the caller
+speaks) and :mod:`~ivr.media.engine_support` (a leg's record, the graveyard, the
+job queue, helpers).
 """
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import contextlib
 import logging
-import os
-import queue
-import re
-import sys
-import tempfile
 import threading
 import time
-import wave
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
 
+from ivr.media.endpointing import BargeIn, Endpointer, NoInput, SpeechEnd, SpeechStart
+from ivr.media.engine_config import (
+    CODEC_IDS,
+    GRAVE_S,
+    POLL_MS,
+    EngineConfig,
+    EngineError,
+    ListenParams,
+)
 from ivr.media.engine_events import (
     DtmfReceived,
     EngineEvent,
@@ -46,87 +53,20 @@ from ivr.media.engine_events import (
     SpeechStarted,
     TransferStatus,
 )
+from ivr.media.engine_support import (
+    Graveyard,
+    JobQueue,
+    Leg,
+    end_reason,
+    stdout_to_stderr,
+    stream_stats,
+    user_part,
+    write_silence,
+)
+
+__all__ = ["EngineConfig", "EngineError", "ListenParams", "SipEngine"]
 
 log = logging.getLogger(__name__)
-
-_CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
-_POLL_MS = 20
-_GRAVE_S = 0.25  # how long disconnected media ports rest before they are freed
-
-
-class EngineError(Exception):
-    """The SIP engine could not do what was asked."""
-
-    def __init__(self, message: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    bind: str = "127.0.0.1"
-    port: int = 0  # 0: the OS picks one (reported by ``SipEngine.port``)
-    transports: tuple[str, ...] = ("udp", "tcp")
-    public_address: str = ""
-    codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
-    clock_rate: int = 8000
-    max_calls: int = 4
-    session_expires_s: int = 1800
-    rtp_timeout_s: float = 30.0
-    max_call_s: float = 3600.0
-    user_agent: str = "hotline-node"
-    identity: str = "hotline"
-    registrar: str = ""  # host:port to REGISTER with (an agent's softphone); empty: none
-    username: str = ""  # digest credentials for the registrar (default: identity)
-    password: str = ""
-    register_expires_s: int = 300
-    pjsip_log_level: int = 0
-
-
-@dataclass(frozen=True)
-class ListenParams:
-    listen_id: str
-    speech_level: int
-    no_input_s: float
-    end_silence_ms: int
-    min_speech_ms: int
-    max_speech_s: float
-    barge_in: bool = False  # caller speech stops the prompt that is playing
-
-
-@dataclass
-class _Listen:
-    params: ListenParams
-    started: float
-    speech_since: float | None = None
-    last_voice: float | None = None
-    reported_start: bool = False
-
-
-@dataclass
-class _Leg:
-    leg_id: str
-    call: Any
-    outbound: bool
-    created: float
-    answered_at: float | None = None
-    media: Any = None  # the call's AudioMedia while active
-    media_port: int = -1
-    hold: bool = False
-    player: Any = None
-    play_id: str = ""
-    recorders: dict[str, Any] = field(default_factory=dict)
-    silence: Any = None  # keeps the ``played`` recording running between prompts
-    tap: Any = None  # streams the caller's audio out (to the ASR service)
-    peer: str = ""  # the leg this one is bridged with (caller ↔ agent)
-    looping: bool = False  # the current player loops (hold music) and reports no end
-    record_files: dict[str, str] = field(default_factory=dict)
-    listen: _Listen | None = None
-    rx_packets: int = -1
-    rx_changed: float = 0.0
-    media_stats: dict[str, int] = field(default_factory=dict)
-    local_hangup: str = ""
-    ended: bool = False
 
 
 class _Player(pj.AudioMediaPlayer):
@@ -196,18 +136,14 @@ class SipEngine:
     def __init__(self, config: EngineConfig, on_event: Callable[[EngineEvent], None]) -> None:
         self.config = config
         self._on_event = on_event
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future]] = (
-            queue.SimpleQueue()
-        )
+        self._jobs = JobQueue()
         self._thread = threading.Thread(target=self._run, name="pjsua2", daemon=True)
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopping = False
-        self._legs: dict[str, _Leg] = {}
+        self._legs: dict[str, Leg] = {}
         self._eof: list[tuple[str, str]] = []
-        self._graveyard: collections.deque[tuple[float, Any, Callable[[], None] | None]] = (
-            collections.deque()
-        )
+        self._graveyard = Graveyard()
         self._free_taps: list[_Tap] = []  # parked audio taps, reused (see _Tap)
         self._taps_made = 0
         self._counter = 0
@@ -231,12 +167,11 @@ class SipEngine:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
         """Run ``fn(*args)`` on the engine thread; the future holds its result."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
         if self._stopping:
+            future: concurrent.futures.Future = concurrent.futures.Future()
             future.set_exception(EngineError("the SIP engine is stopping"))
             return future
-        self._jobs.put((lambda: fn(*args), future))
-        return future
+        return self._jobs.put(lambda: fn(*args))
 
     # ---- the thread --------------------------------------------------------------
     def _run(self) -> None:
@@ -250,15 +185,15 @@ class SipEngine:
         last_tick = 0.0
         try:
             while not (self._stopping and not self._legs and not self._graveyard):
-                self._run_jobs()
-                self._ep.libHandleEvents(_POLL_MS)
+                self._jobs.run_pending()
+                self._ep.libHandleEvents(POLL_MS)
                 now = time.monotonic()
                 self._finish_playbacks()
                 self._poll_listens(now)
                 if now - last_tick >= 0.5:
                     last_tick = now
                     self._check_timers(now)
-                self._sweep_graveyard(now)
+                self._graveyard.sweep(now)
                 if self._stopping:
                     for leg in list(self._legs.values()):
                         self._hangup(leg, 503, "shutdown")
@@ -271,7 +206,7 @@ class SipEngine:
     def _create(self) -> None:
         cfg = self.config
         ep = pj.Endpoint()
-        with _stdout_to_stderr():  # PJSIP's banner comes before its log settings apply
+        with stdout_to_stderr():  # PJSIP's banner comes before its log settings apply
             ep.libCreate()
         ep_cfg = pj.EpConfig()
         ep_cfg.uaConfig.threadCnt = 0
@@ -288,7 +223,7 @@ class SipEngine:
         ep.libInit(ep_cfg)
         ep.audDevManager().setNullDev()
         self._ep = ep
-        self._silence_wav = _write_silence(cfg.clock_rate)
+        self._silence_wav = write_silence(cfg.clock_rate)
         self.port = self._create_transports()
         self._set_codecs()
         ep.libStart()
@@ -343,7 +278,7 @@ class SipEngine:
         raise EngineError("no free port for the SIP transports", retryable=True)
 
     def _set_codecs(self) -> None:
-        wanted = [_CODEC_IDS[c] for c in self.config.codecs]
+        wanted = [CODEC_IDS[c] for c in self.config.codecs]
         for info in self._ep.codecEnum2():
             codec_id = info.codecId
             priority = 0
@@ -357,10 +292,10 @@ class SipEngine:
             self._close_media(leg)
         self._legs.clear()
         if self._graveyard:
-            end = time.monotonic() + _GRAVE_S
+            end = time.monotonic() + GRAVE_S
             while time.monotonic() < end:
-                self._ep.libHandleEvents(_POLL_MS)
-        self._sweep_graveyard(0.0, everything=True)
+                self._ep.libHandleEvents(POLL_MS)
+        self._graveyard.sweep(0.0, everything=True)
         self._free_taps.clear()  # no call is left: the bridge no longer calls them
         self._comfort = None
         self._account = None
@@ -369,19 +304,6 @@ class SipEngine:
         except pj.Error as exc:
             log.warning("pjsua2 destroy failed: %s", exc.reason)
         self._ep = None
-
-    def _run_jobs(self) -> None:
-        while True:
-            try:
-                fn, future = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:
-                future.set_exception(exc)
 
     def _emit(self, event: EngineEvent) -> None:
         try:
@@ -396,7 +318,7 @@ class SipEngine:
     # ---- callbacks (engine thread) ----------------------------------------------
     def _on_incoming(self, account: Any, prm: Any) -> None:
         call = _Call(self, account, prm.callId)
-        leg = _Leg(self._new_leg_id(), call, outbound=False, created=time.monotonic())
+        leg = Leg(self._new_leg_id(), call, outbound=False, created=time.monotonic())
         call.leg_id = leg.leg_id
         self._legs[leg.leg_id] = leg
         # Capacity is PJSIP's own max-calls check, which refuses with 486 before any
@@ -407,12 +329,12 @@ class SipEngine:
             return
         info = call.getInfo()
         request_line = prm.rdata.wholeMsg.split("\r\n", 1)[0]
-        called = _user_part(request_line.split(" ")[1] if " " in request_line else info.localUri)
+        called = user_part(request_line.split(" ")[1] if " " in request_line else info.localUri)
         self._emit(
             LegOffered(
                 leg.leg_id,
                 sip_call_id=info.callIdString,
-                caller=_user_part(info.remoteUri),
+                caller=user_part(info.remoteUri),
                 called=called,
                 remote_uri=info.remoteUri,
             )
@@ -429,15 +351,8 @@ class SipEngine:
             self._emit(LegAnswered(leg.leg_id))
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             code = info.lastStatusCode
-            if leg.local_hangup:
-                reason = leg.local_hangup
-            elif leg.answered_at is not None:
-                reason = "remote_hangup"
-            elif code == 487:
-                reason = "cancelled"
-            else:
-                reason = "failed" if leg.outbound else "cancelled"
-            self._end(leg, reason, code)
+            answered = leg.answered_at is not None
+            self._end(leg, end_reason(leg.local_hangup, answered, leg.outbound, code), code)
 
     def _on_media_state(self, call: _Call) -> None:
         leg = self._legs.get(call.leg_id)
@@ -462,7 +377,7 @@ class SipEngine:
             self._emit(LegMedia(leg.leg_id, codec=codec, codec_rate=rate, hold=hold))
             return
 
-    def _reconnect(self, leg: _Leg) -> None:
+    def _reconnect(self, leg: Leg) -> None:
         """(Re)wire recorders and the current player to the leg's audio port."""
         if leg.media is None:
             return
@@ -494,46 +409,31 @@ class SipEngine:
 
     def _poll_listens(self, now: float) -> None:
         for leg in self._legs.values():
-            state = leg.listen
-            if state is None or leg.media is None:
+            endpointer = leg.listen
+            if endpointer is None or leg.media is None:
                 continue
-            p = state.params
             try:
                 # pjmedia names levels from the bridge's side: "tx" is what the
                 # call port transmits into the bridge, i.e. the caller's audio.
                 level = leg.media.getTxLevel()
             except pj.Error:
                 continue
-            if level >= p.speech_level:
-                state.last_voice = now
-                if state.speech_since is None:
-                    state.speech_since = now
-            if (
-                state.speech_since is not None
-                and not state.reported_start
-                and (state.last_voice or now) - state.speech_since >= p.min_speech_ms / 1000
-            ):
-                state.reported_start = True
-                if p.barge_in and leg.player is not None:
-                    play_id = leg.play_id  # barge-in: the prompt gives way at once
-                    self._stop_player(leg)
-                    self._emit(PlaybackFinished(leg.leg_id, play_id, interrupted=True))
-                self._emit(SpeechStarted(leg.leg_id, p.listen_id))
-            if state.reported_start:
-                speech_ms = int(((state.last_voice or now) - (state.speech_since or now)) * 1000)
-                if now - (state.last_voice or now) >= p.end_silence_ms / 1000:
-                    leg.listen = None
-                    self._emit(SpeechEnded(leg.leg_id, p.listen_id, speech_ms, "silence"))
-                elif now - (state.speech_since or now) >= p.max_speech_s:
-                    leg.listen = None
-                    self._emit(SpeechEnded(leg.leg_id, p.listen_id, speech_ms, "max_speech"))
-            elif leg.player is not None:
-                state.started = now  # the no-input clock starts once the prompt is over
-            elif now - state.started >= p.no_input_s:
+            decisions = endpointer.feed(now, level, playing=leg.player is not None)
+            if endpointer.done:
                 leg.listen = None
-                self._emit(ListenTimedOut(leg.leg_id, p.listen_id))
-            elif state.speech_since is not None and now - (state.last_voice or now) > 0.3:
-                state.speech_since = None  # a click or a cough, not speech
+            listen_id = endpointer.params.listen_id
+            for decision in decisions:
+                match decision:
+                    case BargeIn() if leg.player is not None:
+                        play_id = leg.play_id
+                        self._stop_player(leg)
+                        self._emit(PlaybackFinished(leg.leg_id, play_id, interrupted=True))
+                    case SpeechStart():
+                        self._emit(SpeechStarted(leg.leg_id, listen_id))
+                    case SpeechEnd(speech_ms=speech_ms, reason=reason):
+                        self._emit(SpeechEnded(leg.leg_id, listen_id, speech_ms, reason))
+                    case NoInput():
+                        self._emit(ListenTimedOut(leg.leg_id, listen_id))
 
     def _check_timers(self, now: float) -> None:
         for leg in list(self._legs.values()):
@@ -552,22 +452,14 @@ class SipEngine:
                 stat = leg.call.getStreamStat(0)
             except pj.Error:
                 continue
-            packets = stat.rtcp.rxStat.pkt
-            leg.media_stats = {
-                "rx_packets": packets,
-                "rx_lost": stat.rtcp.rxStat.loss,
-                "rx_discarded": stat.rtcp.rxStat.discard,
-                "jitter_buffer_lost": stat.jbuf.lost,
-                "jitter_buffer_discarded": stat.jbuf.discard,
-                "jitter_buffer_empty": stat.jbuf.empty,
-                "tx_packets": stat.rtcp.txStat.pkt,
-            }
+            leg.media_stats = stream_stats(stat)
+            packets = leg.media_stats["rx_packets"]
             if packets != leg.rx_packets:
                 leg.rx_packets, leg.rx_changed = packets, now
             elif now - leg.rx_changed > self.config.rtp_timeout_s:
                 self._hangup(leg, 408, "rtp_timeout")
 
-    def _end(self, leg: _Leg, reason: str, code: int) -> None:
+    def _end(self, leg: Leg, reason: str, code: int) -> None:
         """The leg is over: close its media, report once its files are final, let go."""
         leg.ended = True
         duration = time.monotonic() - leg.answered_at if leg.answered_at else 0.0
@@ -595,11 +487,11 @@ class SipEngine:
         leg.media = None
         leg.call = None
 
-    def _reap(self, leg: _Leg) -> None:
+    def _reap(self, leg: Leg) -> None:
         log.warning("call leg %s vanished from PJSIP without a disconnect", leg.leg_id)
         self._end(leg, "lost", 0)
 
-    def _leg(self, leg_id: str) -> _Leg:
+    def _leg(self, leg_id: str) -> Leg:
         leg = self._legs.get(leg_id)
         if leg is None or leg.ended:
             raise EngineError(f"no such call leg: {leg_id}")
@@ -611,7 +503,7 @@ class SipEngine:
         prm.statusCode = code
         call.answer(prm)
 
-    def _hangup(self, leg: _Leg, code: int, reason: str) -> None:
+    def _hangup(self, leg: Leg, code: int, reason: str) -> None:
         if leg.ended:
             return
         if not leg.local_hangup:
@@ -623,7 +515,7 @@ class SipEngine:
         except pj.Error as exc:
             log.debug("hangup of %s: %s", leg.leg_id, exc.reason)
 
-    def _unbridge(self, leg: _Leg) -> None:
+    def _unbridge(self, leg: Leg) -> None:
         peer = self._legs.get(leg.peer) if leg.peer else None
         leg.peer = ""
         if peer is None:
@@ -633,7 +525,7 @@ class SipEngine:
             self._unlink(leg.media, [peer.media])
             self._unlink(peer.media, [leg.media])
 
-    def _stop_player(self, leg: _Leg) -> None:
+    def _stop_player(self, leg: Leg) -> None:
         player = leg.player
         leg.player, leg.play_id, leg.looping = None, "", False
         if player is None:
@@ -642,7 +534,7 @@ class SipEngine:
         self._unlink(player, [sink for sink in sinks if sink is not None])
         self._bury(player)
 
-    def _close_media(self, leg: _Leg) -> None:
+    def _close_media(self, leg: Leg) -> None:
         leg.listen = None
         self._stop_player(leg)
         self._unbridge(leg)
@@ -659,7 +551,7 @@ class SipEngine:
             self._bury(recorder)  # freeing a recorder closes its WAV file
         leg.recorders.clear()
 
-    def _park_tap(self, leg: _Leg) -> None:
+    def _park_tap(self, leg: Leg) -> None:
         tap, leg.tap = leg.tap, None
         tap.sink = None
         if leg.media is not None:
@@ -681,13 +573,7 @@ class SipEngine:
         corrupted ioqueue lists under load).  Disconnected objects rest here
         for a few bridge ticks first.
         """
-        self._graveyard.append((time.monotonic() + _GRAVE_S, media_object, after))
-
-    def _sweep_graveyard(self, now: float, everything: bool = False) -> None:
-        while self._graveyard and (everything or self._graveyard[0][0] <= now):
-            _, _, after = self._graveyard.popleft()  # the object is freed here
-            if after is not None:
-                after()
+        self._graveyard.bury(time.monotonic() + GRAVE_S, media_object, after)
 
     # ---- public API (any thread) -------------------------------------------------
     def answer(self, leg_id: str, code: int = 200) -> concurrent.futures.Future:
@@ -826,7 +712,7 @@ class SipEngine:
 
     def listen(self, leg_id: str, params: ListenParams) -> concurrent.futures.Future:
         def run() -> None:
-            self._leg(leg_id).listen = _Listen(params, started=time.monotonic())
+            self._leg(leg_id).listen = Endpointer(params, started=time.monotonic())
 
         return self.submit(run)
 
@@ -870,7 +756,7 @@ class SipEngine:
 
         def run() -> str:
             call = _Call(self, self._account)
-            leg = _Leg(self._new_leg_id(), call, outbound=True, created=time.monotonic())
+            leg = Leg(self._new_leg_id(), call, outbound=True, created=time.monotonic())
             call.leg_id = leg.leg_id
             self._legs[leg.leg_id] = leg
             prm = pj.CallOpParam(True)
@@ -894,34 +780,3 @@ class SipEngine:
 
     def leg_ids(self) -> concurrent.futures.Future:
         return self.submit(lambda: [k for k, v in self._legs.items() if not v.ended])
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Keep stdout clean for callers that print JSON (``hotline phone``)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _write_silence(rate: int) -> Path:
-    path = Path(tempfile.gettempdir()) / f"hotline-silence-{rate}.wav"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(rate)
-            out.writeframes(b"\0\0" * rate)
-        os.replace(tmp, path)
-    return path
-
-
-def _user_part(uri: str) -> str:
-    match = re.search(r"sips?:([^@;>]+)@", uri)
-    return match.group(1) if match else ""

@@ -1,0 +1,52 @@
+"""What the SIP engine is told: its configuration, a listen's thresholds, its error.
+
+Plain data, no pjsua2 (:mod:`ivr.media.engine` re-exports all of it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
+POLL_MS = 20  # the engine thread's poll: events, then levels, every 20 ms at most
+GRAVE_S = 0.25  # how long disconnected media ports rest before they are freed
+
+
+class EngineError(Exception):
+    """The SIP engine could not do what was asked."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    bind: str = "127.0.0.1"
+    port: int = 0  # 0: the OS picks one (reported by ``SipEngine.port``)
+    transports: tuple[str, ...] = ("udp", "tcp")
+    public_address: str = ""
+    codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
+    clock_rate: int = 8000
+    max_calls: int = 4
+    session_expires_s: int = 1800
+    rtp_timeout_s: float = 30.0
+    max_call_s: float = 3600.0
+    user_agent: str = "hotline-node"
+    identity: str = "hotline"
+    registrar: str = ""  # host:port to REGISTER with (an agent's softphone); empty: none
+    username: str = ""  # digest credentials for the registrar (default: identity)
+    password: str = ""
+    register_expires_s: int = 300
+    pjsip_log_level: int = 0
+
+
+@dataclass(frozen=True)
+class ListenParams:
+    listen_id: str
+    speech_level: int
+    no_input_s: float
+    end_silence_ms: int
+    min_speech_ms: int
+    max_speech_s: float
+    barge_in: bool = False  # caller speech stops the prompt that is playing
