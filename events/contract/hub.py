@@ -54,7 +54,13 @@ TRANSCRIPT = _hub_call_event(
         _f("turns", "integer", "how many times the caller was listened to"),
         _f("understood", "boolean", "something substantive was understood"),
         _f("agent_requested", "boolean", "the caller asked for a human"),
-        _f("agent_offered", "boolean", "the call was offered to an agent"),
+        _f(
+            "agent_offered",
+            "string",
+            "why the flow gave the call to a human without understanding it "
+            "(caller_pressed_0, nothing_understood, asr_failed, asr_unavailable, "
+            'no_transcript, …); "" if it did not (an understood call queues with "")',
+        ),
         _f("understanding", "object|null", "as in call.understood"),
         _f("emergency", "string|null", "the emergency number it was handed to"),
         _f("seat_group", "string", "the seat group"),
@@ -73,7 +79,7 @@ TRANSCRIPT = _hub_call_event(
         "turns": 1,
         "understood": True,
         "agent_requested": False,
-        "agent_offered": True,
+        "agent_offered": "",
         "understanding": EXAMPLE_UNDERSTANDING,
         "emergency": None,
         "seat_group": "general",

@@ -72,10 +72,15 @@ CALL_EVENTS: tuple[EventSpec, ...] = (
         m.CALL_OVERFLOWED,
         "The call is now offered wider (lower skill, backup group).",
         (
-            _f("group", "string", "the group it overflowed to"),
-            _f("stage", "integer", "overflow stage (1, 2, …)"),
+            _f("group", "string", "the call's seat group (it keeps its place there)"),
+            _f(
+                "stage",
+                "string",
+                "skill (now also agents of the group with its lower skill level) or "
+                "backup (now also agents of the group's backup groups)",
+            ),
         ),
-        {"group": "general-backup", "stage": 1},
+        {"group": "general", "stage": "backup"},
         with_worker=False,
     ),
     _hub_call_event(
