@@ -66,6 +66,15 @@ ALL_AGENT_COMMANDS = f"{ROOT}/agents/+/commands"
 ALL_AGENT_UPDATES = f"{ROOT}/agents/+/+"  # state and offers (commands too: filtered)
 ALL_TICKET_EVENTS = f"{ROOT}/tickets/#"
 ALL_QUEUE_STATS = f"{ROOT}/queues/+/stats"
+ALL_AGENT_STATES = f"{ROOT}/agents/+/state"
+ALL_ASR_STATUS = f"{ROOT}/asr/+/status"
+ALL_PART_STATUS = f"{ROOT}/+/+/status"  # one per part: workers/{worker}, asr/{name}
+ALL_NODE_WIDE_STATUS = f"{ROOT}/+/status"  # one per node: hub, node
+
+
+def is_call_topic(topic: str) -> bool:
+    """Whether ``topic`` carries a call's event (``calls/{call_id}/{event}``)."""
+    return topic.startswith(f"{ROOT}/calls/")
 
 
 def matches(pattern: str, topic: str) -> bool:

@@ -50,7 +50,7 @@ async def _send(host: str, port: int, agent_id: str, command: str, data: dict) -
     import aiomqtt
 
     message = m.Message(command, data)
-    replies = f"{topics.agent_commands(agent_id)}/replies"
+    replies = topics.agent_command_replies(agent_id)
     async with aiomqtt.Client(host, port, identifier=f"agents-{time.time_ns()}") as client:
         await client.subscribe(replies, qos=1)
         await client.publish(topics.agent_commands(agent_id), m.encode(message), qos=1)
@@ -130,7 +130,7 @@ def list_agents(
     async def collect() -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         async with aiomqtt.Client(host, port, identifier=f"agents-{time.time_ns()}") as client:
-            await client.subscribe(f"{topics.ROOT}/agents/+/state", qos=1)
+            await client.subscribe(topics.ALL_AGENT_STATES, qos=1)
 
             async def read() -> None:
                 async for message in client.messages:

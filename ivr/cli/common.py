@@ -70,15 +70,15 @@ async def collect_retained(
     import aiomqtt
 
     from events.messages import decode
-    from events.topics import ROOT
+    from events.topics import ALL_AGENT_STATES, ALL_NODE_WIDE_STATUS, ALL_PART_STATUS
 
     host, port = broker(settings, node)
     found: dict[str, dict[str, Any]] = {}
     try:
         async with aiomqtt.Client(host, port, identifier=f"status-{time.time_ns()}") as client:
-            await client.subscribe(f"{ROOT}/+/+/status", qos=1)
-            await client.subscribe(f"{ROOT}/+/status", qos=1)
-            await client.subscribe(f"{ROOT}/agents/+/state", qos=1)
+            await client.subscribe(ALL_PART_STATUS, qos=1)
+            await client.subscribe(ALL_NODE_WIDE_STATUS, qos=1)
+            await client.subscribe(ALL_AGENT_STATES, qos=1)
 
             async def read() -> None:
                 async for message in client.messages:

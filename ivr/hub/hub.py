@@ -112,7 +112,7 @@ class Hub:
             if not message.data.get("ok"):
                 log.warning("worker refused a command", extra=fields(**message.data))
             return
-        if topic.startswith(f"{topics.ROOT}/calls/") and message.call_id:
+        if topics.is_call_topic(topic) and message.call_id:
             if self.concurrent_calls:
                 self._chain(message)
             else:
@@ -283,7 +283,7 @@ class Hub:
                 extra=fields(agent=agent_id, command=message.type, error=error),
             )
         await self.bus.publish(
-            f"{topics.agent_commands(agent_id)}/replies",
+            topics.agent_command_replies(agent_id),
             Message(
                 m.COMMAND_REPLY,
                 {

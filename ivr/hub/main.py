@@ -262,7 +262,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
                 topics.ALL_AGENT_COMMANDS,
                 topics.ALL_AGENT_UPDATES,
                 topics.ALL_TICKET_EVENTS,
-                f"{topics.ROOT}/asr/+/status",
+                topics.ALL_ASR_STATUS,
             ],
             hub.on_message,
         )

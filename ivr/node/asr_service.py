@@ -28,7 +28,7 @@ log = logging.getLogger("asr")
 
 
 def asr_status_topic(name: str) -> str:
-    return f"{topics.ROOT}/asr/{name}/status"
+    return topics.asr_status(name)
 
 
 async def run_service(settings: Settings, stop: asyncio.Event) -> None:
