@@ -166,12 +166,19 @@ CALL_EVENTS: tuple[EventSpec, ...] = (
     ),
     _worker_event(
         m.ASR_STREAMING,
-        "The caller's audio now streams to the ASR service.",
+        "A leg's audio (the caller's, or the agent's once bridged) now streams to the ASR service.",
         (
             _f("sample_rate", "integer", "Hz of the streamed audio"),
-            _f("turn", "integer", "the caller's turn"),
+            _f("turn", "integer", "the caller's turn (0 for the agent's leg)"),
+            _f("leg", "string", "caller or agent"),
+            _f(
+                "offset_s",
+                "number",
+                "seconds from the start of the call's recording to the start of this "
+                "stream: add it to the stream's start_s/end_s to place them in the recording",
+            ),
         ),
-        {"sample_rate": 8000, "turn": 1},
+        {"sample_rate": 8000, "turn": 1, "leg": "caller", "offset_s": 6.42},
     ),
     _worker_event(
         m.ASR_UNAVAILABLE,
@@ -233,6 +240,12 @@ STATUS = EventSpec(
         _f("sip", "string", "host:port of its SIP transport", required=False),
         _f("capacity", "integer", "callers it admits", required=False),
         _f("legs", "integer", "call legs it can hold", required=False),
+        _f(
+            "asr_frames_dropped",
+            "integer",
+            "audio frames the ASR service could not take in time, since it started",
+            required=False,
+        ),
         _f("started_at", "number", "Unix time it started", required=False),
         _f("calls", "array", "[{call_id, state, caller, since}]", required=False),
     ),
