@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nodes import Node, start_node
-from tests.postgres import PostgresServer, start_postgres
+from tests.support.nodes import Node, start_node
+from tests.support.postgres import PostgresServer, start_postgres
 
 
 @pytest.fixture(scope="session")

@@ -153,7 +153,7 @@ def test_models_fetch_offline_says_how_to_install_by_hand(tmp_path) -> None:
     import socket
     import subprocess
 
-    from tests.nodes import HOTLINE
+    from tests.support.nodes import HOTLINE
 
     with socket.socket() as sock:  # a port nobody listens on: like a site out of reach
         sock.bind(("127.0.0.1", 0))

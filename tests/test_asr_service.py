@@ -16,7 +16,7 @@ from asr.service import AsrService, ServiceLimits, start_service
 from asr.stream import Final, StreamAdapter
 from asr.vad import webrtc_classifier
 from asr.whisper import WhisperRecognizer
-from tests.nodes import SPEECH
+from tests.support.nodes import SPEECH
 
 CLIP = SPEECH / "aishell1_BAC009S0764W0121_8k_ulaw_sim.wav"
 

@@ -7,23 +7,11 @@ import pytest
 
 from asr.audio import read_wav
 from asr.speech_gate import GateConfig, assess, webrtc_gate
-from tests import nonspeech
-from tests.nodes import SPEECH
+from tests.support import nonspeech
+from tests.support.nodes import SPEECH
+from tests.support.nonspeech import NOT_SPEECH
 
 CLIPS = sorted(SPEECH.glob("*.wav"))
-NOT_SPEECH = {
-    "digital silence": nonspeech.silence,
-    "dithered silence": nonspeech.dithered_silence,
-    "white noise -40 dBFS": lambda rate: nonspeech.white_noise(rate, -40),
-    "white noise -30 dBFS": lambda rate: nonspeech.white_noise(rate, -30),
-    "white noise -20 dBFS": lambda rate: nonspeech.white_noise(rate, -20),
-    "comfort noise": nonspeech.comfort_noise,
-    "1 kHz tone": nonspeech.tone,
-    "450 Hz ringback tone": lambda rate: nonspeech.tone(rate, 450),
-    "2100 Hz fax answer tone": lambda rate: nonspeech.tone(rate, 2100),
-    "DTMF": nonspeech.dtmf,
-    "hold music": nonspeech.hold_music,
-}
 
 
 def _assess(samples: np.ndarray, rate: int):

@@ -14,8 +14,8 @@ from asr.recognizer import RecognizerError, Segment, Transcript
 from asr.stream import Final, Partial, SpeechStarted, StreamAdapter, StreamFailed
 from asr.vad import EndpointConfig, webrtc_classifier
 from asr.whisper import WhisperRecognizer
-from tests.nodes import SPEECH
-from tests.test_asr_vad import energy, silence, tone
+from tests.support.nodes import SPEECH
+from tests.support.signals import energy, silence, tone
 
 RATE = 8000
 FRAME = RATE // 50

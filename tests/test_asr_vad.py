@@ -7,24 +7,10 @@ import pytest
 
 from asr.audio import read_wav
 from asr.vad import EndpointConfig, Endpointer, SpeechEnd, SpeechStart, webrtc_classifier
-from tests.nodes import SPEECH
+from tests.support.nodes import SPEECH
+from tests.support.signals import RATE, energy, silence, tone
 
-RATE = 8000
 FRAME = RATE // 50
-
-
-def tone(seconds: float, amplitude: float = 8000.0) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * RATE), np.int16)
-
-
-def energy(frame: bytes) -> bool:
-    samples = np.frombuffer(frame, np.int16).astype(np.float64)
-    return bool(np.sqrt((samples**2).mean()) > 500)
 
 
 def run(audio: np.ndarray, config: EndpointConfig, classify=energy) -> list:

@@ -14,9 +14,9 @@ from asr.evaluation import evaluate, read_manifest
 from asr.normalize import cer
 from asr.recognizer import RecognizerError
 from asr.whisper import WhisperRecognizer
-from tests import nonspeech
-from tests.nodes import HOTLINE, SPEECH
-from tests.test_asr_speech_gate import NOT_SPEECH
+from tests.support import nonspeech
+from tests.support.nodes import HOTLINE, SPEECH
+from tests.support.nonspeech import NOT_SPEECH
 
 MANIFEST = SPEECH / "manifest.tsv"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nodes import HOTLINE, free_sip_port
+from tests.support.nodes import HOTLINE, free_sip_port
 
 
 def hotline(*args: str, env: dict[str, str] | None = None, timeout: float = 60):

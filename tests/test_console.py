@@ -9,8 +9,9 @@ from events.memory import MemoryBus
 from ivr.hub.console import Console
 from ivr.hub.flow import Step
 from ivr.hub.hub import Hub
-from tests.test_hub import FakeClock, commands_to, event
-from tests.test_seating import MONDAY_10, dials, hub_with, queued_call, settings
+from tests.support.clock import FakeClock
+from tests.support.hub_messages import commands_to, event
+from tests.support.seating import MONDAY_10, dials, hub_with, queued_call, settings
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from sip_config.kamailio import (
     dispatcher_list,
     kamailio_cfg,
 )
-from tests.nodes import free_sip_port, wait_for
+from tests.support.nodes import free_sip_port, wait_for
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 KAMCMD = shutil.which("kamcmd") or "/usr/sbin/kamcmd"

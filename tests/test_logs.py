@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nodes import HOTLINE
+from tests.support.nodes import HOTLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 # What Alembic logs at info on every start, and what a fileConfig would bring back.

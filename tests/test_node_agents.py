@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from recordings.manifest import verify
-from tests.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
+from tests.support.agent_phone import TONES, AgentPhone, tone_wav
+from tests.support.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
 
 pytestmark = pytest.mark.node
 CLIP = "aishell1_BAC009S0764W0121.wav"
-TONES = {"1001": 600.0, "1002": 850.0, "1003": 1100.0, "1004": 1350.0}  # each agent's voice
 
 AGENTS_TOML = """
 [[agents]]
@@ -59,17 +59,6 @@ callback = false
 """
 
 
-def tone_wav(path: Path, freq: float, seconds: float = 3.0) -> Path:
-    t = np.arange(int(8000 * seconds)) / 8000
-    samples = (6000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(samples.tobytes())
-    return path
-
-
 def read(path: Path | str) -> tuple[np.ndarray, int, int]:
     with wave.open(str(path)) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
@@ -87,73 +76,6 @@ def loud(samples: np.ndarray, rate: int) -> np.ndarray:
     usable = len(samples) - len(samples) % frame
     rms = np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1))
     return rms > 300
-
-
-class AgentPhone:
-    """A `hotline phone --auto-answer` registered as an agent."""
-
-    def __init__(
-        self,
-        node: Node,
-        agent_id: str,
-        workdir: Path,
-        answer: bool = True,
-        hangup_after_s: float | None = None,
-        voice: Path | None = None,
-        answer_after_s: float = 0.0,
-    ) -> None:
-        self.agent_id = agent_id
-        self.workdir = workdir
-        voice = voice or tone_wav(workdir / f"voice-{agent_id}.wav", TONES[agent_id])
-        args = [
-            str(HOTLINE),
-            "phone",
-            "--auto-answer",
-            "--calls",
-            "100",
-            "--timeout",
-            "600",
-            "--register",
-            node.target,
-            "--from",
-            agent_id,
-            "--password",
-            f"pw-{agent_id}",
-            "--play",
-            str(voice),
-            "--loop-play",
-            "--record",
-            str(workdir / f"heard-{agent_id}-{{n}}.wav"),
-        ]
-        if not answer:
-            args.append("--no-answer")
-        if hangup_after_s is not None:
-            args += ["--hangup-after", str(hangup_after_s)]
-        if answer_after_s:
-            args += ["--answer-after", str(answer_after_s)]
-        self.out = (workdir / f"phone-{agent_id}.out").open("w+")
-        self.process = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
-
-    def lines(self) -> list[dict]:
-        self.out.flush()
-        text = Path(self.out.name).read_text(errors="replace")
-        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-    def wait_registered(self) -> None:
-        wait_for(
-            lambda: any("registered" in line for line in self.lines()),
-            20,
-            f"agent {self.agent_id} to register",
-        )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.out.close()
 
 
 def agents_cli(node: Node, *args: str) -> subprocess.CompletedProcess:
@@ -174,7 +96,7 @@ def agent_states(node: Node) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def agent_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    from tests.nodes import free_sip_port
+    from tests.support.nodes import free_sip_port
 
     port = free_sip_port()
     node = start_node(
@@ -398,7 +320,7 @@ def test_a_peak_of_twenty_callers_on_three_agents(tmp_path: Path) -> None:
     """Twenty callers at once on three agents: announcements while they wait,
     skill widening after 6 s, a callback booked with key 1 that really rings the
     citizen back, impatient callers abandoning; never an agent on two calls."""
-    from tests.nodes import free_sip_port
+    from tests.support.nodes import free_sip_port
 
     citizen_port = free_sip_port()
     node = start_node(

@@ -19,8 +19,8 @@ import pytest
 from events.contract import DURABLE_TYPES
 from events.messages import decode
 from recordings.manifest import verify
-from tests.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
-from tests.test_outbox import PersistentBroker
+from tests.support.broker import PersistentBroker
+from tests.support.nodes import HOTLINE, SPEECH, Node, start_node, wait_for
 
 pytestmark = pytest.mark.node
 OUTAGE_S = 30

@@ -18,7 +18,7 @@ from asr.normalize import cer
 from ivr.peers.sipp import alaw_decode, alaw_encode, read_wav_8k
 from recordings.manifest import verify
 from recordings.transcript import read_transcript
-from tests.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for
+from tests.support.nodes import HOTLINE, SPEECH, Node, first_voiced_span, voiced_frames, wait_for
 
 pytestmark = pytest.mark.node
 CLIP = "aishell1_BAC009S0764W0121.wav"

@@ -14,7 +14,7 @@ import wave
 
 import pytest
 
-from tests.nodes import Node, wait_for
+from tests.support.nodes import Node, wait_for
 
 pytestmark = pytest.mark.node
 

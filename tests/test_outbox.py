@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from events.outbox import (
     metadata,
     upgrade_database,
 )
-from tests.test_mqtt_bus import Broker
+from tests.support.broker import PersistentBroker
 
 # ---- the table ------------------------------------------------------------------------------
 
@@ -271,25 +270,6 @@ async def test_the_in_memory_bus_counts_as_confirmed(tmp_path: Path) -> None:
 
 
 # ---- the publisher against Mosquitto --------------------------------------------------------
-
-
-class PersistentBroker(Broker):
-    """Keeps subscribers' sessions across its own restart (``persistence true``)."""
-
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
-        store = directory / "mosquitto-store"
-        store.mkdir()
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {store}/",
-            "max_queued_messages 10000",
-        ]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")  # the store is in a folder only root may enter
-        self.conf.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture

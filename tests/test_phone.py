@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ivr.peers.phone import DtmfAt
-from tests.nodes import HOTLINE, SPEECH, free_sip_port, voiced_frames
+from tests.support.nodes import HOTLINE, SPEECH, free_sip_port, voiced_frames
 
 CLIP = SPEECH / "aishell1_BAC009S0764W0121.wav"
 

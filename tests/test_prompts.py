@@ -14,7 +14,7 @@ import pytest
 
 from sip_config import load_settings
 from sip_config.settings import PromptsSection
-from tests.nodes import HOTLINE, SPEECH
+from tests.support.nodes import HOTLINE, SPEECH
 from tts.catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 from tts.dynamic import count, digit_by_digit, minutes_to_wait, queue_position, ticket_number
 from tts.espeak import EspeakCliSynthesizer

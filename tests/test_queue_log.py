@@ -16,7 +16,7 @@ from ivr.hub.hub import Hub
 from ivr.hub.main import restore_queue_log
 from ivr.hub.queue_log import Entry, Outcome, QueueLog, entries_from_events
 from ivr.hub.seat_plan import build_seating
-from tests.test_seating import settings
+from tests.support.seating import settings
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 

@@ -3,9 +3,7 @@ agents' state commands, over an in-memory bus with a fake clock."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,23 +18,10 @@ from ivr.hub.hub import Hub
 from ivr.hub.seat_plan import build_seating
 from ivr.hub.seating import announcement_text
 from sip_config import Settings
+from tests.support.clock import FakeClock
+from tests.support.hub_messages import NODE, call_events, commands_to, event, worker_status
+from tests.support.seating import MONDAY_10, dials, hub_with, queued_call, settings
 from tests.support.understanding import scripted
-from tests.test_hub import FakeClock, call_events, commands_to, event, worker_status
-
-NODE = "node1"
-
-
-def settings(**acd: Any) -> Settings:
-    return Settings(
-        agents=[
-            {"id": "1001", "name": "张敏", "password": "pw1", "seat_groups": ["综合", "城建"]},
-            {"id": "1002", "name": "李华", "password": "pw2", "seat_groups": ["综合"]},
-            {"id": "1003", "sip_uri": "sip:1003@192.0.2.7:5062", "seat_groups": ["综合"]},
-        ],
-        seat_groups={"综合": {"ring_timeout_s": 10, "wrap_up_s": 5}},
-        acd={"announce_every_s": 30, "callback_offer_after_s": 45, **acd},
-        sip={"port": 5070},
-    )
 
 
 @pytest.fixture
@@ -71,30 +56,9 @@ async def agent(hub: Hub, agent_id: str, command: str, **data: Any) -> None:
     await hub.on_message(topics.agent_commands(agent_id), Message(command, data, node=NODE))
 
 
-async def queued_call(hub: Hub, call_id: str = "c1", caller: str = "13800138000") -> None:
-    """A call answered, greeted, and handed to seat allocation by key 0."""
-    await feed(
-        hub,
-        event(
-            call_id,
-            m.CALL_OFFERED,
-            caller=caller,
-            called="12345",
-            remote_uri=f"<sip:{caller}@192.0.2.1:5060>",
-        ),
-        event(call_id, m.CALL_ANSWERED),
-        event(call_id, m.DTMF, digit="0"),
-    )
-    assert hub.flows[call_id].step is Step.QUEUED
-
-
 def agent_state(bus: MemoryBus, agent_id: str) -> dict[str, Any]:
     states = [msg for t, msg in bus.published if t == topics.agent_state(agent_id)]
     return states[-1].data
-
-
-def dials(bus: MemoryBus, worker: str = "w1") -> list[dict[str, Any]]:
-    return [data for kind, data in commands_to(bus, worker) if kind == m.DIAL]
 
 
 async def test_agents_are_published_logged_out_and_log_in_by_command(
@@ -362,20 +326,6 @@ async def test_a_group_nobody_sits_in_queues_to_the_general_group(hub: Hub, bus:
     await feed(hub, event("c1", m.DTMF, digit="0"))
     assert hub.flows["c1"].seat_group == "教育"  # it keeps its group, served by 综合's agents
     assert dials(bus)[-1]["uri"] == "sip:1003@192.0.2.7:5062"  # a fixed URI
-
-
-def hub_with(bus: MemoryBus, clock: FakeClock, config: Settings, wall: list[datetime]) -> Hub:
-    return Hub(
-        bus,
-        NODE,
-        clock=clock,
-        options=FlowOptions(seats=True),
-        seating=lambda flows: build_seating(config, flows, wall_clock=lambda: wall[0]),
-        render=lambda text: f"dynamic/{len(text)}",
-    )
-
-
-MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 async def test_after_hours_the_caller_leaves_a_message(bus: MemoryBus, clock: FakeClock) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from call_routing.simulator import POLICIES, Overflow, Scenario, simulate
 from call_routing.staffing import staffing
-from tests.nodes import HOTLINE
+from tests.support.nodes import HOTLINE
 
 
 def test_a_flat_group_agrees_with_erlang_c() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from call_routing.staffing import agents_needed, erlang_c, staffing
-from tests.nodes import HOTLINE
+from tests.support.nodes import HOTLINE
 
 
 def test_erlang_c_published_values() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from tests.nodes import HOTLINE
+from tests.support.nodes import HOTLINE
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
 

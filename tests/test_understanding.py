@@ -14,7 +14,7 @@ from call_routing import nlu_model
 from call_routing.evaluation import evaluate
 from call_routing.taxonomy import default_taxonomy, parse_taxonomy
 from call_routing.understanding import Understander, summarise
-from tests.nodes import HOTLINE
+from tests.support.nodes import HOTLINE
 
 NOW = datetime(2026, 11, 28, 10, 0)
 DATA = Path(__file__).resolve().parent.parent / "call_routing" / "data"

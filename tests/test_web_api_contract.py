@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from recordings.catalog import CallCatalog
 from sip_config import Settings
-from tests.test_call_catalog import make_call
-from tests.web_roles import FakeAccounts, as_role
+from tests.support.calls import make_call
+from tests.support.web_roles import FakeAccounts, as_role
 from tickets.store import TicketStore
 from web.app import create_app
 from web.context import WebContext

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sip_config import Settings
-from tests.web_roles import FakeAccounts, as_role, principal_for_role
+from tests.support.web_roles import FakeAccounts, as_role, principal_for_role
 from web.app import create_app
 from web.context import WebContext
 from web.roles import Role, route_table
@@ -42,7 +42,7 @@ def test_the_front_page_is_never_not_found() -> None:
 
 
 def test_every_state_changing_route_for_signed_in_users_needs_csrf() -> None:
-    from tests.web_roles import routes_without_csrf
+    from tests.support.web_roles import routes_without_csrf
 
     assert routes_without_csrf(create_app(WebContext(Settings()))) == []
 
@@ -52,9 +52,10 @@ async def test_metrics_name_queues_service_level_asr_and_restarts(tmp_path) -> N
 
     from events import messages as m
     from events.memory import MemoryBus
-    from tests.test_hub import FakeClock, event, worker_status
-    from tests.test_seating import MONDAY_10, hub_with, queued_call, settings
-    from tests.web_roles import as_role, fake_accounts
+    from tests.support.clock import FakeClock
+    from tests.support.hub_messages import event, worker_status
+    from tests.support.seating import MONDAY_10, hub_with, queued_call, settings
+    from tests.support.web_roles import as_role, fake_accounts
     from web.roles import Role
 
     config = settings().model_copy(
@@ -70,7 +71,9 @@ async def test_metrics_name_queues_service_level_asr_and_restarts(tmp_path) -> N
     await hub.on_message(topic, status)
     await queued_call(hub, "c1")
     await hub.on_message(*event("c1", m.ASR_FINAL, leg="caller", text="喂", latency_s=0.4))
-    app = create_app(WebContext(config, hub=hub))
+    from ivr.hub.console import Console
+
+    app = create_app(WebContext(config, console=Console(hub)))
     with fake_accounts(app):
         text = TestClient(app).get("/metrics", headers=as_role(Role.SUPERVISOR)).text
     assert 'hotline_calls_waiting{group="综合"} 1.0' in text

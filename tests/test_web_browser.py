@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.nodes import HOTLINE, REPO, SPEECH, Node, start_node, wait_for
-from tests.test_node_agents import AgentPhone
+from tests.support.agent_phone import AgentPhone
+from tests.support.nodes import HOTLINE, REPO, SPEECH, Node, start_node, wait_for
 
 pytestmark = pytest.mark.node
 from playwright import sync_api  # noqa: E402 (after the marker, as in the other node tests)

@@ -31,7 +31,7 @@ from ivr.hub.hub import Hub
 from ivr.hub.seat_plan import build_seating
 from recordings.catalog import CallCatalog
 from sip_config import Settings
-from tests.test_call_catalog import T0, make_call
+from tests.support.calls import T0, make_call
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
 from web.accounts import Accounts
@@ -105,7 +105,7 @@ def served_node(data_dir: Path) -> Iterator[ServedNode]:
         render=lambda text: f"dynamic/{len(text)}",
     )
     context = WebContext(
-        config, hub=hub, console=Console(hub), tickets=store, catalog=catalog, accounts=accounts
+        config, console=Console(hub), tickets=store, catalog=catalog, accounts=accounts
     )
     port = _free_port()
     server = uvicorn.Server(

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.test_web_auth import (  # the fixtures too: the same app and accounts
+from tests.support.web_auth import (  # the fixtures too: the same app and accounts
     HOMES,
     USERS,
     Clock,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from recordings import manifest as mf
 from recordings.catalog import CallCatalog
 from sip_config import Settings
-from tests.test_call_catalog import T0, make_call, wav_bytes
+from tests.support.calls import T0, make_call, wav_bytes
 from tickets.lifecycle import Action
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
@@ -416,7 +416,8 @@ def test_every_role_may_read_its_calls(node: Node, principal: Principal) -> None
 
 
 def test_role_matrix(node: Node) -> None:
-    from tests.web_roles import assert_role_matrix  # after web.app: web.audit imports cyclically
+    # after web.app: web.audit imports cyclically
+    from tests.support.web_roles import assert_role_matrix
 
     readers = {Role.AGENT, Role.QA, Role.SUPERVISOR, Role.ADMIN}
     reviewers = {Role.QA, Role.SUPERVISOR, Role.ADMIN}

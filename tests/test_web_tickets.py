@@ -523,7 +523,7 @@ def test_a_write_without_an_audit_log_is_refused(api: Api) -> None:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    from tests.postgres import start_postgres
+    from tests.support.postgres import start_postgres
 
     try:
         server = start_postgres()

@@ -11,10 +11,10 @@ import pytest
 
 from events import messages as m
 from sip_config import Settings
-from tests.test_hub import event
-from tests.test_seating import dials
-from tests.test_web_desk import Desk
-from tests.web_roles import as_role, assert_role_matrix
+from tests.support.desk import Desk
+from tests.support.hub_messages import event
+from tests.support.seating import dials
+from tests.support.web_roles import as_role, assert_role_matrix
 from web.roles import Role
 
 SUPERVISOR = as_role(Role.SUPERVISOR)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ivr.peers.sipp import SippResult, dtmf_pcap, run_sipp, speech_pcap
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/support/nodes.py → the repository
 SPEECH = REPO.parent / "shared" / "data" / "speech"
 HOTLINE = Path(sys.executable).parent / "hotline"
 

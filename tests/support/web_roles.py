@@ -6,7 +6,7 @@ answering HTML — sends the browser to ``/login?next=…`` instead), 403 for th
 roles refused, neither 401 nor 403 for the roles allowed (what the route then
 answers — 200, 404, 422 — is the route's own business)::
 
-    from tests.web_roles import PUBLIC, assert_role_matrix, route_roles
+    from tests.support.web_roles import PUBLIC, assert_role_matrix, route_roles
 
     def test_desk_roles() -> None:
         app = create_app(WebContext(Settings()))

@@ -74,3 +74,19 @@ def hold_music(rate: int, seconds: float = 8.0, dbfs: float = -18) -> np.ndarray
         )
         played.append((chord + 0.6 * np.sin(np.pi * f * t)) * np.exp(-3 * t))
     return at_level(np.concatenate(played), dbfs)
+
+
+# Every sound above, by name, at a given sample rate: none of it is a person speaking.
+NOT_SPEECH = {
+    "digital silence": silence,
+    "dithered silence": dithered_silence,
+    "white noise -40 dBFS": lambda rate: white_noise(rate, -40),
+    "white noise -30 dBFS": lambda rate: white_noise(rate, -30),
+    "white noise -20 dBFS": lambda rate: white_noise(rate, -20),
+    "comfort noise": comfort_noise,
+    "1 kHz tone": tone,
+    "450 Hz ringback tone": lambda rate: tone(rate, 450),
+    "2100 Hz fax answer tone": lambda rate: tone(rate, 2100),
+    "DTMF": dtmf,
+    "hold music": hold_music,
+}
