@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sip_config import Settings
+from web.console_view import ConsoleView
 from web.fanout import Fanout
 
 if TYPE_CHECKING:
-    from ivr.hub.console import Console
-    from ivr.hub.hub import Hub
     from recordings.catalog import CallCatalog
     from tickets.store import TicketStore
 
@@ -19,13 +18,14 @@ if TYPE_CHECKING:
 class WebContext:
     """The hub's live state and stores, as the routers see them.
 
-    ``hub`` is None when the app runs without calls (API tests, tools); routers
-    that need live calls answer 503 then.  ``accounts`` is ``web.auth``'s store.
+    ``console`` is the hub as the consoles see it (:class:`~web.console_view.ConsoleView`):
+    None when the app runs without calls (API tests, tools); routers that need
+    live calls answer 503 then, and those that need agents also when it has none.
+    ``accounts`` is ``web.auth``'s store.
     """
 
     settings: Settings
-    hub: Hub | None = None
-    console: Console | None = None  # agents, queues and switches (None without agents)
+    console: ConsoleView | None = None  # the node, its agents, queues and switches
     tickets: TicketStore | None = None
     catalog: CallCatalog | None = None  # finished calls, for QA review and history
     accounts: Any = None

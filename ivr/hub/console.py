@@ -2,23 +2,29 @@
 supervisors' overflow switches.
 
 The web routers (same event loop as the hub) call this facade rather than the
-hub's internals; every method answers plain JSON-ready data, and the acting
-ones return "" when done or a sentence saying why not.
+hub's internals: it implements ``web.console_view.ConsoleView`` (structurally; the
+hub does not import the web).  Every method answers plain JSON-ready data, and
+the acting ones return "" when done or a sentence saying why not.  Without agents
+(no seating) the node's health and the understanding still answer; the agent and
+supervisor methods raise ``LookupError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from call_routing.acd import AcdError
+from call_routing.acd import AcdError, CallerPriority
 from call_routing.staffing import agents_needed
 from events import messages as m
 from ivr.hub.seating import agent_state
 
 if TYPE_CHECKING:
+    from ivr.hub.flow import CallFlow
     from ivr.hub.hub import Hub
     from ivr.hub.seating import Seating
 
@@ -42,6 +48,58 @@ class Console:
         if self.hub.seating is None:
             raise LookupError("no agents are configured on this node")
         return self.hub.seating
+
+    def has_agents(self) -> bool:
+        return self.hub.seating is not None
+
+    # ---- the node -------------------------------------------------------------------
+    def workers(self) -> dict[str, dict[str, Any]]:
+        """Each media worker's last status as it reported it (state, calls …)."""
+        return {worker: dict(status) for worker, status in self.hub.workers.items()}
+
+    def asr_services(self) -> dict[str, dict[str, Any]]:
+        """Each ASR service by name (its status topic's) as it last reported."""
+        return {topic.split("/")[-2]: dict(status) for topic, status in self.hub.asr.items()}
+
+    def asr_latencies(self) -> list[float]:
+        return list(self.hub.asr_latencies)
+
+    def agent_counts(self) -> dict[str, int]:
+        """Agents by status; {} without agents."""
+        counts: dict[str, int] = {}
+        if self.hub.seating is not None:
+            for state in self.hub.seating.acd.agents():
+                counts[state.status.value] = counts.get(state.status.value, 0) + 1
+        return counts
+
+    def queue_levels(self) -> dict[str, dict[str, Any]]:
+        """Per seat group: calls waiting, and the share answered within 15 s today and
+        in the last 30 minutes (None before any call); {} without agents."""
+        seating = self.hub.seating
+        if seating is None:
+            return {}
+        wall = seating.wall_clock()
+        periods = {
+            "today": wall.replace(hour=0, minute=0, second=0, microsecond=0),
+            "30m": wall - timedelta(minutes=30),
+        }
+        return {
+            group.id: {
+                "waiting": sum(1 for w in seating.waiting.values() if w.group == group.id),
+                "service_level": {
+                    period: seating.log.summary(group.id, since).service_level
+                    for period, since in periods.items()
+                },
+            }
+            for group in seating.acd.groups()
+        }
+
+    def understand(self, text: str) -> dict[str, Any] | None:
+        """The hub's understanding of ``text`` as a dict; None without a model (blocking)."""
+        if self.hub.understand is None:
+            return None
+        found: Any = self.hub.understand(text)
+        return found.as_dict() if hasattr(found, "as_dict") else found
 
     # ---- agents ---------------------------------------------------------------------
     def agent_view(self, agent_id: str) -> dict[str, Any]:
@@ -70,6 +128,44 @@ class Console:
             "understanding": flow.understanding_data(),
             "transcript": [line for line in flow.transcript if line.get("text")],
         }
+
+    def agent_call_id(self, agent_id: str) -> str:
+        """The call offered to or connected with the agent now, "" when none."""
+        try:
+            return self.seating.acd.agent(agent_id).call_id or ""
+        except AcdError:
+            raise LookupError(f"no agent {agent_id}") from None
+
+    def agent_calls(self, agent_id: str) -> list[dict[str, Any]]:
+        """The calls the agent took or is offered now, in progress first, then finished
+        ones newest first."""
+        current = self.agent_call_id(agent_id)
+        return [
+            _call_entry(flow)
+            for flow in self._flows()
+            if flow.agent_id == agent_id or flow.call_id == current
+        ]
+
+    def _flows(self) -> Iterator[CallFlow]:
+        """Calls in progress, then finished ones newest first."""
+        yield from self.hub.flows.values()
+        yield from reversed(list(self.hub.finished.values()))
+
+    def caller_priority(self, call_id: str) -> int:
+        """As queued while the call waits or rings, else the hub's standing rule;
+        normal for a call the hub no longer holds."""
+        flow = self.hub.flows.get(call_id)
+        if flow is None:
+            return CallerPriority.NORMAL
+        if self.hub.seating is not None:
+            with contextlib.suppress(LookupError):  # the ACD's UnknownId is a LookupError
+                for queued in self.hub.seating.acd.queue(flow.seat_group):
+                    if queued.call_id == call_id:
+                        return int(queued.priority)
+        return self.hub.standing_priority(flow)
+
+    def seat_groups(self) -> list[str]:
+        return [group.id for group in self.seating.acd.groups()]
 
     async def agent_command(self, agent_id: str, action: str, reason: str = "") -> str:
         """``action``: login, logout, ready, not_ready (with ``reason``), wrap_up_done."""
@@ -182,3 +278,20 @@ class Console:
             return str(exc)
         await self.hub._act(seating.tick(now))
         return ""
+
+
+def _call_entry(flow: CallFlow) -> dict[str, Any]:
+    """A call as the agent's history lists it."""
+    understanding = flow.understanding_data() or {}
+    return {
+        "call_id": flow.call_id,
+        "caller": flow.caller,
+        "seat_group": flow.seat_group,
+        "ticket": flow.ticket,
+        "step": flow.step.value,
+        "end_reason": flow.end_reason,
+        "agent_id": flow.agent_id,
+        "request_type": understanding.get("request_type", ""),
+        "domain": understanding.get("domain", ""),
+        "summary": understanding.get("summary", ""),
+    }

@@ -164,9 +164,8 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
         accounts = None
     context = WebContext(
         settings,
-        hub=hub,
         accounts=accounts,
-        console=Console(hub) if hub.seating is not None else None,
+        console=Console(hub),  # the node's health too; agents' routes check has_agents()
         catalog=hub.catalog,
         tickets=hub.tickets.store if hub.tickets is not None else None,
     )

@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import dataclasses
 from collections import deque
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -29,24 +29,24 @@ from tickets.lifecycle import Action, TransitionError, allowed_actions, transiti
 from tickets.model import RequestType, Status, Ticket
 from tickets.store import ConcurrentChange, TicketQuery, UnknownTicket
 from web import audit
+from web.console_view import ConsoleView
 from web.context import WebContext
 from web.csrf import require_csrf
+from web.deps import AgentDep, ConsoleDep, ContextDep, agent_only, agents_console, ticket_store
 from web.fanout import Update
 from web.masking import mask_for
-from web.roles import Principal, Role, require_roles
+from web.roles import Principal
+from web.routers.tickets import SUPERVISOR_ACTIONS
 from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
+from web.schemas.tickets import TicketDetail
 
 if TYPE_CHECKING:
-    from ivr.hub.console import Console
-    from ivr.hub.flow import CallFlow
     from tickets.store import TicketStore
 
 router = APIRouter(tags=["desk"])
 
-_agent_only = require_roles(Role.AGENT)
-Agent = Annotated[Principal, Depends(_agent_only)]
-WRITE = [Depends(_agent_only), Depends(require_csrf)]
+WRITE = [Depends(agent_only), Depends(require_csrf)]
 
 # 小休 and the other reasons an agent steps away (the ACD takes any non-empty code).
 NOT_READY_REASONS = ("小休", "就餐", "培训", "会议", "整理工单")
@@ -79,39 +79,33 @@ HISTORY_LIMIT = 50
 
 
 # ---- where things are ---------------------------------------------------------------
-def _context(request: Request) -> WebContext:
-    return request.app.state.context
+@dataclass(frozen=True)
+class Seat:
+    """The console and the signed-in agent (the id only ever from the principal)."""
+
+    console: ConsoleView
+    agent_id: str
+    principal: Principal
 
 
-def _console(context: WebContext) -> Console:
-    if context.console is None or context.hub is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "本节点未配置坐席 (no agents)")
-    return context.console
-
-
-def _store(context: WebContext) -> TicketStore:
-    if context.tickets is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "工单库不可用 (no ticket store)")
-    return context.tickets
-
-
-def _seat(context: WebContext, principal: Principal) -> tuple[Console, str]:
-    """The console and the signed-in agent's id (only ever from the principal)."""
-    console = _console(context)
+def _seat(principal: AgentDep, console: ConsoleDep) -> Seat:
     if not principal.agent_id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "该账号未绑定坐席工号 (this user answers no calls)"
         )
     try:
-        console.seating.acd.agent(principal.agent_id)
+        console.agent_call_id(principal.agent_id)
     except LookupError:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"本节点没有坐席 {principal.agent_id} (no such agent)"
         ) from None
-    return console, principal.agent_id
+    return Seat(console, principal.agent_id, principal)
 
 
-def _view(console: Console, agent_id: str) -> dict[str, Any]:
+SeatDep = Annotated[Seat, Depends(_seat)]
+
+
+def _view(console: ConsoleView, agent_id: str) -> dict[str, Any]:
     """The agent's state and call, with what the desk needs around it."""
     try:
         view = console.agent_view(agent_id)
@@ -119,86 +113,34 @@ def _view(console: Console, agent_id: str) -> dict[str, Any]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有坐席 {agent_id}") from None
     call = view.get("call")
     if call:
-        call.update(_priority(console, call))
-    view["groups"] = [group.id for group in console.seating.acd.groups()]
+        level = console.caller_priority(call["call_id"])
+        call.update(priority=int(level), priority_label=PRIORITY_LABELS.get(level, str(level)))
+    view["groups"] = console.seat_groups()
     view["not_ready_reasons"] = list(NOT_READY_REASONS)
     view["last_call"] = _last_call_id(console, agent_id)
     return view
 
 
-def _priority(console: Console, call: dict[str, Any]) -> dict[str, Any]:
-    """The caller's priority in the queue (while ringing), else what it was based on."""
-    acd = console.seating.acd
-    level: int | None = None
-    with contextlib.suppress(LookupError):  # the ACD's UnknownId is a LookupError
-        for queued in acd.queue(str(call.get("seat_group") or "")):
-            if queued.call_id == call["call_id"]:
-                level = int(queued.priority)
-    if level is None:
-        understanding = call.get("understanding") or {}
-        if understanding.get("emergency_adjacent"):
-            level = CallerPriority.EMERGENCY_ADJACENT
-        else:
-            level = CallerPriority.MARKED if call.get("marked") else CallerPriority.NORMAL
-    return {"priority": int(level), "priority_label": PRIORITY_LABELS.get(level, str(level))}
-
-
-def _flows(console: Console) -> Iterable[CallFlow]:
-    """Calls in progress, then finished ones newest first."""
-    hub = console.hub
-    yield from hub.flows.values()
-    yield from reversed(list(hub.finished.values()))
-
-
-def _last_call_id(console: Console, agent_id: str) -> str:
+def _last_call_id(console: ConsoleView, agent_id: str) -> str:
     """The call the agent is offered or on, else the last one they took (its ticket is
     finished in wrap-up)."""
-    current = console.seating.acd.agent(agent_id).call_id
+    current = console.agent_call_id(agent_id)
     if current:
         return current
-    for flow in _flows(console):
-        if flow.agent_id == agent_id:
-            return flow.call_id
+    for call in console.agent_calls(agent_id):
+        if call["agent_id"] == agent_id:
+            return str(call["call_id"])
     return ""
 
 
-def _own_flows(console: Console, agent_id: str) -> list[CallFlow]:
-    current = console.seating.acd.agent(agent_id).call_id
-    return [f for f in _flows(console) if f.agent_id == agent_id or f.call_id == current]
-
-
-def _flow(console: Console, call_id: str) -> CallFlow | None:
-    hub = console.hub
-    return hub.flows.get(call_id) or hub.finished.get(call_id)
-
-
 # ---- tickets ------------------------------------------------------------------------
-def ticket_json(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "number": ticket.number,
-        "status": ticket.status.value,
-        "status_label": ticket.status.label,
-        "created_at": ticket.created_at.isoformat(),
-        "due_date": ticket.due_date.isoformat() if ticket.due_date else None,
-        "call_id": ticket.call_id,
-        "caller_number": ticket.caller_number,
-        "caller_name": ticket.caller_name,
-        "request_type": ticket.request_type.value,
-        "domain": ticket.domain,
-        "category_code": ticket.category_code,
-        "lead_department": ticket.lead_department,
-        "co_departments": list(ticket.co_departments),
-        "address": ticket.address,
-        "content": ticket.content,
-        "summary": ticket.summary,
-        "reply": ticket.reply,
-        "owner": ticket.owner,
-        "emergency_number": ticket.emergency_number,
-        "needs_agent_review": ticket.needs_agent_review,
-        "callback_number": ticket.callback_number,
-        "editable": ticket.status in EDITABLE,
-        "submit": _submittable(ticket),
-    }
+def ticket_json(ticket: Ticket, today: date) -> dict[str, Any]:
+    """The ticket as the REST API shows it to an agent (``TicketDetail``), with what
+    the desk may do with it: ``editable`` (corrections) and ``submit`` (its actions)."""
+    allowed = tuple(a for a in allowed_actions(ticket) if a not in SUPERVISOR_ACTIONS)
+    body = TicketDetail.from_ticket(ticket, today, allowed).model_dump(mode="json")
+    body.update(editable=ticket.status in EDITABLE, submit=_submittable(ticket))
+    return body
 
 
 def _submittable(ticket: Ticket) -> list[str]:
@@ -252,9 +194,9 @@ _CORRECTABLE = (
 )
 
 
-def _own_ticket_numbers(console: Console, agent_id: str) -> dict[str, str]:
+def _own_ticket_numbers(console: ConsoleView, agent_id: str) -> dict[str, str]:
     """Ticket number → call id of the calls offered to or taken by the agent."""
-    return {f.ticket: f.call_id for f in _own_flows(console, agent_id) if f.ticket}
+    return {c["ticket"]: c["call_id"] for c in console.agent_calls(agent_id) if c["ticket"]}
 
 
 def _submit(
@@ -303,7 +245,7 @@ def _submit(
 
 # ---- pages and API ------------------------------------------------------------------
 @router.get("/desk", response_class=HTMLResponse)
-def desk_page(request: Request, principal: Agent) -> HTMLResponse:
+def desk_page(request: Request, principal: AgentDep) -> HTMLResponse:
     """The agent desk (话务员工作台)."""
     return request.app.state.templates.TemplateResponse(
         request,
@@ -330,10 +272,10 @@ _REFUSED = refusals(
 
 
 @router.get("/api/desk", responses=_DESK)
-def desk_view(request: Request, principal: Agent) -> dict[str, Any]:
+def desk_view(seat: SeatDep) -> dict[str, Any]:
     """The agent's state and the call offered to or connected with them: caller,
     priority, transcript so far, understanding, draft ticket number."""
-    return _view(*_seat(_context(request), principal))
+    return _view(seat.console, seat.agent_id)
 
 
 class StateChange(BaseModel):
@@ -349,10 +291,10 @@ class StateChange(BaseModel):
 
 
 @router.post("/api/desk/state", dependencies=WRITE, responses={**_DESK, **_REFUSED})
-async def desk_state(request: Request, body: StateChange, principal: Agent) -> dict[str, Any]:
+async def desk_state(request: Request, body: StateChange, seat: SeatDep) -> dict[str, Any]:
     """就绪 / 小休 (not ready with a reason) / 话后处理完成 / log in / log out; 409 with
     the reason when the agent's state does not allow it."""
-    console, agent_id = _seat(_context(request), principal)
+    console, agent_id = seat.console, seat.agent_id
     if body.action == "not_ready" and not body.reason:
         raise HTTPException(status.HTTP_409_CONFLICT, "小休需要选择原因 (not ready needs a reason)")
     refused = await console.agent_command(agent_id, body.action, body.reason)
@@ -379,12 +321,10 @@ class TransferRequest(BaseModel):
 
 
 @router.post("/api/desk/transfer", dependencies=WRITE, responses={**_DESK, **_REFUSED})
-async def desk_transfer(
-    request: Request, body: TransferRequest, principal: Agent
-) -> dict[str, Any]:
+async def desk_transfer(request: Request, body: TransferRequest, seat: SeatDep) -> dict[str, Any]:
     """Hand the connected caller to another seat group (转接); 409 with the reason."""
-    console, agent_id = _seat(_context(request), principal)
-    call_id = console.seating.acd.agent(agent_id).call_id or ""
+    console, agent_id = seat.console, seat.agent_id
+    call_id = console.agent_call_id(agent_id)
     refused = await console.transfer(agent_id, body.group)
     if refused:
         raise HTTPException(status.HTTP_409_CONFLICT, refused)
@@ -393,13 +333,15 @@ async def desk_transfer(
 
 
 async def _own_ticket(
-    console: Console, store: TicketStore, agent_id: str, number: str
+    console: ConsoleView, store: TicketStore, agent_id: str, number: str
 ) -> tuple[str, bool]:
     """``number`` if it is the agent's own ticket (of a call they took, or one they
     accepted), else 404; without a number the current (or last) call's.  Also whether
     it is that call's ticket (its numbers are shown in full)."""
-    current = _flow(console, _last_call_id(console, agent_id))
-    current_ticket = current.ticket if current is not None else ""
+    last = _last_call_id(console, agent_id)
+    current_ticket = next(
+        (str(c["ticket"]) for c in console.agent_calls(agent_id) if c["call_id"] == last), ""
+    )
     if not number:
         if not current_ticket:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "当前没有通话工单 (no call ticket)")
@@ -419,38 +361,34 @@ async def _own_ticket(
 
 @router.get("/api/desk/ticket", responses=_DESK)
 async def desk_ticket(
-    request: Request,
-    principal: Agent,
+    context: ContextDep,
+    seat: SeatDep,
     number: Annotated[
         str, Query(max_length=40, description="One of the agent's tickets; empty: the call's.")
     ] = "",
 ) -> dict[str, Any]:
     """The current (or last) call's ticket, or one of the agent's own by ``number``."""
-    context = _context(request)
-    console, agent_id = _seat(context, principal)
-    store = _store(context)
-    number, on_call = await _own_ticket(console, store, agent_id, number)
+    store = ticket_store(context)
+    number, on_call = await _own_ticket(seat.console, store, seat.agent_id, number)
     try:
         ticket = await asyncio.to_thread(store.get, number)
     except UnknownTicket:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有工单 {number}") from None
-    return mask_for(ticket_json(ticket), principal, on_call=on_call)
+    body = ticket_json(ticket, _today(store))
+    return mask_for(body, seat.principal, on_call=on_call)
 
 
 @router.post("/api/desk/ticket", dependencies=WRITE, responses={**_DESK, **_REFUSED})
 async def desk_ticket_submit(
-    request: Request, body: TicketSubmit, principal: Agent
+    request: Request, context: ContextDep, body: TicketSubmit, seat: SeatDep
 ) -> dict[str, Any]:
     """Correct the ticket and, with ``action``, accept it (受理), close it at once with
     the answer given (即时办结) or dispatch it to its lead department (派单)."""
-    context = _context(request)
-    console, agent_id = _seat(context, principal)
-    store = _store(context)
-    number, on_call = await _own_ticket(console, store, agent_id, body.number)
+    store = ticket_store(context)
+    number, on_call = await _own_ticket(seat.console, store, seat.agent_id, body.number)
+    now = datetime.now(UTC)
     try:
-        ticket, changes = await asyncio.to_thread(
-            _submit, store, number, body, agent_id, datetime.now(UTC)
-        )
+        ticket, changes = await asyncio.to_thread(_submit, store, number, body, seat.agent_id, now)
     except UnknownTicket:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有工单 {number}") from None
     except (TransitionError, ConcurrentChange) as exc:
@@ -462,22 +400,12 @@ async def desk_ticket_submit(
         number,
         {"action": action, "changes": changes, "status": ticket.status.value},
     )
-    return mask_for(ticket_json(ticket), principal, on_call=on_call)
+    return mask_for(ticket_json(ticket, _today(store, now)), seat.principal, on_call=on_call)
 
 
-def _call_entry(flow: CallFlow) -> dict[str, Any]:
-    understanding = flow.understanding_data() or {}
-    return {
-        "call_id": flow.call_id,
-        "caller": flow.caller,
-        "seat_group": flow.seat_group,
-        "ticket": flow.ticket,
-        "step": flow.step.value,
-        "end_reason": flow.end_reason,
-        "request_type": understanding.get("request_type", ""),
-        "domain": understanding.get("domain", ""),
-        "summary": understanding.get("summary", ""),
-    }
+def _today(store: TicketStore, now: datetime | None = None) -> date:
+    """The hotline's day (overdue is counted by it)."""
+    return store.policy.deadlines.local_day(now or datetime.now(UTC))
 
 
 def _catalog_calls(context: WebContext, agent_id: str) -> list[dict[str, Any]]:
@@ -504,23 +432,25 @@ def _history_tickets(store: TicketStore, numbers: list[str], agent_id: str) -> l
 
 
 @router.get("/api/desk/history", responses=_DESK)
-async def desk_history(request: Request, principal: Agent) -> dict[str, Any]:
+async def desk_history(context: ContextDep, seat: SeatDep) -> dict[str, Any]:
     """The agent's own calls (this hub's memory, and the call catalog) and tickets."""
-    context = _context(request)
-    console, agent_id = _seat(context, principal)
-    store = _store(context)
-    flows = [f for f in _own_flows(console, agent_id) if f.agent_id == agent_id]
-    calls = {f.call_id: _call_entry(f) for f in flows[:HISTORY_LIMIT]}
+    agent_id = seat.agent_id
+    store = ticket_store(context)
+    taken = [c for c in seat.console.agent_calls(agent_id) if c["agent_id"] == agent_id]
+    calls = {
+        c["call_id"]: {k: v for k, v in c.items() if k != "agent_id"} for c in taken[:HISTORY_LIMIT]
+    }
     for recorded in await asyncio.to_thread(_catalog_calls, context, agent_id):
         calls.setdefault(recorded["call_id"], recorded)
     numbers = [str(c["ticket"]) for c in calls.values() if c.get("ticket")]
     tickets = await asyncio.to_thread(_history_tickets, store, numbers, agent_id)
+    today = _today(store)
     return mask_for(
         {
             "calls": list(calls.values())[:HISTORY_LIMIT],
-            "tickets": [ticket_json(t) for t in tickets],
+            "tickets": [ticket_json(t, today) for t in tickets],
         },
-        principal,
+        seat.principal,
     )
 
 
@@ -529,7 +459,7 @@ class AgentFeed:
     """Which bus updates belong on one agent's desk: their state and offers, and the
     events of the calls offered to or connected with them."""
 
-    def __init__(self, console: Console, agent_id: str) -> None:
+    def __init__(self, console: ConsoleView, agent_id: str) -> None:
         self.console = console
         self.agent_id = agent_id
         self.calls: deque[str] = deque(maxlen=4)
@@ -552,7 +482,7 @@ class AgentFeed:
         if call_id in self.calls:
             return True
         try:
-            current = self.console.seating.acd.agent(self.agent_id).call_id
+            current = self.console.agent_call_id(self.agent_id)
         except LookupError:
             return False
         if current and current == call_id:
@@ -571,20 +501,20 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 @router.websocket("/ws/desk")
-async def desk_socket(websocket: WebSocket, principal: Agent) -> None:
+async def desk_socket(websocket: WebSocket, context: ContextDep, principal: AgentDep) -> None:
     """The agent's live desk: ``desk.view`` first, then each update as
     ``{type, topic, data, ts}`` (agent.state, agent.offer, asr.partial, asr.final,
     call.connected, call.ended, ticket.drafted …).  Refused with 4401 without a
     session and 4403 for anyone but an agent (by the roles dependency, before the
     upgrade is accepted); closed with 4403 for a user who answers no calls or an
     upgrade from another site, 4503 when the node has no agents."""
-    context: WebContext = websocket.app.state.context
     await websocket.accept()
     if not principal.agent_id or not _same_origin(websocket):
         await websocket.close(4403, "仅限话务员")
         return
-    console = context.console
-    if console is None or context.hub is None:
+    try:
+        console = agents_console(context)
+    except HTTPException:
         await websocket.close(4503, "本节点未配置坐席")
         return
     agent_id = principal.agent_id

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 
 from web.context import WebContext
+from web.deps import ContextDep
 from web.roles import Role, public, require_roles
 from web.schemas.errors import refusals
 
@@ -29,24 +29,19 @@ class Health(BaseModel):
     ts: float = Field(description="When, as Unix time.")
 
 
-def _context(request: Request) -> WebContext:
-    return request.app.state.context
-
-
 @router.get(
     "/healthz",
     dependencies=[Depends(public())],
     response_model=Health,
     responses={503: {"model": Health, "description": "Some part of the node is down."}},
 )
-def healthz(request: Request, response: Response) -> dict[str, Any]:
+def healthz(context: ContextDep, response: Response) -> dict[str, Any]:
     """Every process of the node: the hub (this one), each media worker as it last
     reported, the ticket store.  503 when a part is down."""
-    context = _context(request)
-    hub = context.hub
+    console = context.console
     workers: dict[str, str] = {}
-    if hub is not None:
-        workers = {w: str(s.get("state", "")) for w, s in hub.workers.items()}
+    if console is not None:
+        workers = {w: str(s.get("state", "")) for w, s in console.workers().items()}
     parts = {"hub": "up", **{f"worker-{w}": s for w, s in workers.items()}}
     parts["tickets"] = "up" if context.tickets is not None else "down"
     healthy = all(state == "up" for state in parts.values())
@@ -68,11 +63,10 @@ def healthz(request: Request, response: Response) -> dict[str, Any]:
         **refusals(401, 403, json=True),  # JSON, though the page itself is text
     },
 )
-def metrics(request: Request) -> Response:
+def metrics(context: ContextDep) -> Response:
     """Prometheus text: calls in progress per worker, calls waiting, service level per
     seat group, agents by state, ASR streams and decoding latency, audio frames the
     ASR service could not take, and restarts of every part of the node."""
-    context = _context(request)
     registry = CollectorRegistry()
 
     def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
@@ -95,39 +89,25 @@ def metrics(request: Request) -> Response:
         "hotline_asr_frames_dropped", "Audio frames the ASR service could not take", ("worker",)
     )
     restarts = gauge("hotline_part_restarts", "Restarts of each part of the node", ("part",))
-    hub = context.hub
-    if hub is not None:
-        for worker, status in hub.workers.items():
+    console = context.console
+    if console is not None:
+        for worker, status in console.workers().items():
             in_progress.labels(worker).set(len(status.get("calls", [])))
             dropped.labels(worker).set(int(status.get("asr_frames_dropped", 0)))
-        for topic, status in hub.asr.items():
-            name = topic.split("/")[-2]
+        for name, status in console.asr_services().items():
             streams.labels(name).set(int(status.get("streams", 0)))
             capacity.labels(name).set(int(status.get("capacity", 0)))
-        values = sorted(hub.asr_latencies)
+        values = sorted(console.asr_latencies())
         for q in (0.5, 0.95, 0.99):
             if values:
                 latency.labels(str(q)).set(values[min(len(values) - 1, int(q * len(values)))])
-        seating = hub.seating
-        if seating is not None:
-            counts: dict[str, int] = {}
-            for state in seating.acd.agents():
-                counts[state.status.value] = counts.get(state.status.value, 0) + 1
-            for status_name, count in counts.items():
-                agents.labels(status_name).set(count)
-            wall = seating.wall_clock()
-            periods = {
-                "today": wall.replace(hour=0, minute=0, second=0, microsecond=0),
-                "30m": wall - timedelta(minutes=30),
-            }
-            for group in seating.acd.groups():
-                waiting.labels(group.id).set(
-                    sum(1 for w in seating.waiting.values() if w.group == group.id)
-                )
-                for period, since in periods.items():
-                    level = seating.log.summary(group.id, since).service_level
-                    if level is not None:
-                        service.labels(group.id, period).set(level)
+        for status_name, count in console.agent_counts().items():
+            agents.labels(status_name).set(count)
+        for group, levels in console.queue_levels().items():
+            waiting.labels(group).set(levels["waiting"])
+            for period, level in levels["service_level"].items():
+                if level is not None:
+                    service.labels(group, period).set(level)
     for part in _node_parts(context):
         restarts.labels(str(part.get("name"))).set(int(part.get("restarts", 0)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -39,8 +39,8 @@ from recordings.transcript import read_transcript
 from tickets.model import Rating, RequestType
 from tickets.store import UnknownTicket
 from web import audit
-from web.context import WebContext
 from web.csrf import require_csrf
+from web.deps import call_catalog, get_context
 from web.masking import mask_for
 from web.roles import Principal, Role, require_roles
 from web.schemas.errors import invalid, refusals
@@ -64,17 +64,9 @@ LEG_NAMES = {
 # -- the pieces the routes share ---------------------------------------------------
 
 
-def _context(request: Request) -> WebContext:
-    return request.app.state.context
-
-
 def _catalog(request: Request) -> CallCatalog:
     """The hub's call catalog (``WebContext.catalog``); 503 without one."""
-    context = _context(request)
-    catalog = context.catalog
-    if catalog is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "通话目录未启用 (no call catalog)")
-    return catalog
+    return call_catalog(get_context(request))
 
 
 def _templates(request: Request) -> Jinja2Templates:
@@ -82,7 +74,7 @@ def _templates(request: Request) -> Jinja2Templates:
 
 
 def _root(request: Request) -> FilePath:
-    return _context(request).settings.recordings_dir
+    return get_context(request).settings.recordings_dir
 
 
 def _own_call(request: Request, principal: Principal, call_id: str) -> CatalogedCall:
@@ -122,7 +114,7 @@ def _listed(call: CatalogedCall, principal: Principal) -> dict[str, Any]:
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(_context(request).settings.tickets.timezone)
+    return ZoneInfo(get_context(request).settings.tickets.timezone)
 
 
 def _when(value: str, zone: ZoneInfo, end: bool) -> datetime | None:
@@ -245,7 +237,7 @@ def _transcript(directory: FilePath) -> list[dict[str, Any]]:
 
 
 def _ticket(request: Request, number: str) -> dict[str, Any] | None:
-    store = _context(request).tickets
+    store = get_context(request).tickets
     if not number or store is None:
         return None
     try:
@@ -354,7 +346,7 @@ def _save_score(
 ) -> QaScore:
     """Check the criteria against the settings, save, and write the audit entry
     (the audit log is looked up first: a score is never saved unaudited)."""
-    criteria = list(_context(request).settings.web.qa_criteria)
+    criteria = list(get_context(request).settings.web.qa_criteria)
     missing = [c for c in criteria if c not in scores]
     unknown = [c for c in scores if c not in criteria]
     if missing or unknown:
@@ -537,7 +529,7 @@ def qa_call_page(request: Request, principal: Viewer, call_id: str, saved: int =
         integrity = _catalog(request).integrity(call.call_id, _root(request)).as_dict()
     except RecordingRefused:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "录音目录不在录音根目录下") from None
-    criteria = list(_context(request).settings.web.qa_criteria)
+    criteria = list(get_context(request).settings.web.qa_criteria)
     return _templates(request).TemplateResponse(
         request,
         "qa_call.html",

@@ -7,8 +7,9 @@ intake (number, deadline, duplicate detection and linking).
 
 - **Understanding.** The callable ``text -> dict`` (the shape of
   ``Understanding.as_dict()``) is ``context.extras["understand"]`` when set
-  (tests, tools without a hub), else the hub's ``hub.understand``.  Without one,
-  or when it fails, the ticket is still taken in, marked for an agent's review.
+  (tests, tools without a hub), else the console's ``understand`` (the hub's
+  model).  Without one, or when it fails, the ticket is still taken in, marked
+  for an agent's review.
 - **Who sees what.** Supervisors, admins and QA staff see every ticket (QA
   read-only).  An agent sees the tickets they own — ``owner`` equal to their
   agent id or, for a user without one, their user name (what the API records as
@@ -43,6 +44,7 @@ from tickets.store import ConcurrentChange, TicketQuery, TicketStore, UnknownTic
 from web import audit
 from web.context import WebContext
 from web.csrf import require_csrf
+from web.deps import ContextDep, ticket_store
 from web.masking import mask_for
 from web.roles import Principal, Role, require_roles
 from web.schemas.errors import refusals
@@ -85,17 +87,6 @@ _SIGNED_IN = refusals(401, 403, 503, _503="No ticket store on this node.")
 _NOT_FOUND = refusals(404, _404="No such ticket (or not one the caller may see).")
 _AGENT_BATCH = 200  # tickets read at a time when filtering an agent's own
 MAX_OFFSET = 1_000_000  # deeper pages: narrow the filters
-
-
-def _context(request: Request) -> WebContext:
-    return request.app.state.context
-
-
-def _store(request: Request) -> TicketStore:
-    store = _context(request).tickets
-    if store is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no ticket store on this node")
-    return store
 
 
 def _now() -> datetime:
@@ -178,8 +169,9 @@ async def _visible(store: TicketStore, viewer: _Viewer, number: str) -> Ticket:
 
 def _understanding(context: WebContext) -> Any:
     understand = context.extras.get("understand")
-    if understand is None and context.hub is not None:
-        understand = getattr(context.hub, "understand", None)
+    if understand is None and context.console is not None:
+        # The hub's model (None without one); a console fake may leave it out.
+        understand = getattr(context.console, "understand", None)
     return understand
 
 
@@ -228,7 +220,7 @@ def draft_for_report(report: TicketCreate, understanding: dict[str, Any] | None)
     dependencies=[Depends(require_csrf)],
 )
 async def create_ticket(
-    report: TicketCreate, request: Request, principal: Writer
+    report: TicketCreate, request: Request, context: ContextDep, principal: Writer
 ) -> dict[str, Any]:
     """The citizen's words go through the same pipeline as a call's: understanding
     (request type, domain, category, departments, emergency, address and name when
@@ -236,15 +228,14 @@ async def create_ticket(
     duplicate detection: a report repeating a recent ticket (same caller, or same
     address and similar content) is linked to it at once (`duplicate_of`).
     Without an understanding model the ticket is marked for an agent's review."""
-    context = _context(request)
-    store = _store(request)
+    store = ticket_store(context)
     audit.audit_log(request)  # no audit log, no write
     understand = _understanding(context)
     understanding: dict[str, Any] | None = None
     if understand is not None:
         try:
             found = await asyncio.to_thread(understand, report.content)
-            # The hub's model gives an Understanding; the web reads its plain form.
+            # A model may give an Understanding; the web reads its plain form.
             understanding = found.as_dict() if hasattr(found, "as_dict") else found
         except Exception:  # the report is still taken in; an agent classifies it
             understanding = None
@@ -281,7 +272,7 @@ async def create_ticket(
     responses={**_SIGNED_IN},
 )
 async def list_tickets(
-    request: Request,
+    context: ContextDep,
     principal: Reader,
     status_: Annotated[Status | None, Query(alias="status", description="Its state.")] = None,
     domain: Annotated[str, Query(max_length=40, description="Domain (领域).")] = "",
@@ -304,8 +295,8 @@ async def list_tickets(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Filters combine (all must match).  Agents get only the tickets they own."""
-    store = _store(request)
-    viewer = _Viewer(_context(request), principal)
+    store = ticket_store(context)
+    viewer = _Viewer(context, principal)
     now = _now()
     zone = ZoneInfo(store.policy.deadlines.timezone)
 
@@ -360,11 +351,13 @@ def _find_visible(store: TicketStore, query: TicketQuery, viewer: _Viewer) -> li
     summary="Show a ticket with its history",
     responses={**_SIGNED_IN, **_NOT_FOUND},
 )
-async def show_ticket(number: TicketNumber, request: Request, principal: Reader) -> dict[str, Any]:
+async def show_ticket(
+    number: TicketNumber, context: ContextDep, principal: Reader
+) -> dict[str, Any]:
     """Everything the ticket holds, its history (every change: who, when, from which
     state to which, why) and the actions the caller may take now."""
-    store = _store(request)
-    viewer = _Viewer(_context(request), principal)
+    store = ticket_store(context)
+    viewer = _Viewer(context, principal)
     ticket = await _visible(store, viewer, number)
     model = TicketDetail.from_ticket(ticket, _today(store, _now()), viewer.allowed(ticket))
     return viewer.show(model, ticket)
@@ -389,7 +382,11 @@ async def show_ticket(number: TicketNumber, request: Request, principal: Reader)
     dependencies=[Depends(require_csrf)],
 )
 async def transition_ticket(
-    number: TicketNumber, change: TransitionRequest, request: Request, principal: Writer
+    number: TicketNumber,
+    change: TransitionRequest,
+    request: Request,
+    context: ContextDep,
+    principal: Writer,
 ) -> Any:
     """Moves the ticket through its lifecycle (受理 → 派单 → 签收 → 办理 → 答复 → 办结 →
     回访 → 评价, with returns, extensions, supervision and reopening) and records the
@@ -398,9 +395,9 @@ async def transition_ticket(
     approve/reject_return, request/refuse_extension, reject_reply, reopen),
     `working_days` (request_extension), `linked_to` (link), `reply`
     (reply, close_at_once), `rating` (rate)."""
-    store = _store(request)
+    store = ticket_store(context)
     audit.audit_log(request)  # no audit log, no write
-    viewer = _Viewer(_context(request), principal)
+    viewer = _Viewer(context, principal)
     ticket = await _visible(store, viewer, number)
     action = change.parsed_action
     if not viewer.may_take(action):
@@ -449,7 +446,7 @@ async def transition_ticket(
         changed.number,
         {"action": action.value, "from": entry.from_status, "to": entry.to_status},
     )
-    catalog = request.app.state.context.catalog
+    catalog = context.catalog
     if changed.rating is not None and catalog is not None:  # QA filters calls by rating
         await asyncio.to_thread(catalog.set_rating, changed.number, str(changed.rating))
     model = TicketDetail.from_ticket(changed, _today(store, now), viewer.allowed(changed))

@@ -5,39 +5,27 @@ effect at once and are audited."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from web import audit
-from web.context import WebContext
+from web.console_view import ConsoleView
 from web.csrf import require_csrf
-from web.roles import Principal, Role, require_roles
+from web.deps import ConsoleDep, SupervisorDep, supervisors
 from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
 
-if TYPE_CHECKING:
-    from ivr.hub.console import Console
-
 router = APIRouter(tags=["wallboard"])
 
-_supervisors = require_roles(Role.SUPERVISOR, Role.ADMIN)
-Supervisor = Annotated[Principal, Depends(_supervisors)]
-WRITE = [Depends(_supervisors), Depends(require_csrf)]
+WRITE = [Depends(supervisors), Depends(require_csrf)]
 REFRESH_S = 2
 
 
-def _console(request: Request) -> Console:
-    context: WebContext = request.app.state.context
-    if context.console is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "本节点未配置坐席 (no agents)")
-    return context.console
-
-
 @router.get("/wallboard", response_class=HTMLResponse)
-def wallboard_page(request: Request, principal: Supervisor) -> HTMLResponse:
+def wallboard_page(request: Request, principal: SupervisorDep) -> HTMLResponse:
     """The wallboard page; it polls ``GET /api/wallboard`` every 2 s."""
     return request.app.state.templates.TemplateResponse(
         request,
@@ -50,10 +38,10 @@ _BOARD = refusals(401, 403, 503, _503="This node has no agents.")
 
 
 @router.get("/api/wallboard", responses=_BOARD)
-def wallboard(request: Request, principal: Supervisor) -> dict[str, Any]:
+def wallboard(principal: SupervisorDep, console: ConsoleDep) -> dict[str, Any]:
     """Every seat group's queue, service level, abandonment, agents and staffing advice,
     and the node's callback offer."""
-    return _console(request).wallboard()
+    return console.wallboard()
 
 
 SeatGroup = Annotated[
@@ -115,11 +103,13 @@ Switch = Annotated[
     responses={**_BOARD, **refusals(409, _409="The switch was refused; `detail` says why.")},
 )
 async def flip_switch(
-    request: Request, body: Annotated[Switch, Body()], principal: Supervisor
+    request: Request,
+    body: Annotated[Switch, Body()],
+    principal: SupervisorDep,
+    console: ConsoleDep,
 ) -> dict[str, Any]:
     """Flip an overflow switch; it takes effect at once (409 with the reason when
     refused).  Answers the wallboard as it is after the change."""
-    console = _console(request)
     before = _state(console, body)
     match body:
         case CallbackOfferSwitch():
@@ -139,7 +129,7 @@ async def flip_switch(
     return console.wallboard()
 
 
-def _state(console: Console, body: Switch) -> Any:
+def _state(console: ConsoleView, body: Switch) -> Any:
     """The switch's setting before the change, for the audit log."""
     board = console.wallboard()
     if body.switch == "callback_offer":
