@@ -19,7 +19,7 @@ import os
 import secrets
 import signal
 import time
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,9 @@ from events.mqtt import MqttBus
 from ivr.media import engine_events as ev
 from ivr.media.asr_link import AsrLink
 from ivr.media.engine import EngineConfig, EngineError, ListenParams, SipEngine
+from ivr.media.worker_calls import OtherLeg, WorkerCall
 from ivr.node.logs import configure, fields
+from ivr.node.tasks import TaskSet
 from recordings import manifest as mf
 from recordings.layout import call_dir
 from recordings.stereo import write_stereo
@@ -43,51 +45,12 @@ from tts.prompts import prompt_path
 log = logging.getLogger("worker")
 
 
-@dataclass
-class OtherLeg:
-    """The second leg of a call: the agent rung for it (or, for a callback, the
-    citizen is the call's main leg and this is the reserved agent)."""
-
-    leg: str
-    agent_id: str
-    dial_id: str
-    started: float  # monotonic, when dialled
-    answered: bool = False
-    ended: bool = False
-    asr: AsrLink | None = None
-    offset_s: float = 0.0  # where agent.wav starts in the call's recording
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class WorkerCall:
-    call_id: str
-    leg: str
-    sip_call_id: str
-    caller: str
-    called: str
-    started: datetime
-    state: str = "offered"
-    directory: Path | None = None
-    manifest: mf.Manifest | None = None
-    codec: str = ""
-    codec_rate: int = 0
-    plays: dict[str, str] = field(default_factory=dict)  # play_id -> prompt
-    answer_timer: asyncio.TimerHandle | None = None
-    remote_uri: str = ""
-    asr: AsrLink | None = None  # the current turn's stream to the ASR service
-    agent: OtherLeg | None = None  # the agent's leg, once dialled
-    old_agents: dict[str, OtherLeg] = field(default_factory=dict)  # hung up, ending (by leg)
-    ticket: str = ""  # the work order number, for the manifest
-    callback_uri: str = ""  # a callback: the citizen, dialled once the agent answered
-    recording_started: float = 0.0  # monotonic
-
-
 class MediaWorker:
     def __init__(self, settings: Settings, worker_id: str) -> None:
         self.settings = settings
         self.worker_id = worker_id
         self.loop = asyncio.get_running_loop()
+        self.tasks = TaskSet(log, self.loop)  # every task started and not awaited
         self.calls: dict[str, WorkerCall] = {}  # by call id
         self.frames_dropped = 0  # caller/agent audio the ASR service could not take in time
         self.ending: dict[str, WorkerCall] = {}  # ended, still closing the agent's leg
@@ -160,7 +123,7 @@ class MediaWorker:
         )
 
     def _publish_status_soon(self) -> None:
-        self.loop.create_task(self.publish_status())
+        self.tasks.spawn(self.publish_status(), name="publish_status")
 
     async def _emit(self, call: WorkerCall, event: str, **data: Any) -> None:
         payload = {"call_id": call.call_id, "worker": self.worker_id, **data}
@@ -169,8 +132,11 @@ class MediaWorker:
             Message(event, payload, node=self.settings.node.name),
         )
 
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str, call: WorkerCall) -> None:
+        self.tasks.spawn(coro, name=name, call_id=call.call_id)
+
     def _emit_soon(self, call: WorkerCall, event: str, **data: Any) -> None:
-        self.loop.create_task(self._emit(call, event, **data))
+        self._spawn(self._emit(call, event, **data), f"emit {event}", call)
 
     # ---- engine events (asyncio thread) -------------------------------------------
     def _on_engine_event(self, event: ev.EngineEvent) -> None:
@@ -223,12 +189,12 @@ class MediaWorker:
                 self._emit_soon(
                     call, m.SPEECH_ENDED, listen_id=listen_id, speech_ms=speech_ms, reason=reason
                 )
-                self.loop.create_task(self._stop_asr(call))  # the service finishes the turn
+                self._spawn(self._stop_asr(call), "stop_asr", call)  # the service finishes the turn
             case ev.ListenTimedOut(listen_id=listen_id):
                 self._emit_soon(call, m.LISTEN_TIMEOUT, listen_id=listen_id)
-                self.loop.create_task(self._stop_asr(call))
+                self._spawn(self._stop_asr(call), "stop_asr", call)
             case ev.LegEnded():
-                self.loop.create_task(self._ended(call, event))
+                self._spawn(self._ended(call, event), "call_ended", call)
             case _:
                 pass
 
@@ -242,7 +208,7 @@ class MediaWorker:
                 log.info("agent answered", extra=fields(call_id=call.call_id, agent=agent.agent_id))
                 if call.callback_uri:
                     # A callback: the agent is on the line; now the citizen's phone rings.
-                    self.loop.create_task(self._dial_citizen(call))
+                    self._spawn(self._dial_citizen(call), "dial_citizen", call)
                 else:
                     call.state = "bridged"
                     self._bridge(call, agent)
@@ -255,7 +221,7 @@ class MediaWorker:
                 self.by_leg.pop(agent.leg, None)
                 call.old_agents.pop(agent.leg, None)
                 if agent.asr is not None:
-                    self.loop.create_task(self._close_link(agent.asr))
+                    self._spawn(agent.asr.close(), "close_agent_asr", call)
                     agent.asr = None
                 if answered:
                     self._emit_soon(
@@ -278,7 +244,7 @@ class MediaWorker:
                     call.state = "answered"
                 if current and call.callback_uri and not call.leg:
                     # The reserved agent went away before the citizen was dialled.
-                    self.loop.create_task(self._ended(call, event))
+                    self._spawn(self._ended(call, event), "call_ended", call)
                 agent.done.set()
                 self._publish_status_soon()
             case _:
@@ -291,7 +257,7 @@ class MediaWorker:
             agent.offset_s = round(time.monotonic() - call.recording_started, 3)
             self.engine.record(agent.leg, {"heard": call.directory / "agent.wav"})
         if self.settings.asr.enabled:
-            self.loop.create_task(self._start_conversation_asr(call, agent))
+            self._spawn(self._start_conversation_asr(call, agent), "start_agent_asr", call)
 
     async def _dial_citizen(self, call: WorkerCall) -> None:
         try:
@@ -386,7 +352,7 @@ class MediaWorker:
         self.ending[call.call_id] = call  # the agent's leg still reports its end
         self.by_leg.pop(call.leg, None)
         if call.asr is not None:
-            self.loop.create_task(self._stop_asr(call))
+            self._spawn(self._stop_asr(call), "stop_asr", call)
         agent = call.agent
         if agent is not None and not agent.ended:
             self.engine.hangup(agent.leg, "caller_hung_up")
@@ -514,8 +480,8 @@ class MediaWorker:
                 )
                 await asyncio.wrap_future(self.engine.listen(call.leg, params))
                 if self.settings.asr.enabled:
-                    self.loop.create_task(self._stop_asr(call))  # a new turn, a new stream
-                    self.loop.create_task(self._start_asr(call, int(data.get("turn", 0))))
+                    self._spawn(self._stop_asr(call), "stop_asr", call)  # a new turn, a new stream
+                    self._spawn(self._start_asr(call, int(data.get("turn", 0))), "start_asr", call)
             case m.STOP_LISTENING:
                 await asyncio.wrap_future(self.engine.stop_listening(call.leg))
                 await self._stop_asr(call)
@@ -644,10 +610,6 @@ class MediaWorker:
             offset_s=self._offset(call),
         )
 
-    @staticmethod
-    async def _close_link(link: AsrLink) -> None:
-        await link.close()
-
     async def _start_asr(self, call: WorkerCall, turn: int) -> None:
         asr = self.settings.asr
         link = AsrLink(
@@ -768,6 +730,7 @@ class MediaWorker:
         with contextlib.suppress(asyncio.CancelledError):
             await bus_task
         await asyncio.to_thread(self.engine.stop)
+        await self.tasks.cancel_all()
 
 
 def transfer_target(number: str, template: str, remote_uri: str) -> str:
