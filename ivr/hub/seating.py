@@ -221,7 +221,7 @@ class Seating:
                 m.CALL_QUEUED,
                 group=group,
                 position=self.acd.position(flow.call_id),
-                diverted=diverted,
+                diverted=diverted or "",
                 priority=priority,
             )
         )
@@ -732,7 +732,7 @@ def agent_state(state: Any) -> dict[str, Any]:
         "agent_id": state.id,
         "name": state.agent.name,
         "status": state.status.value,
-        "reason": state.reason,
+        "reason": state.reason or "",
         "call_id": state.call_id,
         "seat_groups": list(state.agent.seat_groups),
         "calls_answered": state.calls_answered,
