@@ -128,6 +128,7 @@ class FakeWorker:
                     status_code=200,
                     answered=True,
                     duration_s=1.0,
+                    media={},
                 )
             case _:
                 raise AssertionError(f"the hub sent an unknown command {message.type!r}")
