@@ -397,7 +397,7 @@ async def test_a_long_expected_wait_offers_the_callback_before_queueing(
     await agent(hub, "1001", m.AGENT_LOGIN)
     await agent(hub, "1001", m.AGENT_NOT_READY, reason="小休")
     await queued_call(hub, "c1")  # 1 × 180 s: under the threshold
-    assert call_events(bus, "c1", m.CALL_QUEUED)[-1].data["diverted"] is None
+    assert call_events(bus, "c1", m.CALL_QUEUED)[-1].data["diverted"] == ""  # "": not diverted
     await queued_call(hub, "c2")  # 2 × 180 s: offered a callback at once
     assert call_events(bus, "c2", m.CALL_QUEUED)[-1].data["diverted"] == "estimated_wait"
     plays = [d["prompt"] for k, d in commands_to(bus, "w1") if k == m.PLAY and d["call_id"] == "c2"]
