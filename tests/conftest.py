@@ -1,5 +1,9 @@
 """Shared fixtures: one real node for the call tests, and a factory for nodes
-that tests break on purpose (kill -9, SIGTERM, overload)."""
+that tests break on purpose (kill -9, SIGTERM, overload).
+
+Every test that uses one of these node fixtures is marked ``node`` here, so
+``pytest -m "not node"`` (the fast lane) leaves it out; modules that start nodes
+(or Kamailio) themselves say ``pytestmark = pytest.mark.node``."""
 
 from __future__ import annotations
 
@@ -10,6 +14,25 @@ import pytest
 
 from tests.support.nodes import Node, start_node
 from tests.support.postgres import PostgresServer, start_postgres
+
+NODE_FIXTURES = ("node", "node_factory")  # defined below; a module may reuse a name
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``node`` every test whose fixtures include a real node from this file."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for name in NODE_FIXTURES:
+            definitions = info.name2fixturedefs.get(name, ())
+            if name in info.names_closure and definitions and _is_ours(definitions[-1]):
+                item.add_marker(pytest.mark.node)
+                break
+
+
+def _is_ours(definition: pytest.FixtureDef) -> bool:
+    return Path(definition.func.__code__.co_filename).resolve() == Path(__file__).resolve()
 
 
 @pytest.fixture(scope="session")

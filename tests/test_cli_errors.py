@@ -117,6 +117,7 @@ def test_phone_rejects_bad_options(args: list[str], message: str) -> None:
     assert_clear_error(hotline("phone", "sip:12345@127.0.0.1", *args), message)
 
 
+@pytest.mark.node  # a real node (hotline serve) and a call through it
 def test_relative_data_directory_works(tmp_path: Path) -> None:
     """The README's first command runs with the default, relative `hotline-data`."""
     port = free_sip_port()

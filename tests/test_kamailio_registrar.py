@@ -32,6 +32,7 @@ from sip_config.kamailio import (
 )
 from tests.support.nodes import free_sip_port, wait_for
 
+pytestmark = pytest.mark.node  # a real Kamailio on loopback, driven by SIPp
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 KAMCMD = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
 PASSWORDS = {"1001": "secret-1001", "1002": "secret-1002"}
