@@ -241,7 +241,7 @@ async def test_the_publisher_backs_off_while_the_broker_is_down(tmp_path: Path) 
             outbox, bus, poll_s=0.01, backoff=Backoff(initial=0.02, maximum=0.16)
         )
         task = asyncio.create_task(publisher.run())
-        await asyncio.sleep(1.2)
+        await until(lambda: len(publisher.delays) >= 6)  # every ceiling below, under load too
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await asyncio.sleep(0.2)  # a note_attempt already in its thread finishes
