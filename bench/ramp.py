@@ -44,7 +44,7 @@ from bench.ramp_summary import (  # noqa: E402
     recordings_settled,
 )
 from ivr.peers.sipp import SCENARIOS, SippResult  # noqa: E402
-from tests.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
+from tests.support.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
 
 console = Console(width=150)
 
