@@ -13,6 +13,7 @@ import pytest
 
 from events import contract, topics
 from events import messages as m
+from events.contract.model import json_type
 from events.messages import decode, encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +94,7 @@ def test_the_example_agrees_with_the_fields(spec: contract.EventSpec) -> None:
             kinds = set(field.type.split("|"))
             if "number" in kinds:
                 kinds.add("integer")
-            assert _json_type(value) in kinds, (field.name, value)
+            assert json_type(value) in kinds, (field.name, value)
     payload = contract.example_message(spec)
     message = decode(encode(decode(json.dumps(payload).encode())))
     assert message.type == spec.type and message.data == spec.example
@@ -137,22 +138,3 @@ def test_the_document_names_every_event_with_its_example() -> None:
     for spec in contract.ALL_SPECS:
         assert f"### {spec.type}\n" in text
         assert f'"type": "{spec.type}"' in text
-
-
-def _json_type(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "boolean"
-        case int():
-            return "integer"
-        case float():
-            return "number"
-        case str():
-            return "string"
-        case list():
-            return "array"
-        case dict():
-            return "object"
-    raise AssertionError(f"not JSON: {value!r}")
