@@ -274,8 +274,10 @@ def test_the_agent_sees_the_offer_with_its_transcript_before_pickup_and_accepts_
             "0.5",
             "--dtmf",
             "0@7",
+            # Long enough that a slow machine's offer (about 8 s in) plus the phone's
+            # 10 s of ringing still leaves the agent on the call while the desk works.
             "--hangup-after",
-            "18",
+            "30",
         )
         # Offered: the desk shows the call ringing, with what the caller said so far.
         page.wait_for_selector("#call:not([hidden])", timeout=30_000)
