@@ -33,6 +33,7 @@ from sip_config.settings import Settings
 DISPATCH_SET = 1
 FAILOVER_LIMIT = 3  # workers tried per call before answering 503
 AUTH_REALM = "hotline"  # digest realm agents' softphones authenticate in
+HUB_BUSY_REASON = "Hub Busy"  # a worker's 503 phrase when the hub did not answer in time
 DS_LOAD_PARAM = "dsload=1"  # Record-Route parameter marking calls the dispatcher placed
 MODULE_DIRS = (
     "/usr/lib/x86_64-linux-gnu/kamailio/modules",

@@ -498,9 +498,11 @@ class SipEngine:
         return leg
 
     @staticmethod
-    def _answer(call: Any, code: int) -> None:
+    def _answer(call: Any, code: int, reason: str = "") -> None:
         prm = pj.CallOpParam()
         prm.statusCode = code
+        if reason:
+            prm.reason = reason
         call.answer(prm)
 
     def _hangup(self, leg: Leg, code: int, reason: str) -> None:
@@ -576,12 +578,15 @@ class SipEngine:
         self._graveyard.bury(time.monotonic() + GRAVE_S, media_object, after)
 
     # ---- public API (any thread) -------------------------------------------------
-    def answer(self, leg_id: str, code: int = 200) -> concurrent.futures.Future:
+    def answer(self, leg_id: str, code: int = 200, reason: str = "") -> concurrent.futures.Future:
+        """Answer (2xx) or refuse the offered leg; ``reason`` is the reply's phrase
+        (Kamailio reads "Hub Busy" as "do not try another worker")."""
+
         def run() -> None:
             leg = self._leg(leg_id)
             if code >= 300:
                 leg.local_hangup = "rejected"
-            self._answer(leg.call, code)
+            self._answer(leg.call, code, reason)
 
         return self.submit(run)
 

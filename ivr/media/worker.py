@@ -39,6 +39,7 @@ from recordings import manifest as mf
 from recordings.layout import call_dir
 from recordings.stereo import write_stereo
 from sip_config import Settings
+from sip_config.kamailio import HUB_BUSY_REASON
 from sip_config.sip_uris import number_uri
 from tts.prompts import prompt_path
 
@@ -318,7 +319,9 @@ class MediaWorker:
             log.warning(
                 "hub did not answer the call in time; refusing it", extra=fields(call_id=call_id)
             )
-            self.engine.answer(call.leg, 503)
+            # Not "try another worker": the hub is the one that is slow, and every
+            # failover would hand it one more offer.  Kamailio sheds on this phrase.
+            self.engine.answer(call.leg, 503, HUB_BUSY_REASON)
 
     def _start_recording(self, call: WorkerCall) -> None:
         root = self.settings.recordings_dir
