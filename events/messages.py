@@ -99,6 +99,7 @@ COMMANDS = {
 WORKER_STATUS = "worker.status"
 HUB_STATUS = "hub.status"
 NODE_STATUS = "node.status"
+HUB_LOAD = "hub.load"  # the hub, every second: how fast it answers new calls (admission)
 COMMAND_REPLY = "command.reply"
 
 

@@ -15,6 +15,8 @@ broker that refuses the credentials is reported as :class:`BrokerRefused`.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import ssl
 from collections import deque
@@ -128,7 +130,11 @@ class MqttBus:
         will: tuple[str, Message] | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         buffer_limit: int = 10000,
+        urgent: Callable[[str], bool] | None = None,
     ) -> None:
+        """``urgent``: topics whose messages are handled before any already waiting
+        (the hub's new-call offers, which a worker waits for with a deadline)."""
+        self._urgent = urgent
         self._address = address
         self._client_id = client_id
         self._will = will
@@ -238,6 +244,7 @@ class MqttBus:
             will=will,
             keepalive=10,
             clean_session=True,
+            queue_type=urgent_first(self._urgent) if self._urgent is not None else None,
         ) as client:
             self._client = client
             self.last_error = ""
@@ -265,3 +272,23 @@ class MqttBus:
                     log.exception(
                         "handling %s on %s failed", message.type, mqtt_message.topic.value
                     )
+
+
+def urgent_first(urgent: Callable[[str], bool]) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """An incoming-message queue that hands out messages on ``urgent`` topics before
+    the others, each kind in arrival order."""
+    order = itertools.count()
+
+    class UrgentFirst(asyncio.Queue[aiomqtt.Message]):
+        # asyncio.Queue keeps its items in ``_queue``: here a heap of (rank, order, item).
+        def _init(self, maxsize: int) -> None:
+            self._queue: list[tuple[int, int, aiomqtt.Message]] = []  # type: ignore[assignment]
+
+        def _put(self, item: aiomqtt.Message) -> None:
+            rank = 0 if urgent(item.topic.value) else 1
+            heapq.heappush(self._queue, (rank, next(order), item))  # type: ignore[arg-type]
+
+        def _get(self) -> aiomqtt.Message:
+            return heapq.heappop(self._queue)[2]  # type: ignore[arg-type]
+
+    return UrgentFirst

@@ -58,6 +58,17 @@ def node_status() -> str:
     return f"{ROOT}/node/status"
 
 
+def hub_load() -> str:
+    """The hub's load figures, every second (not retained): the supervisor's admission
+    control reads them."""
+    return f"{ROOT}/hub/load"
+
+
+def is_call_offer(topic: str) -> bool:
+    """A new call offered by a worker: the one event the hub must handle first."""
+    return topic.startswith(f"{ROOT}/calls/") and topic.endswith("/call.offered")
+
+
 ALL = f"{ROOT}/#"
 ALL_WORKER_STATUS = f"{ROOT}/workers/+/status"
 ALL_WORKER_REPLIES = f"{ROOT}/workers/+/replies"

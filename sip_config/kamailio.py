@@ -71,6 +71,17 @@ def dispatcher_list(targets: list[WorkerTarget]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Calls Kamailio refused with 503, by why: above the setup rate, outside the share
+# admitted while the node is saturated, the hub too slow for a worker, no worker free.
+SHED_STATS = {"rate": "shed_rate", "load": "shed_load", "hub_slow": "shed_hub", "full": "shed_full"}
+
+
+def _shed_statistics() -> str:
+    return "\n".join(
+        f'modparam("statistics", "variable", "{name}")' for name in SHED_STATS.values()
+    )
+
+
 def control_socket(settings: Settings) -> Path:
     return settings.run_dir / "kamailio.ctl"
 
@@ -219,6 +230,8 @@ loadmodule "ctl.so"
 loadmodule "dispatcher.so"
 loadmodule "pipelimit.so"
 loadmodule "auth.so"
+loadmodule "statistics.so"
+loadmodule "cfgutils.so"
 
 modparam("ctl", "binrpc", "unix:{run_dir}/kamailio.ctl")
 modparam("tm", "fr_timer", {sip.invite_timeout_s * 1000})
@@ -239,6 +252,10 @@ modparam("dispatcher", "ds_hash_size", 9)
 modparam("dispatcher", "ds_hash_expire", {settings.workers.max_call_s + 60})
 modparam("dispatcher", "ds_hash_initexpire", 90)
 modparam("pipelimit", "timer_interval", 1)
+# Admission: the share of new calls let in (0-100), set at run time by the supervisor
+# (`kamcmd pv.shvSet admit_pct int N`) from what the node measures.
+modparam("pv", "shvset", "admit_pct=i:100")
+{_shed_statistics()}
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -310,16 +327,22 @@ request_route {{
 {_registrar_route(settings)}
 route[DISPATCH] {{
     if (!pl_check("new_calls", "TAILDROP", {sip.max_call_setups_per_s})) {{
-        xlog("L_WARN", "call setup rate above {sip.max_call_setups_per_s}/s: 503 for $ci\\n");
-        append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
-        sl_send_reply("503", "Service Unavailable");
-        exit;
+        update_stat("{SHED_STATS["rate"]}", "+1");
+        route(SHED);
+    }}
+    if ($shv(admit_pct) < 100) {{
+        # The node is saturated: let in only its share; the rest are refused at once,
+        # before any worker or the hub spends anything on them.
+        $var(roll) = $RANDOM mod 100;
+        if ($var(roll) >= $shv(admit_pct)) {{
+            update_stat("{SHED_STATS["load"]}", "+1");
+            route(SHED);
+        }}
     }}
     if (!ds_select_dst("{DISPATCH_SET}", "10", "{FAILOVER_LIMIT}")) {{
         xlog("L_WARN", "all media workers busy or down: 503 for $ci\\n");
-        append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
-        sl_send_reply("503", "Service Unavailable");
-        exit;
+        update_stat("{SHED_STATS["full"]}", "+1");
+        route(SHED);
     }}
     t_on_failure("FAILOVER");
     t_on_reply("DISPATCH_REPLY");
@@ -335,9 +358,24 @@ onreply_route[DISPATCH_REPLY] {{
     }}
 }}
 
+route[SHED] {{
+    append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
+    sl_send_reply("503", "Service Unavailable");
+    exit;
+}}
+
 failure_route[FAILOVER] {{
     if (t_is_canceled()) {{
         ds_load_unset();
+        exit;
+    }}
+    if (t_check_status("503") && $T_rpl($rr) == "{HUB_BUSY_REASON}") {{
+        # The hub, not the worker, was too slow: another worker would only hand it
+        # one more offer.  Refuse the call here.
+        update_stat("{SHED_STATS["hub_slow"]}", "+1");
+        ds_load_unset();
+        append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
+        t_reply("503", "Service Unavailable");
         exit;
     }}
     if (t_check_status("486|503|408|480|500") || (t_branch_timeout() && !t_branch_replied())) {{
@@ -353,6 +391,7 @@ failure_route[FAILOVER] {{
             exit;
         }}
         ds_load_unset();
+        update_stat("{SHED_STATS["full"]}", "+1");
         append_to_reply("Retry-After: {sip.retry_after_s}\\r\\n");
         t_reply("503", "Service Unavailable");
         exit;

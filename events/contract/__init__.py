@@ -108,6 +108,7 @@ EVENTS: tuple[EventSpec, ...] = (
     seating.STATS,
     worker.STATUS,
     hub.STATUS,
+    hub.LOAD,
     asr.STATUS,
     supervisor.STATUS,
 )

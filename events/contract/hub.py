@@ -104,3 +104,33 @@ STATUS = EventSpec(
     ),
     {"state": "up", "pid": 4300, "calls": 1, "flows": {CID: "connected"}},
 )
+
+LOAD = EventSpec(
+    m.HUB_LOAD,
+    (topics.hub_load(),),
+    "hub",
+    Delivery.LIVE,
+    "Every second: how long the hub took to answer the calls offered in the last few "
+    "seconds (from the worker's offer to the answer command). The supervisor's "
+    "admission control sheds new calls in Kamailio when this grows.",
+    (
+        _f("window_s", "number", "the seconds the figures cover"),
+        _f("answered", "integer", "calls answered in the window"),
+        _f("stale", "integer", "offers dropped in the window: older than the worker waits"),
+        _f("p50_s", "number|null", "median answer latency (null: none answered)"),
+        _f("p90_s", "number|null", "90th percentile"),
+        _f("p99_s", "number|null", "99th percentile"),
+        _f("calls", "integer", "calls the hub follows"),
+        _f("pending", "integer", "calls with events still being handled"),
+    ),
+    {
+        "window_s": 3.0,
+        "answered": 12,
+        "stale": 0,
+        "p50_s": 0.04,
+        "p90_s": 0.09,
+        "p99_s": 0.2,
+        "calls": 80,
+        "pending": 3,
+    },
+)

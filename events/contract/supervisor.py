@@ -23,6 +23,13 @@ STATUS = EventSpec(
         _f("data_dir", "string", "the data directory"),
         _f("parts", "array", "[{name, state, pid, restarts, since, last_exit}]"),
         _f("updated", "number", "Unix time of this status"),
+        _f(
+            "admission",
+            "object",
+            "{state (open, shedding), admit_pct (share of new calls let in), "
+            "hub_p90_s, cpu (0-1), refused: {rate, load, hub_slow, full}, refused_total}",
+            required=False,
+        ),
     ),
     {
         "node": "gz-1",
@@ -43,5 +50,13 @@ STATUS = EventSpec(
             }
         ],
         "updated": 1774577702.0,
+        "admission": {
+            "state": "open",
+            "admit_pct": 100,
+            "hub_p90_s": 0.08,
+            "cpu": 0.62,
+            "refused": {"rate": 0, "load": 0, "hub_slow": 0, "full": 2},
+            "refused_total": 2,
+        },
     },
 )

@@ -31,6 +31,22 @@ from recordings.transcript import write_transcript
 
 log = logging.getLogger("hub")
 
+# Call events the hub's own logic never acts on: the caller's words as they are
+# spoken (the desks show them; the flow waits for the final) and the hub's own
+# publications coming back.  They reach the watchers and the debug log only, so a
+# busy hub spends nothing on them before it answers the next caller.
+DISPLAY_ONLY = frozenset(
+    {
+        m.ASR_PARTIAL,
+        m.FLOW_STEP,
+        m.CALL_UNDERSTOOD,
+        m.TICKET_DRAFTED,
+        m.CALL_TRANSCRIPT,
+        m.AGENT_REQUESTED,
+    }
+)
+LOAD_WINDOW_S = 3.0  # the seconds hub.load's answer latencies cover
+
 
 class Hub:
     def __init__(
@@ -48,6 +64,8 @@ class Hub:
         catalog: CallCatalog | None = None,
         recordings_root: Path | None = None,
         worker_grace_s: float = 10.0,
+        answer_within_s: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.bus = bus
         self.node = node
@@ -84,6 +102,14 @@ class Hub:
         self.priority_numbers = frozenset(priority_numbers)
         self.catalog = catalog  # finished calls indexed for QA (None: not kept)
         self.recordings_root = recordings_root
+        # A worker refuses a call the hub has not answered within answer_within_s of
+        # the offer: an offer older than that is dropped unhandled (None: never).
+        self.answer_within_s = answer_within_s
+        self.wall_clock = wall_clock
+        self._answered: collections.deque[tuple[float, float]] = collections.deque(maxlen=5000)
+        self._stale: collections.deque[float] = collections.deque(maxlen=5000)
+        self.stale_offers = 0  # since the hub started
+        self._stale_logged = -math.inf
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
@@ -111,6 +137,9 @@ class Hub:
         if message.type == m.COMMAND_REPLY:
             if not message.data.get("ok"):
                 log.warning("worker refused a command", extra=fields(**message.data))
+            return
+        if message.type in DISPLAY_ONLY:
+            log.debug(message.type, extra=fields(event=message.type, call_id=message.call_id))
             return
         if topics.is_call_topic(topic) and message.call_id:
             if self.concurrent_calls:
@@ -174,7 +203,7 @@ class Hub:
                         call_id, str(data.get("directory", "")), self.finished[call_id]
                     )
                 await self._catalogue(data)
-            if message.type != m.CALL_OFFERED:
+            if message.type != m.CALL_OFFERED or self._stale_offer(message):
                 return
             flow = CallFlow(call_id, worker=str(data.get("worker", "")), options=self.options)
             self.flows[call_id] = flow
@@ -189,6 +218,9 @@ class Hub:
         if flow.agent_requested and not before:
             await self._publish_call_event(flow, m.AGENT_REQUESTED, {"digit": "0"})
         await self._send(flow, commands, stepped=flow.step is not step)
+        if message.type == m.CALL_OFFERED and any(c.type == m.ANSWER for c in commands):
+            now = self.wall_clock()
+            self._answered.append((now, max(0.0, now - message.ts)))
         if flow.understanding is not None and not flow.ticket:
             await self._open_ticket(flow)  # before the call is queued
         if flow.wants_agent and call_id not in self._handed and flow.step is Step.QUEUED:
@@ -204,6 +236,40 @@ class Hub:
             if flow.callback_reason == "voicemail" and self.tickets is not None:
                 await self.tickets.request_callback(flow.ticket, flow.caller, "voicemail")
             await self._publish_call_event(flow, m.CALL_TRANSCRIPT, transcript_record(flow))
+
+    def _stale_offer(self, message: Message) -> bool:
+        """An offer the worker has given up on (or is about to) by now: answering it
+        would only cost the hub time that the next caller needs."""
+        if self.answer_within_s is None:
+            return False
+        now = self.wall_clock()
+        age = now - message.ts
+        if age < self.answer_within_s * 0.9:
+            return False
+        self.stale_offers += 1
+        self._stale.append(now)
+        if now - self._stale_logged >= 10:  # one line per 10 s, with the count
+            self._stale_logged = now
+            log.warning(
+                "offers too old to answer; dropped (the node is overloaded)",
+                extra=fields(call_id=message.call_id, age_s=round(age, 2), total=self.stale_offers),
+            )
+        return True
+
+    def load(self, window_s: float = LOAD_WINDOW_S) -> dict:
+        """``hub.load``: how fast the calls offered lately were answered."""
+        now = self.wall_clock()
+        latencies = sorted(lat for at, lat in self._answered if now - at <= window_s)
+        return {
+            "window_s": window_s,
+            "answered": len(latencies),
+            "stale": sum(1 for at in self._stale if now - at <= window_s),
+            "p50_s": _quantile(latencies, 0.50),
+            "p90_s": _quantile(latencies, 0.90),
+            "p99_s": _quantile(latencies, 0.99),
+            "calls": len(self.flows),
+            "pending": len(self._chains),
+        }
 
     async def _open_ticket(self, flow: CallFlow) -> None:
         if self.tickets is None:
@@ -508,6 +574,14 @@ class Hub:
             },
             node=self.node,
         )
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    """The ``q`` quantile of sorted figures (nearest rank); None for none."""
+    if not ordered:
+        return None
+    index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+    return round(ordered[index], 4)
 
 
 def transcript_record(flow: CallFlow) -> dict:

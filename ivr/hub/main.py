@@ -230,6 +230,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             Message(m.HUB_STATUS, {"state": "down"}, node=settings.node.name),
         ),
         on_connect=announce,
+        urgent=topics.is_call_offer,  # a worker waits for the answer with a deadline
     )
     listen = settings.listen
     durable = open_outbox(settings, bus)
@@ -250,6 +251,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         seating=seating_for(settings),
         render=prompt_renderer(settings),
         priority_numbers=settings.acd.priority_numbers,
+        answer_within_s=settings.workers.hub_answer_timeout_s,
     )
     await restore_queue_log(hub, durable)
     task = asyncio.create_task(
@@ -274,11 +276,16 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             asyncio.to_thread(hub.catalog.reindex, settings.recordings_dir, True)
         )
     log.info("hub up", extra=fields(node=settings.node.name))
-    last_status = 0.0
+    last_status = last_load = 0.0
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
         await hub.tick()
+        if time.monotonic() - last_load >= 1:
+            last_load = time.monotonic()
+            await bus.publish(
+                topics.hub_load(), Message(m.HUB_LOAD, hub.load(), node=settings.node.name)
+            )
         if time.monotonic() - last_status > 5:
             last_status = time.monotonic()
             await announce()

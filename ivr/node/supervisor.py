@@ -29,8 +29,10 @@ from events import topics
 from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
+from ivr.node.admission import AdmissionPolicy
 from ivr.node.logs import fields
 from ivr.node.preflight import PreflightError, choose_broker_port, free_port, run_checks
+from ivr.node.shedding import Shedder
 from sip_config import Settings
 from sip_config.kamailio import WorkerTarget, control_socket, dispatcher_list, kamailio_cfg
 from tts.catalogue import load_catalogue
@@ -82,6 +84,10 @@ class Supervisor:
         self.run_dir = self.settings.run_dir
         self.bus: MqttBus | None = None
         self._kamailio_started = False
+        self.shedder = Shedder(
+            lambda *command: kamcmd(self.settings, *command),
+            AdmissionPolicy.for_answer_timeout(self.settings.workers.hub_answer_timeout_s),
+        )
 
     # ---- start ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -120,7 +126,10 @@ class Supervisor:
             on_connect=self._publish_node_status,
         )
         self._bus_task = asyncio.create_task(
-            self.bus.run([topics.ALL_WORKER_STATUS, topics.hub_status()], self._on_message)
+            self.bus.run(
+                [topics.ALL_WORKER_STATUS, topics.hub_status(), topics.hub_load()],
+                self._on_message,
+            )
         )
         await asyncio.wait_for(self.bus.connected.wait(), 10)
         self._add("hub", [python, "-m", "ivr.hub.main", "--settings", str(settings_file)])
@@ -175,6 +184,7 @@ class Supervisor:
         self.ready = True
         await self._publish_node_status()
         self._status_task = asyncio.create_task(self._status_loop())
+        self._admission_task = asyncio.create_task(self._admission_loop())
         host = settings.sip.advertised_address or settings.sip.listen
         log.info(
             "node ready",
@@ -290,6 +300,9 @@ class Supervisor:
 
     # ---- workers and the dispatcher list -------------------------------------------
     async def _on_message(self, topic: str, message: Message) -> None:
+        if message.type == m.HUB_LOAD:
+            self.shedder.hub_load(message.data)
+            return
         if message.type == m.HUB_STATUS:
             self.hub_up_pid = message.data.get("pid") if message.data.get("state") == "up" else None
             return
@@ -377,6 +390,7 @@ class Supervisor:
             "data_dir": str(self.settings.node.data_dir.resolve()),
             "parts": [part.snapshot() for part in self.parts.values()],
             "updated": time.time(),
+            "admission": self.shedder.status(),
         }
 
     async def _publish_node_status(self) -> None:
@@ -396,6 +410,15 @@ class Supervisor:
         while True:
             await asyncio.sleep(2)
             await self._publish_node_status()
+
+    async def _admission_loop(self) -> None:
+        """Once a second: the share of new calls Kamailio admits (ivr.node.shedding)."""
+        while not self.stopping:
+            await asyncio.sleep(1)
+            try:
+                await self.shedder.step()
+            except Exception:  # admission must never take the supervisor down
+                log.exception("admission control failed; trying again")
 
     # ---- stop -------------------------------------------------------------------------
     async def stop(self) -> None:
