@@ -6,11 +6,13 @@
 SIPp (Debian sip-tester) is the caller: A-law RTP from a Mandarin clip,
 through Kamailio, each call answered by a media worker, greeted (a prompt is
 playing), recorded on both legs, and hung up by the caller after ``--hold``
-seconds.  For each concurrency step it prints calls answered, refused (503) and
-failed, the peak concurrency SIPp saw, CPU and memory per call and per worker
-while that peak held, RTP loss/late frames and the recordings finalised; then
+seconds.  For each concurrency step it prints calls offered, answered, refused
+(503) and failed (with the SIP reason), the peak concurrency SIPp saw, CPU and
+memory per call and per worker while that peak held, RTP loss/late frames, the
+recordings finalised, and what (if anything) kept the step from being clean; then
 the call setups per second answered with zero failures.  Figures also go to
-``bench/results/ramp.json``; ``bench/ramp_summary.py`` says where each comes from.
+``bench/results/ramp.json``, whose ``highest_clean_concurrency`` is the number the
+last line prints; ``bench/ramp_summary.py`` says where each figure comes from.
 """
 
 from __future__ import annotations
@@ -33,15 +35,19 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ramp_summary import (  # noqa: E402
+    CallOutcomes,
     call_outcomes,
+    failure_reasons,
     headline,
-    highest_clean,
     offering_seconds,
+    parse_error_log,
     peak_concurrency,
     per_second,
     plateau,
     recording_tally,
     recordings_settled,
+    step_problems,
+    summarise,
 )
 from ivr.peers.sipp import SCENARIOS, SippResult  # noqa: E402
 from tests.support.nodes import Node, start_node  # noqa: E402  (the same node launcher as the tests)
@@ -133,15 +139,23 @@ def media_figures(node: Node, call_ids: set[str]) -> dict[str, float]:
     }
 
 
-def outcome_figures(result: SippResult, wanted: int) -> dict:
+def last_sipp_errors(node: Node, scenario: str) -> str:
+    """The ``-trace_err`` log of the node's latest SIPp run (``Node.sipp`` numbers its
+    work folders ``sipp-<run>-<scenario>``)."""
+    errors = node.root / f"sipp-{node.sipp_runs}-{Path(scenario).stem}" / "errors.log"
+    return errors.read_text(errors="replace") if errors.exists() else ""
+
+
+def outcome_figures(result: SippResult, errors: str) -> tuple[CallOutcomes, dict]:
     outcomes = call_outcomes(result.stats, result.counts)
-    return {
-        "placed": outcomes.placed,
+    reasons = failure_reasons(parse_error_log(errors), outcomes.failed, outcomes.unfinished)
+    return outcomes, {
+        "offered": outcomes.placed,
         "answered": outcomes.answered,
         "refused_503": outcomes.refused,
         "failed": outcomes.failed,
         "unfinished": outcomes.unfinished,
-        "clean": outcomes.clean(wanted),
+        "failed_by_reason": reasons,
     }
 
 
@@ -182,8 +196,9 @@ def concurrency_step(
 ) -> dict:
     before = {m["call_id"] for m in node.manifests()}
     ramp_s = calls / rate
+    scenario = held_call_scenario(hold_s, node.root)
     result = node.sipp(
-        held_call_scenario(hold_s, node.root),
+        scenario,
         calls=calls,
         limit=calls,
         rate=rate,
@@ -191,19 +206,25 @@ def concurrency_step(
         lead_silence_s=0.0,
         talk_s=hold_s,
     )
-    outcomes = outcome_figures(result, calls)
+    outcomes, figures = outcome_figures(result, last_sipp_errors(node, scenario))
     peak = peak_concurrency(result.rows)
     # The plateau: the stretch SIPp's own rows show the peak held.
     span = plateau(result.rows, peak)
     held = sampler.window(*span) if span else None
-    manifests = wait_for_recordings(node, before, outcomes["answered"])
-    tally = recording_tally(manifests, outcomes["answered"])
+    manifests = wait_for_recordings(node, before, outcomes.answered)
+    tally = recording_tally(manifests, outcomes.answered)
+    media = media_figures(node, {m["call_id"] for m in manifests})
+    problems = step_problems(
+        outcomes, calls, figures["failed_by_reason"], media["lost_or_late_pct"], tally
+    )
     row = {
         "concurrent_calls": calls,
         "peak_concurrent": peak,
         "plateau_s": round(span[1] - span[0], 1) if span else 0.0,
-        **outcomes,
+        **figures,
         "sipp_successful": result.successful,
+        "clean": not problems,
+        "problems": problems,
     }
     if held is None:
         # Too short a hold for the ramp: no sampled second lay within the plateau.
@@ -229,7 +250,7 @@ def concurrency_step(
         }
     return {
         **row,
-        **media_figures(node, {m["call_id"] for m in manifests}),
+        **media,
         "recordings_complete": tally.complete,
         "recordings_incomplete": tally.incomplete,
         "recordings_unfinished": tally.unfinished,
@@ -239,25 +260,29 @@ def concurrency_step(
 
 def setup_rate_step(node: Node, rate: float, seconds: float) -> dict:
     calls = int(rate * seconds)
+    scenario = held_call_scenario(1.0, node.root)
     result = node.sipp(
-        held_call_scenario(1.0, node.root),
+        scenario,
         calls=calls,
         limit=calls,
         rate=rate,
         timeout_s=seconds + 120,
         lead_silence_s=0.0,
     )
-    outcomes = outcome_figures(result, calls)
+    outcomes, figures = outcome_figures(result, last_sipp_errors(node, scenario))
     # Over the seconds SIPp took to send the INVITEs, not calls / rate.
-    offering = offering_seconds(result.rows, outcomes["placed"])
+    offering = offering_seconds(result.rows, outcomes.placed)
+    problems = step_problems(outcomes, calls, figures["failed_by_reason"], None, None)
     return {
         "offered_setups_per_s": rate,
         "calls": calls,
-        **outcomes,
+        **figures,
         "sipp_successful": result.successful,
+        "clean": not problems,
+        "problems": problems,
         "offering_s": round(offering, 2) if offering else None,
-        "placed_setups_per_s": per_second(outcomes["placed"], offering),
-        "answered_setups_per_s": per_second(outcomes["answered"], offering),
+        "placed_setups_per_s": per_second(outcomes.placed, offering),
+        "answered_setups_per_s": per_second(outcomes.answered, offering),
     }
 
 
@@ -319,12 +344,7 @@ def main() -> None:
                 time.sleep(3)
     finally:
         node.stop()
-    report["highest_concurrency_without_failure"] = highest_clean(
-        report["steps"], "peak_concurrent"
-    )
-    report["highest_setup_rate_without_failure"] = highest_clean(
-        report["setup_rates"], "answered_setups_per_s"
-    )
+    report |= summarise(report["steps"], report["setup_rates"])
     print_report(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
@@ -335,10 +355,15 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+def _verdict(row: dict) -> str:
+    return "clean" if row["clean"] else "; ".join(row["problems"])
+
+
 def print_report(report: dict) -> None:
     table = Table(
         "calls",
         "peak",
+        "offered",
         "answered",
         "503",
         "failed",
@@ -348,6 +373,7 @@ def print_report(report: dict) -> None:
         "USS MB/worker",
         "RTP lost+late %",
         "recordings complete",
+        "clean? (else where it failed)",
         title=f"concurrency ({report['workers']} workers, {report['hold_s']:.0f}s calls)",
     )
     for s in report["steps"]:
@@ -364,6 +390,7 @@ def print_report(report: dict) -> None:
         table.add_row(
             str(s["concurrent_calls"]),
             str(s["peak_concurrent"]),
+            str(s["offered"]),
             str(s["answered"]),
             str(s["refused_503"]),
             str(s["failed"] + s["unfinished"]),
@@ -373,6 +400,7 @@ def print_report(report: dict) -> None:
             _cell(s["uss_mb_per_worker"]),
             f"{s['lost_or_late_pct']:.3f}",
             f"{recordings} ({', '.join(problems)})" if problems else recordings,
+            _verdict(s),
         )
     console.print(table)
     rates = Table(
@@ -383,6 +411,7 @@ def print_report(report: dict) -> None:
         "failed",
         "placed/s",
         "answered/s",
+        "clean? (else where it failed)",
         title="call setups per second (measured over the seconds SIPp took to place them)",
     )
     for r in report["setup_rates"]:
@@ -394,6 +423,7 @@ def print_report(report: dict) -> None:
             str(r["failed"] + r["unfinished"]),
             _cell(r["placed_setups_per_s"]),
             _cell(r["answered_setups_per_s"]),
+            _verdict(r),
         )
     console.print(rates)
     console.print(f"idle: {report['idle']}")

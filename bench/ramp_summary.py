@@ -22,6 +22,15 @@ Where each figure comes from, and why:
 - Recordings: a manifest says ``recording`` until its worker finalises it after
   the call; counted only once every answered call's manifest has left that state,
   and whatever was still unfinished, incomplete or missing is reported as such.
+- Where a call failed: SIPp's ``-trace_err`` log names each aborted call and why
+  (the response code it got instead of a 200, a receive timeout, no answer to its
+  retransmissions); a failed call the log does not explain is counted as ``other``
+  so the reasons always add up to SIPp's ``FailedCall(C)``.
+- A step is clean when every call was placed and answered, none refused, failed or
+  cut off, the RTP lost + late frames stayed under ``RTP_LIMIT_PCT`` and every
+  recording is complete; ``summarise`` picks the highest clean step and the
+  headline is written from that one dictionary, so what is printed and what is
+  in the JSON cannot disagree.
 """
 
 from __future__ import annotations
@@ -156,21 +165,157 @@ def recordings_settled(manifests: list[Mapping[str, Any]], answered: int) -> boo
     return len(manifests) >= answered and all(m.get("status") != "recording" for m in manifests)
 
 
+RTP_LIMIT_PCT = 0.1  # lost + late RTP frames a clean step may have (issue 13: < 0.1 %)
+
+# One event of SIPp's -trace_err log: "<date>\t<time>\t<epoch>: <text>"; the text may span
+# lines (a whole SIP message) and the next event's stamp follows its closing quote at once.
+_ERROR_EVENT = re.compile(r"\d{4}-\d\d-\d\d\t[\d:.]+\t(\d+(?:\.\d+)?): ")
+# SIPp's own Call-IDs ([call_id]): "<call number>-<pid>@<local ip>".
+_CALL_ID = re.compile(r"\b(\d+-\d+@[0-9A-Za-z.:\[\]-]+?)(?=['\s,:]|$)")
+_RESPONSE = re.compile(r"received 'SIP/2\.0 (\d{3})")
+_REQUEST = re.compile(r"received '([A-Z]+) ")
+
+
+@dataclass(frozen=True)
+class SippError:
+    """One call SIPp aborted: when (epoch seconds), its Call-ID and why (``"486"`` for a
+    response it did not expect, ``"unexpected BYE"``, ``"receive timeout"``,
+    ``"no response"`` for an exhausted UDP retransmission, ``"aborted"``)."""
+
+    t: float
+    call_id: str
+    reason: str
+
+
+def _reason(text: str) -> str | None:
+    if text.startswith("Dead call"):
+        return None  # a message for a call already aborted: not a second failure
+    if "unexpected message" in text:
+        if response := _RESPONSE.search(text):
+            return response[1]
+        request = _REQUEST.search(text)
+        return f"unexpected {request[1]}" if request else "unexpected message"
+    if "unexpected BYE" in text:
+        return "unexpected BYE"
+    if "unexpected CANCEL" in text:
+        return "unexpected CANCEL"
+    if "receive timeout" in text:
+        return "receive timeout"
+    if "send timeout" in text:
+        return "send timeout"
+    if "retransmission timeout" in text:
+        return "no response"
+    if "borting call" in text:
+        return "aborted"
+    return None  # a warning, not a call's end
+
+
+def parse_error_log(text: str) -> list[SippError]:
+    """The calls SIPp aborted, from its ``-trace_err`` log, in order, one per call."""
+    marks = list(_ERROR_EVENT.finditer(text))
+    seen: set[str] = set()
+    errors = []
+    ends = [mark.start() for mark in marks[1:]] + [len(text)] if marks else []
+    for mark, end in zip(marks, ends, strict=True):
+        body = text[mark.end() : end]
+        reason = _reason(body)
+        call = _CALL_ID.search(body.split("\n", 1)[0])
+        if reason is None or call is None or call[1] in seen:
+            continue
+        seen.add(call[1])
+        errors.append(SippError(float(mark[1]), call[1], reason))
+    return errors
+
+
+def failure_reasons(
+    errors: Iterable[SippError], failed: int, unfinished: int = 0
+) -> dict[str, int]:
+    """Failed calls by reason, adding up to ``failed + unfinished``: what SIPp's error
+    log explains, ``other`` for failures it does not, ``unfinished`` for calls still
+    open when SIPp stopped."""
+    reasons: dict[str, int] = {}
+    for error in errors:
+        reasons[error.reason] = reasons.get(error.reason, 0) + 1
+    explained = sum(reasons.values())
+    if explained > failed:
+        # The log can name a call SIPp later counted otherwise; SIPp's counter is the truth.
+        reasons = {"other": failed} if failed else {}
+    elif explained < failed:
+        reasons["other"] = failed - explained
+    if unfinished:
+        reasons["unfinished"] = unfinished
+    return dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
+
+
+def step_problems(
+    outcomes: CallOutcomes,
+    wanted: int,
+    reasons: Mapping[str, int],
+    lost_or_late_pct: float | None,
+    tally: RecordingTally | None,
+) -> list[str]:
+    """What kept a step from being clean, where it happened (SIP, RTP, recordings);
+    empty for a clean step."""
+    problems = []
+    if outcomes.placed < wanted:
+        problems.append(f"SIP: {outcomes.placed} of {wanted} calls placed")
+    if outcomes.refused:
+        problems.append(f"SIP: {outcomes.refused} refused (503)")
+    if reasons:
+        detail = ", ".join(f"{reason} ×{count}" for reason, count in reasons.items())
+        problems.append(f"SIP: {outcomes.failed + outcomes.unfinished} failed ({detail})")
+    unanswered = outcomes.placed - outcomes.answered - outcomes.refused
+    unanswered -= outcomes.failed + outcomes.unfinished
+    if unanswered > 0:
+        problems.append(f"SIP: {unanswered} ended without an answer")
+    if lost_or_late_pct is not None and lost_or_late_pct >= RTP_LIMIT_PCT:
+        problems.append(f"RTP: {lost_or_late_pct:.3f} % lost or late")
+    if tally is not None:
+        for count, word in (
+            (tally.incomplete, "incomplete"),
+            (tally.unfinished, "unfinished"),
+            (tally.missing, "missing"),
+        ):
+            if count:
+                problems.append(f"recordings: {count} {word}")
+    return problems
+
+
 def highest_clean(rows: Iterable[Mapping[str, Any]], figure: str) -> Any:
-    """The largest ``figure`` among rows marked ``clean``; ``None`` if none was."""
+    """The ``figure`` of the clean row with the most ``figure``; ``None`` if none was clean."""
     return max((row[figure] for row in rows if row.get("clean")), default=None)
 
 
+def summarise(steps: list[Mapping[str, Any]], rates: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The report's summary keys.  ``highest_clean_concurrency`` is the largest step
+    (calls held at once) that ran clean, ``highest_clean_peak`` the most calls SIPp
+    saw up at once in that step; ``None`` when no step ran clean."""
+    clean = [s for s in steps if s.get("clean")]
+    best = max(clean, key=lambda s: s["concurrent_calls"], default=None)
+    return {
+        "highest_clean_concurrency": best["concurrent_calls"] if best else None,
+        "highest_clean_peak": best["peak_concurrent"] if best else None,
+        "highest_clean_setup_rate": highest_clean(rates, "answered_setups_per_s"),
+        "clean_means": (
+            "every call placed and answered; none refused (503), failed or cut off; "
+            f"RTP lost + late < {RTP_LIMIT_PCT} %; every recording complete"
+        ),
+    }
+
+
 def headline(report: Mapping[str, Any]) -> str:
-    """The last line the benchmark prints: what ran without a failed or refused call."""
-    concurrency = report.get("highest_concurrency_without_failure")
-    rate = report.get("highest_setup_rate_without_failure")
+    """The last line the benchmark prints, from ``summarise``'s keys only."""
+    concurrency = report.get("highest_clean_concurrency")
+    rate = report.get("highest_clean_setup_rate")
     parts = [
-        "no concurrency step ran without failed or refused calls"
+        "no concurrency step ran clean"
         if concurrency is None
-        else f"highest concurrency with zero failed or refused calls: {concurrency}",
-        "no setup rate ran without failed or refused calls"
+        else (
+            f"highest clean concurrency step: {concurrency} calls "
+            f"({report.get('highest_clean_peak')} up at once)"
+        ),
+        "no setup rate ran clean"
         if rate is None
-        else f"highest call setup rate with zero failures: {rate}/s answered",
+        else f"highest clean call setup rate: {rate}/s answered",
     ]
     return "; ".join(parts)
