@@ -75,6 +75,7 @@ def status(
         f"node [bold]{node['node']}[/bold]: {node['state']}, SIP {node['sip']}, "
         f"numbers {', '.join(node['numbers'])}, broker {node['broker']}"
     )
+    print_admission(node.get("admission"))
     table = Table("part", "state", "pid", "restarts", "up", "calls")
     now = time.time()
     for part in node["parts"]:
@@ -112,6 +113,26 @@ def status(
         console.print(calls_table)
     else:
         console.print("no calls in progress")
+
+
+def print_admission(admission: object) -> None:
+    """The SIP front's admission: every new call let in, or shedding (系统繁忙)."""
+    if not isinstance(admission, dict):
+        return
+    refused = admission.get("refused") or {}
+    counts = (
+        f"refused since start: {admission.get('refused_total', 0)} "
+        f"(setup rate {refused.get('rate', 0)}, saturated {refused.get('load', 0)}, "
+        f"hub too slow {refused.get('hub_slow', 0)}, no worker free {refused.get('full', 0)})"
+    )
+    if admission.get("state") == "shedding":
+        console.print(
+            f"[bold red]shedding (系统繁忙)[/bold red]: admitting {admission.get('admit_pct')}% "
+            f"of new calls: {admission.get('reason', '')}; {counts}",
+            highlight=False,
+        )
+    else:
+        console.print(f"admitting every new call; {counts}", highlight=False)
 
 
 @events_app.command("tail")

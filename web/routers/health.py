@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Literal
 
@@ -11,8 +10,8 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 
-from web.context import WebContext
 from web.deps import ContextDep
+from web.node_status import node_parts, read_node_status, system_load
 from web.roles import Role, public, require_roles
 from web.schemas.errors import refusals
 
@@ -89,6 +88,19 @@ def metrics(context: ContextDep) -> Response:
         "hotline_asr_frames_dropped", "Audio frames the ASR service could not take", ("worker",)
     )
     restarts = gauge("hotline_part_restarts", "Restarts of each part of the node", ("part",))
+    refused = gauge(
+        "hotline_calls_refused",
+        "New calls the SIP front refused with 503 since it started, by why (rate: above "
+        "the setup rate; load: outside the share admitted while saturated; hub_slow: the "
+        "hub answered too late; full: no worker free)",
+        ("reason",),
+    )
+    admitted = gauge(
+        "hotline_admission_share", "Share of new calls admitted now (1: all; below: 系统繁忙)"
+    )
+    hub_latency = gauge(
+        "hotline_hub_answer_latency_seconds", "The hub's answer latency, p90 of the last seconds"
+    )
     console = context.console
     if console is not None:
         for worker, status in console.workers().items():
@@ -108,16 +120,13 @@ def metrics(context: ContextDep) -> Response:
             for period, level in levels["service_level"].items():
                 if level is not None:
                     service.labels(group, period).set(level)
-    for part in _node_parts(context):
+    node = read_node_status(context.settings)
+    for part in node_parts(node):
         restarts.labels(str(part.get("name"))).set(int(part.get("restarts", 0)))
+    load = system_load(node)
+    for reason, count in load["refused"].items():
+        refused.labels(reason).set(count)
+    admitted.set(load["admit_pct"] / 100)
+    if isinstance(load["hub_p90_s"], int | float):
+        hub_latency.set(load["hub_p90_s"])
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def _node_parts(context: WebContext) -> list[dict[str, Any]]:
-    """The supervisor's view of the node's parts (run/node.json), if it is there."""
-    try:
-        node = json.loads((context.settings.run_dir / "node.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    parts = node.get("parts", [])
-    return parts if isinstance(parts, list) else []

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from web import audit
 from web.console_view import ConsoleView
 from web.csrf import require_csrf
-from web.deps import ConsoleDep, SupervisorDep, supervisors
+from web.deps import ConsoleDep, ContextDep, SupervisorDep, supervisors
+from web.node_status import read_node_status, system_load
 from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
 
@@ -38,10 +39,11 @@ _BOARD = refusals(401, 403, 503, _503="This node has no agents.")
 
 
 @router.get("/api/wallboard", responses=_BOARD)
-def wallboard(principal: SupervisorDep, console: ConsoleDep) -> dict[str, Any]:
+def wallboard(principal: SupervisorDep, console: ConsoleDep, context: ContextDep) -> dict[str, Any]:
     """Every seat group's queue, service level, abandonment, agents and staffing advice,
-    and the node's callback offer."""
-    return console.wallboard()
+    the node's callback offer, and ``system``: whether the node is refusing new calls
+    because it is saturated (系统繁忙) and how many it refused."""
+    return {**console.wallboard(), "system": system_load(read_node_status(context.settings))}
 
 
 SeatGroup = Annotated[

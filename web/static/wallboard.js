@@ -82,10 +82,22 @@
     return td;
   }
 
+  function renderSystem(system) {
+    $("refused-total").textContent = system.refused_total || 0;
+    const banner = $("system-busy");
+    banner.hidden = !system.busy;
+    if (system.busy) {
+      banner.textContent =
+        `系统繁忙：新来电仅接入约 ${system.admit_pct}%，其余即时提示稍后再拨` +
+        `（已拒接 ${system.refused_total || 0} 通）`;
+    }
+  }
+
   function render(board) {
     $("board-at").textContent = (board.at || "").replace("T", " ");
     $("node-open").textContent = board.node_open ? "服务中" : "非服务时间";
     $("callbacks-waiting").textContent = board.callbacks_waiting;
+    renderSystem(board.system || {});
     const offer = $("callback-offer");
     if (document.activeElement !== offer) offer.checked = !!board.callback_offer;
     const idle = [];
