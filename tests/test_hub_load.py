@@ -4,6 +4,7 @@ the call logic nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from events import messages as m
@@ -90,3 +91,30 @@ async def test_partials_and_the_hubs_own_echoes_reach_watchers_but_not_the_flow(
     assert seen == [m.CALL_OFFERED, m.ASR_PARTIAL, m.FLOW_STEP]
     assert bus.published == before, "nothing handled, nothing published"
     assert not call_events(bus, "c1", m.ASR_PARTIAL)
+
+
+class GatedBus(MemoryBus):
+    """Commands to workers wait for ``gate``: the hub is slow to answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def publish(self, topic: str, message: Message, *, retain: bool = False) -> None:
+        if topic == topics.worker_commands("w1"):
+            await self.gate.wait()
+        await super().publish(topic, message, retain=retain)
+
+
+async def test_deferrable_work_waits_until_new_calls_are_answered() -> None:
+    bus, wall = GatedBus(), Wall()
+    hub = Hub(bus, NODE, clock=FakeClock(), concurrent_calls=True, wall_clock=wall)
+    await hub.on_message(*offer("c1", wall.now))
+    later = asyncio.create_task(hub.after_new_calls())
+    await asyncio.sleep(0.2)
+    assert not later.done(), "a caller waits for their answer: QA indexing waits"
+    bus.gate.set()
+    await asyncio.wait_for(later, 2)
+    await hub.settle()
+    assert [kind for kind, _ in commands_to(bus, "w1")] == [m.ANSWER]
+    await asyncio.wait_for(hub.after_new_calls(), 1)  # nothing waiting: at once

@@ -46,6 +46,7 @@ DISPLAY_ONLY = frozenset(
     }
 )
 LOAD_WINDOW_S = 3.0  # the seconds hub.load's answer latencies cover
+DEFER_AT_MOST_S = 30.0  # deferrable work waits for new calls' answers at most this long
 
 
 class Hub:
@@ -109,6 +110,7 @@ class Hub:
         self._answered: collections.deque[tuple[float, float]] = collections.deque(maxlen=5000)
         self._stale: collections.deque[float] = collections.deque(maxlen=5000)
         self.stale_offers = 0  # since the hub started
+        self._offers_waiting = 0  # offers received and not yet answered (or dropped)
         self._stale_logged = -math.inf
 
     async def on_message(self, topic: str, message: Message) -> None:
@@ -142,6 +144,8 @@ class Hub:
             log.debug(message.type, extra=fields(event=message.type, call_id=message.call_id))
             return
         if topics.is_call_topic(topic) and message.call_id:
+            if message.type == m.CALL_OFFERED:
+                self._offers_waiting += 1
             if self.concurrent_calls:
                 self._chain(message)
             else:
@@ -182,6 +186,21 @@ class Hub:
             await asyncio.gather(*list(self._chains.values()), return_exceptions=True)
 
     async def _on_call_event(self, message: Message) -> None:
+        try:
+            await self._handle_call_event(message)
+        finally:
+            if message.type == m.CALL_OFFERED:
+                self._offers_waiting = max(0, self._offers_waiting - 1)
+
+    async def after_new_calls(self) -> None:
+        """Wait (a while at most) until no new call waits for its answer: what can be
+        done later (QA indexing, transcripts on disk) never delays the next caller."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEFER_AT_MOST_S  # real time: a safety bound, not logic
+        while self._offers_waiting and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def _handle_call_event(self, message: Message) -> None:
         call_id, data = message.call_id, message.data
         log.info(message.type, extra=fields(event=message.type, **data))
         flow = self.flows.get(call_id)
@@ -507,6 +526,7 @@ class Hub:
         directory = str(saved.get("directory", ""))
         if self.catalog is None or self.recordings_root is None or not directory:
             return
+        await self.after_new_calls()
         try:
             await asyncio.to_thread(
                 self.catalog.add_from_directory, Path(directory), self.recordings_root
@@ -519,6 +539,7 @@ class Hub:
         directory = Path(str(saved.get("directory", "")))
         if not saved.get("directory") or not directory.is_dir():
             return  # recorded on another machine: the call.transcript event has it
+        await self.after_new_calls()
         try:
             await asyncio.to_thread(write_transcript, directory, transcript_record(flow))
         except OSError as exc:
