@@ -106,6 +106,10 @@ class WorkersSection(Section):
     hub_answer_timeout_s: float = Field(3.0, gt=0, le=30)
     hub_lost_grace_s: float = Field(15.0, gt=0, le=600)
     pjsip_log_level: int = Field(0, ge=0, le=6)  # PJSIP's own log in the worker log (diagnosis)
+    # What a worker costs (bench/worker_cost.py measures these):
+    idle_poll_ms: int = Field(500, ge=20, le=999)  # engine poll with no call (a command wakes it)
+    media_thread: bool = True  # RTP on PJSIP's own thread; False: idle ≈ 0 CPU, calls cost more
+    tap_batch_frames: int = Field(5, ge=1, le=25)  # 20 ms frames per hand-over to the ASR link
 
     @field_validator("bind")
     @classmethod

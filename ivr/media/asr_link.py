@@ -1,8 +1,10 @@
 """A call leg's audio stream from a media worker to the ASR service (the client side).
 
-Frames arrive from PJSIP's media thread through :meth:`AsrLink.push` and wait in
-a bounded queue (10 s); a full queue drops the oldest frame, so a slow service
-never blocks the media thread.  The service publishes results on the bus
+Audio arrives from PJSIP's media thread through :meth:`AsrLink.push`, a few 20 ms
+frames joined per hand-over (one thread crossing per batch, not per frame), and
+waits in a bounded queue of frames (10 s); a full queue drops the oldest frame,
+so a slow service never blocks the media thread.  The service is sent one 20 ms
+frame per message, as its protocol asks.  The service publishes results on the bus
 itself; the link only reports whether streaming started and whether it was lost.
 """
 
@@ -34,6 +36,7 @@ class AsrLink:
     ) -> None:
         self.url, self.call_id, self.leg, self.sample_rate = url, call_id, leg, sample_rate
         self.turn = turn
+        self._frame_bytes = sample_rate * 2 // 50  # 20 ms of 16-bit mono PCM
         self._on_lost = on_lost
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_FRAMES)
         self._ws: ClientConnection | None = None
@@ -68,14 +71,17 @@ class AsrLink:
         self._tasks = [asyncio.create_task(self._send()), asyncio.create_task(self._read())]
         return ""
 
-    def push(self, frame: bytes) -> None:
-        """On the event loop: queue one frame (the oldest is dropped when full)."""
+    def push(self, audio: bytes) -> None:
+        """On the event loop: queue one or more 20 ms frames, joined (the oldest frame
+        is dropped when the queue is full)."""
         if self._closing:
             return
-        if self._queue.full():
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(frame)
+        step = self._frame_bytes
+        for start in range(0, len(audio), step):
+            if self._queue.full():
+                self._queue.get_nowait()
+                self.dropped += 1
+            self._queue.put_nowait(audio[start : start + step] if len(audio) > step else audio)
 
     async def close(self) -> None:
         """End of the leg's audio: the service finishes the turn, then the link closes."""

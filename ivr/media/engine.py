@@ -13,7 +13,7 @@ Its pjsua2-free parts live beside it: :mod:`~ivr.media.engine_config` (the
 configuration, a listen's thresholds, :class:`EngineError`, re-exported here),
 :mod:`~ivr.media.engine_events`, :mod:`~ivr.media.endpointing` (when the caller
 speaks) and :mod:`~ivr.media.engine_support` (a leg's record, the graveyard, the
-job queue, helpers).
+job queue, the poller, a tap's buffer, helpers).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from ivr.media.endpointing import BargeIn, Endpointer, NoInput, SpeechEnd, Speec
 from ivr.media.engine_config import (
     CODEC_IDS,
     GRAVE_S,
-    POLL_MS,
     EngineConfig,
     EngineError,
     ListenParams,
@@ -57,10 +56,14 @@ from ivr.media.engine_support import (
     Graveyard,
     JobQueue,
     Leg,
+    Poller,
+    TapBuffer,
     end_reason,
+    name_thread,
     stdout_to_stderr,
     stream_stats,
     user_part,
+    vector_reader,
     write_silence,
 )
 
@@ -79,23 +82,30 @@ class _Player(pj.AudioMediaPlayer):
         self._engine._eof.append((self._leg_id, self._play_id))
 
 
+_AUDIO_FRAME = pj.PJMEDIA_FRAME_TYPE_AUDIO
+_fast_bytes = vector_reader(pj.ByteVector(bytes(range(256))))
+
+
 class _Tap(pj.AudioMediaPort):
     """Copies what the caller says out of the bridge, 20 ms at a time.
 
-    Called on the bridge's clock thread: copy and hand over, nothing more.
+    Called on the bridge's clock thread: copy and hand over, nothing more (the
+    frames go to the sink in batches, see :class:`TapBuffer`).
     Taps are never freed while calls run: a callback may already be waiting for
     the GIL when the bridge lets go of the port, and freeing the port under it
-    crashes the worker.  Parked taps (``sink`` None) are reused for later calls.
+    crashes the worker.  Parked taps (detached) are reused for later calls.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, batch_frames: int, fast_copy: bool) -> None:
         super().__init__()
-        self.sink: Callable[[bytes], None] | None = None
+        self.buffer = TapBuffer(batch_frames)
+        self._copy = _fast_bytes if fast_copy else bytes
 
     def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 (pjsua2 callback name)
-        sink = self.sink
-        if sink is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            sink(bytes(frame.buf))
+        if self.buffer.attached and frame.type == _AUDIO_FRAME:
+            data = self._copy(frame.buf)
+            if data:
+                self.buffer.add(data)
 
 
 class _Call(pj.Call):
@@ -152,6 +162,7 @@ class SipEngine:
         self._ep: Any = None
         self._account: Any = None
         self._comfort: Any = None  # silence sent into every call (see _reconnect)
+        self._poller = Poller(self._jobs, config.poll_ms, config.idle_poll_ms)
 
     # ---- life cycle (any thread) -------------------------------------------------
     def start(self, timeout: float = 15.0) -> None:
@@ -163,6 +174,7 @@ class SipEngine:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping = True
+        self._poller.submitted()  # ends an idle poll
         self._thread.join(timeout)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
@@ -171,7 +183,9 @@ class SipEngine:
             future: concurrent.futures.Future = concurrent.futures.Future()
             future.set_exception(EngineError("the SIP engine is stopping"))
             return future
-        return self._jobs.put(lambda: fn(*args))
+        future = self._jobs.put(lambda: fn(*args))
+        self._poller.submitted()
+        return future
 
     # ---- the thread --------------------------------------------------------------
     def _run(self) -> None:
@@ -186,7 +200,7 @@ class SipEngine:
         try:
             while not (self._stopping and not self._legs and not self._graveyard):
                 self._jobs.run_pending()
-                self._ep.libHandleEvents(POLL_MS)
+                self._poller.poll(busy=bool(self._legs or self._graveyard or self._eof))
                 now = time.monotonic()
                 self._finish_playbacks()
                 self._poll_listens(now)
@@ -205,6 +219,7 @@ class SipEngine:
 
     def _create(self) -> None:
         cfg = self.config
+        name_thread("pjsua2")
         ep = pj.Endpoint()
         with stdout_to_stderr():  # PJSIP's banner comes before its log settings apply
             ep.libCreate()
@@ -219,12 +234,14 @@ class SipEngine:
         ep_cfg.medConfig.sndClockRate = cfg.clock_rate
         ep_cfg.medConfig.noVad = True
         ep_cfg.medConfig.ecTailLen = 0
-        ep_cfg.medConfig.threadCnt = 1
+        ep_cfg.medConfig.hasIoqueue = cfg.media_thread
+        ep_cfg.medConfig.threadCnt = 1 if cfg.media_thread else 0
         ep.libInit(ep_cfg)
         ep.audDevManager().setNullDev()
         self._ep = ep
         self._silence_wav = write_silence(cfg.clock_rate)
         self.port = self._create_transports()
+        self._poller.start(ep.libHandleEvents, cfg.bind, self.port, "udp" in cfg.transports)
         self._set_codecs()
         ep.libStart()
         self._comfort = pj.AudioMediaPlayer()
@@ -294,11 +311,12 @@ class SipEngine:
         if self._graveyard:
             end = time.monotonic() + GRAVE_S
             while time.monotonic() < end:
-                self._ep.libHandleEvents(POLL_MS)
+                self._poller.poll(busy=True)
         self._graveyard.sweep(0.0, everything=True)
         self._free_taps.clear()  # no call is left: the bridge no longer calls them
         self._comfort = None
         self._account = None
+        self._poller.close()
         try:
             self._ep.libDestroy()
         except pj.Error as exc:
@@ -555,7 +573,7 @@ class SipEngine:
 
     def _park_tap(self, leg: Leg) -> None:
         tap, leg.tap = leg.tap, None
-        tap.sink = None
+        tap.buffer.detach()  # what it collected goes to the sink first
         if leg.media is not None:
             self._unlink(leg.media, [tap])
         self._bury(tap, after=lambda: self._free_taps.append(tap))  # kept, not freed
@@ -567,14 +585,7 @@ class SipEngine:
                 source.stopTransmit(sink)
 
     def _bury(self, media_object: Any, after: Callable[[], None] | None = None) -> None:
-        """Free a player or recorder only after the bridge has let go of it.
-
-        PJSIP 2.15's conference bridge applies disconnects and port removals
-        on its own clock thread, asynchronously; freeing a port in the same
-        tick lets that thread touch freed memory (seen as segfaults and
-        corrupted ioqueue lists under load).  Disconnected objects rest here
-        for a few bridge ticks first.
-        """
+        """Free a player or recorder only after the bridge has let go of it (see Graveyard)."""
         self._graveyard.bury(time.monotonic() + GRAVE_S, media_object, after)
 
     # ---- public API (any thread) -------------------------------------------------
@@ -684,8 +695,9 @@ class SipEngine:
         return self.submit(lambda: self._unbridge(self._leg(leg_id)))
 
     def tap(self, leg_id: str, sink: Callable[[bytes], None]) -> concurrent.futures.Future:
-        """Send the leg's incoming audio to ``sink`` in 20 ms frames of 16-bit PCM at the
-        bridge's clock rate; ``sink`` runs on PJSIP's media thread and must only hand off."""
+        """Send the leg's incoming audio to ``sink`` as 16-bit PCM at the bridge's clock
+        rate, ``config.tap_batch_frames`` 20 ms frames joined per call; ``sink`` runs on
+        PJSIP's media thread and must only hand off."""
 
         def run() -> None:
             leg = self._leg(leg_id)
@@ -696,10 +708,10 @@ class SipEngine:
             else:
                 fmt = pj.MediaFormatAudio()
                 fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
-                tap = _Tap()
+                tap = _Tap(self.config.tap_batch_frames, self.config.tap_fast_copy)
                 self._taps_made += 1
                 tap.createPort(f"tap-{self._taps_made}", fmt)
-            tap.sink = sink
+            tap.buffer.attach(sink)
             leg.tap = tap
             if leg.media is not None:
                 leg.media.startTransmit(tap)

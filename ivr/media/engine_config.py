@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
-POLL_MS = 20  # the engine thread's poll: events, then levels, every 20 ms at most
+POLL_MS = 20  # the engine thread's poll with legs: events, then levels, every 20 ms at most
+IDLE_POLL_MS = 500  # with no legs (PJSIP caps a poll at 999 ms); a submitted job wakes it
+TAP_BATCH_FRAMES = 5  # 20 ms frames a tap hands to its sink at once (one thread crossing)
 GRAVE_S = 0.25  # how long disconnected media ports rest before they are freed
 
 
@@ -39,6 +41,14 @@ class EngineConfig:
     password: str = ""
     register_expires_s: int = 300
     pjsip_log_level: int = 0
+    # What a worker costs (see "Threading inside a media worker" in the design):
+    poll_ms: int = POLL_MS
+    idle_poll_ms: int = IDLE_POLL_MS
+    # True: RTP is read on pjmedia's own thread, which wakes every 10 ms even with
+    # no call; False: RTP shares the SIP ioqueue the engine thread polls.
+    media_thread: bool = True
+    tap_batch_frames: int = TAP_BATCH_FRAMES
+    tap_fast_copy: bool = True  # read a frame's bytes without a per-byte SWIG iteration
 
 
 @dataclass(frozen=True)
