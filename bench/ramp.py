@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import math
-import re
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ from bench.ramp_summary import (  # noqa: E402
     call_outcomes,
     failure_reasons,
     headline,
+    held_call_text,
     offering_seconds,
     parse_error_log,
     peak_concurrency,
@@ -174,12 +174,7 @@ def held_call_scenario(hold_s: float, directory: Path) -> str:
     """``caller_talks_either_hangs_up.xml`` with the call length written into its hold:
     the caller hangs up after ``hold_s`` unless the node ends the call first (then its
     BYE is answered and the call is a success, not SIPp's "unexpected BYE")."""
-    text = (SCENARIOS / "caller_talks_either_hangs_up.xml").read_text()
-    held, count = re.subn(
-        r'(<recv request="BYE" timeout=")\d+(")', rf"\g<1>{int(hold_s * 1000)}\g<2>", text
-    )
-    if count != 1:
-        raise ValueError("caller_talks_either_hangs_up.xml has no BYE timeout to set")
+    held = held_call_text((SCENARIOS / "caller_talks_either_hangs_up.xml").read_text(), hold_s)
     path = directory / f"caller_holds_{int(hold_s * 1000)}ms.xml"
     path.write_text(held)
     return str(path)

@@ -134,7 +134,9 @@ def test_the_headline_names_the_highest_clean_step_or_says_there_was_none() -> N
 
 
 # SIPp's -trace_err log of a real run (caller scenario against tests/sipp/uas_refuses_some.xml
-# with no 503 branch): two calls aborted on a 503, each followed by its "Dead call" echo.
+# with no 503 branch): two calls aborted on a 503, each followed by its "Dead call" echo,
+# then made-up events of the other kinds, and the hold timing out into the caller's BYE (a
+# receive timeout with a label to jump to: the call goes on, no failure).
 ERRORS = """The following events occurred:
 2026-12-03\t06:52:11.847875\t1796280731.847875: Aborting call on unexpected message for \
 Call-Id '2-1078@127.0.0.1': while expecting '100' (index 2), received 'SIP/2.0 503 Service \
@@ -152,6 +154,8 @@ Call-ID: 2-1078@127.0.0.1
 timeout for Call-ID '4-1078@127.0.0.1'
 2026-12-03\t06:52:13.1\t1796280733.1: Call-Id: 5-1078@127.0.0.1, receive timeout on \
 message INVITE:5 without label to jump to (ontimeout attribute): aborting call
+2026-12-03\t06:52:13.5\t1796280733.5: Call-Id: 3-1078@127.0.0.1, receive timeout on message \
+caller speaks; either side hangs up:10, jumping to label 12\
 2026-12-03\t06:52:14.0\t1796280734.0: Aborting call on unexpected message for Call-Id \
 '6-1078@127.0.0.1': while expecting '200' (index 5), received 'BYE sip:x SIP/2.0
 Call-ID: 6-1078@127.0.0.1
