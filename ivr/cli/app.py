@@ -15,7 +15,7 @@ from ivr.cli.prompts import prompts_app, tts_app
 from ivr.cli.qa import qa_app
 from ivr.cli.serve import config_app, events_app, serve, status
 from ivr.cli.simulate import simulate_command
-from ivr.cli.staffing import staffing_command
+from ivr.cli.staffing import capacity_command, staffing_command
 from ivr.cli.tickets import tickets_app
 from ivr.cli.users import users_app
 
@@ -36,6 +36,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(qa_app, name="qa")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
+app.command("capacity")(capacity_command)
 app.command("simulate")(simulate_command)
 
 

@@ -1,4 +1,5 @@
-"""``hotline staffing``: seats needed for a service target (Erlang C, or A with patience)."""
+"""``hotline staffing``: seats needed for a service target (Erlang C, or A with patience);
+``hotline capacity``: workers, ASR streams and hosts for a peak hour (Erlang B)."""
 
 from __future__ import annotations
 
@@ -101,4 +102,60 @@ def staffing_command(
             f"{r.p_abandon:.3f}",
             f"{r.occupancy:.0%}",
         )
+    console.print(table)
+
+
+def capacity_command(
+    calls_per_hour: Annotated[float, typer.Option(help="Offered calls in the peak hour.")],
+    call_s: Annotated[
+        float,
+        typer.Option(help="Mean seconds a call spends on the node: IVR, queue and talk."),
+    ] = 240.0,
+    blocking: Annotated[
+        float, typer.Option(help="Share of calls the node may refuse with 503 (Erlang B).")
+    ] = 0.01,
+    agents: Annotated[
+        bool,
+        typer.Option(
+            "--agents/--no-agents", help="Calls are bridged to agents (a worker carries 2)."
+        ),
+    ] = True,
+    listening_share: Annotated[
+        float, typer.Option(help="Part of a call's time its audio streams to the ASR service.")
+    ] = 0.25,
+    calls_per_host: Annotated[
+        int, typer.Option(help="Concurrent recorded calls one host carries (bench/ramp.py).")
+    ] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Workers, ASR streams and hosts for a peak hour (Erlang B: beyond it, 503)."""
+    from call_routing.capacity import node_size
+
+    try:
+        size = node_size(calls_per_hour, call_s, blocking, agents, listening_share, calls_per_host)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(size.as_dict()))
+        return
+    table = Table(
+        "load (Erlang)",
+        "concurrent calls",
+        "refused",
+        "workers.count",
+        "ASR streams",
+        "hosts",
+        title=(
+            f"{calls_per_hour:g} calls/h × {call_s:g} s, at most {blocking:.1%} refused, "
+            f"{calls_per_host} calls per host"
+        ),
+    )
+    table.add_row(
+        f"{size.load_erlang:.1f}",
+        str(size.calls),
+        f"{size.blocking:.2%}",
+        str(size.workers),
+        str(size.asr_streams),
+        str(size.hosts),
+    )
     console.print(table)
