@@ -306,23 +306,36 @@ def recovery(load_stopped: float, probes: Sequence[Probe]) -> dict[str, Any]:
     }
 
 
+_HUB_PERCENTILE = re.compile(r"hub_(p\d+)_s")
+
+
 def admission_row(
     previous: Mapping[str, Any] | None, current: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The node's own view for one interval from its ``admission`` status (``{}`` when
     the node does not write one): its state, the hub's answer latency, and calls it
-    refused in the interval (the difference of its cumulative count)."""
+    refused in the interval (the difference of its cumulative count).
+
+    The hub's latency is read in either shape a node writes it: a ``hub_latency_s``
+    mapping (``{"p50": …, "p99": …, "samples": …}``) or flat ``hub_p90_s``-style keys;
+    ``hub_latency_s`` in the row maps ``"p50"``/``"p90"``/… to seconds."""
     if not current:
         return {}
-    latency = current.get("hub_latency_s") or {}
+    nested = dict(current.get("hub_latency_s") or {})
+    samples = nested.pop("samples", None)
+    latency = {k: v for k, v in nested.items() if isinstance(v, int | float) or v is None}
+    for key, value in current.items():
+        if match := _HUB_PERCENTILE.fullmatch(key):
+            latency[match[1]] = value
     refused_total = current.get("refused_total")
     before = (previous or {}).get("refused_total")
     return {
         "state": current.get("state"),
+        "admit_pct": current.get("admit_pct"),
+        "reason": current.get("reason"),
         "limit_per_s": current.get("limit_per_s"),
-        "hub_p50_s": latency.get("p50"),
-        "hub_p99_s": latency.get("p99"),
-        "hub_samples": latency.get("samples"),
+        "hub_latency_s": dict(sorted(latency.items(), key=lambda item: int(item[0][1:]))),
+        "hub_samples": samples,
         "cpu": current.get("cpu"),
         "refused_total": refused_total,
         "refused": (

@@ -147,8 +147,13 @@ def test_the_nodes_own_admission_figures_are_shown_when_it_writes_them() -> None
         "refused_total": 9,
     }
     row = admission_row(before, now)
-    assert row["state"] == "shedding" and row["refused"] == 5 and row["hub_p99_s"] == 0.9
+    assert row["state"] == "shedding" and row["refused"] == 5
+    assert row["hub_latency_s"] == {"p50": 0.05, "p99": 0.9} and row["hub_samples"] == 40
     assert admission_row(None, now)["refused"] == 9
+    # The shape the supervisor writes today: flat percentile keys, an admitted share.
+    flat = {"state": "open", "admit_pct": 60, "reason": "cpu", "hub_p90_s": 0.0516}
+    row = admission_row(None, flat | {"refused_total": 34})
+    assert row["hub_latency_s"] == {"p90": 0.0516} and row["admit_pct"] == 60
 
 
 def test_a_short_soak_answers_every_call_and_the_node_answers_after_it(
