@@ -164,7 +164,7 @@ def test_a_short_soak_answers_every_call_and_the_node_answers_after_it(
 
     node = node_factory("soak", workers=4, grace_s=5, no_input_s=120)
     report = run_soak(
-        node, workers=4, rate=2, limit=8, hold_s=6, seconds=40, interval_s=10, progress=False
+        node, workers=4, rate=2, limit=8, hold_s=6, seconds=36, interval_s=10, progress=False
     )
     total = report["totals"]
     assert total["offered"] >= 20
