@@ -210,11 +210,17 @@ class AsrSection(Section):
     vosk_model: str = Field("vosk-cn-small", min_length=1)  # a registry name or a model folder
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)  # 0: a free port chosen at start
-    max_streams: int = Field(8, ge=1, le=1000)
-    decoders: int = Field(1, ge=1, le=64)  # parallel decodes (threads)
-    cpu_threads: int = Field(2, ge=1, le=64)  # per decode
+    # 0 (auto): sized at start to the cores the service may run on and the engine's cost
+    max_streams: int = Field(0, ge=0, le=1000)
+    decoders: int = Field(0, ge=0, le=64)  # parallel decodes (threads); 0: auto
+    cpu_threads: int = Field(0, ge=0, le=64)  # per decode; 0: auto
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     interim_every_s: float = Field(1.0, ge=0.2, le=10)
+    # Scheduling niceness of the service (0–19): media workers and the hub come first.
+    nice: int = Field(10, ge=0, le=19)
+    # A turn whose final would come later than this after the caller stops (the hub
+    # waits 4 s for it) is not decoded: the stream is told "overloaded" at once; 0: never.
+    max_final_delay_s: float = Field(3.0, ge=0, le=60)
 
 
 class RoutingSection(Section):

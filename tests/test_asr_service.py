@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from asr.audio import read_wav
 from asr.normalize import cer
 from asr.protocol import parse_request
-from asr.service import AsrService, ServiceLimits, start_service
+from asr.service import AsrService, ServiceLimits, meter, start_service
 from asr.stream import Final, StreamAdapter
 from asr.vad import webrtc_classifier
 from asr.whisper import WhisperRecognizer
@@ -32,6 +32,7 @@ async def _service(whisper, published: list, max_streams: int = 2):
 
     adapter = StreamAdapter(whisper, webrtc_classifier, decoders=1)
     service = AsrService(adapter, ServiceLimits(max_streams=max_streams), publish)
+    meter(adapter, service.backlog)
     server = await start_service(service, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     return service, server, adapter, f"ws://127.0.0.1:{port}"
@@ -81,7 +82,16 @@ async def test_a_stream_gets_speech_start_partials_and_a_final(whisper) -> None:
     assert finals and cer("甚至出现交易几乎停滞的情况", "".join(f["text"] for f in finals)) <= 0.3
     assert all(0 <= f["start_s"] < f["end_s"] for f in finals)
     assert [c for c, e in published if isinstance(e, Final)] == ["20261128-120000-w1-abcdef"]
-    assert service.load == {"streams": 0, "capacity": 2, "served": 1, "refused": 0}
+    load = service.load
+    assert {k: load[k] for k in ("streams", "capacity", "served", "refused", "shed")} == {
+        "streams": 0,
+        "capacity": 2,
+        "served": 1,
+        "refused": 0,
+        "shed": 0,
+    }
+    assert load["backlog_s"] == 0  # the final came: nothing is owed any more
+    assert service.backlog.decodes >= 1 and load["rtf"] > 0  # measured on real decodes
 
 
 async def test_a_saturated_service_says_busy_at_once(whisper) -> None:
@@ -91,8 +101,9 @@ async def test_a_saturated_service_says_busy_at_once(whisper) -> None:
             await first.send(json.dumps({"call_id": "c1", "sample_rate": 8000}))
             assert json.loads(await first.recv())["type"] == "ready"
             async with connect(url) as second:
+                await second.send(json.dumps({"call_id": "c2", "sample_rate": 8000}))
                 reply = json.loads(await asyncio.wait_for(second.recv(), 5))
-            assert reply == {"type": "busy", "capacity": 1}
+            assert reply == {"type": "busy", "capacity": 1, "reason": "streams"}
             await first.send(json.dumps({"eof": True}))
             async for _ in first:
                 pass

@@ -1,4 +1,11 @@
-"""The ASR service as a node part (``hotline asr serve``, started by ``hotline serve``)."""
+"""The ASR service as a node part (``hotline asr serve``, started by ``hotline serve``).
+
+The process lowers its own scheduling priority to ``asr.nice`` first, every thread
+it already has included, so the decoding threads made later inherit it: under a
+peak the media workers and the hub get the CPU and transcripts wait (and, past
+``asr.max_final_delay_s``, are shed).  Streams, decoders and threads per decode
+left at 0 are sized to the cores the process may use (``asr.service.size_service``).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +18,27 @@ import os
 import signal
 from pathlib import Path
 
-from asr.engines import open_engine
+from asr.engines import choose_engine, open_engine
 from asr.normalize import filler_spans, says_something, without_fillers
 from asr.protocol import StreamRequest
-from asr.service import AsrService, ServiceLimits, start_service
+from asr.service import (
+    AsrService,
+    ServiceLimits,
+    Sizing,
+    meter,
+    size_service,
+    start_service,
+    usable_cores,
+)
 from asr.stream import Final, Partial, StreamEnded, StreamEvent, StreamFailed
 from events import messages as m
 from events import topics
 from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
-from ivr.node.logs import configure
+from ivr.node.logs import configure, fields
 from sip_config import Settings
+from sip_config.settings import AsrSection
 
 log = logging.getLogger("asr")
 
@@ -31,12 +47,49 @@ def asr_status_topic(name: str) -> str:
     return topics.asr_status(name)
 
 
+def lower_priority(nice: int) -> int:
+    """Run this process, and every thread it has, at niceness ``nice`` (threads made
+    later inherit it from the thread that makes them); the niceness now in effect.
+    Linux keeps a niceness per thread, so each thread of ``/proc/self/task`` is set;
+    a process already nicer than ``nice`` stays as it is (raising priority needs
+    privileges the node does not ask for)."""
+    tasks = Path("/proc/self/task")
+    threads = [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def sizing_for(config: AsrSection, cores: int | None = None) -> Sizing:
+    """``asr.max_streams`` / ``decoders`` / ``cpu_threads`` for the engine chosen; 0 is
+    sized to ``cores`` (the CPUs this process may use)."""
+    engine = choose_engine(config).kind
+    return size_service(
+        usable_cores() if cores is None else cores,
+        engine,
+        max_streams=config.max_streams,
+        decoders=config.decoders,
+        cpu_threads=config.cpu_threads,
+    )
+
+
 async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     config = settings.asr
     name = f"{settings.node.name}-asr"
-    adapter = open_engine(config)  # asr.engine: Vosk or Whisper, the model loaded once
+    sizing = sizing_for(config)
+    sized = config.model_copy(
+        update={
+            "max_streams": sizing.max_streams,
+            "decoders": sizing.decoders,
+            "cpu_threads": sizing.cpu_threads,
+        }
+    )
+    adapter = open_engine(sized)  # asr.engine: Vosk or Whisper, the model loaded once
     recognizer = adapter.recognizer
     service: AsrService | None = None
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
 
     def status(state: str) -> Message:
         load = service.load if service else {}
@@ -47,6 +100,8 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
                 "pid": os.getpid(),
                 "engine": recognizer.name,
                 "url": f"ws://{config.host}:{config.port}",
+                **sizing.as_status(),
+                "nice": nice,
                 **load,
             },
             node=settings.node.name,
@@ -102,13 +157,17 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
     service = AsrService(
         adapter,
         ServiceLimits(
-            max_streams=config.max_streams,
+            max_streams=sizing.max_streams,
             min_speech_ms=settings.listen.min_speech_ms,
             end_silence_ms=settings.listen.end_silence_ms,
             max_utterance_s=settings.listen.max_speech_s,
+            decoders=sizing.decoders,
+            rtf=sizing.rtf,
+            max_final_delay_s=config.max_final_delay_s,
         ),
         publish,
     )
+    meter(adapter, service.backlog)  # Whisper's decodes measure the decoding speed
     server = await start_service(service, config.host, config.port)
     bus_task = asyncio.create_task(bus.run([], _ignore))
     log.info(
@@ -117,7 +176,13 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
             "fields": {
                 "url": f"ws://{config.host}:{config.port}",
                 "engine": recognizer.name,
-                "max_streams": config.max_streams,
+                "max_streams": sizing.max_streams,
+                "decoders": sizing.decoders,
+                "cpu_threads": sizing.cpu_threads,
+                "sized": ",".join(sizing.auto) or "settings",
+                "sizing": sizing.how if sizing.auto else "as set in [asr]",
+                "nice": nice,
+                "max_final_delay_s": config.max_final_delay_s,
             }
         },
     )
@@ -150,7 +215,10 @@ async def _ignore(topic: str, message: Message) -> None:
 
 def serve_until_signalled(settings: Settings) -> None:
     """Run the service until SIGTERM or SIGINT (the part's process, or ``hotline asr serve``)."""
+    nice = lower_priority(settings.asr.nice)  # before the engine makes its threads
     configure("asr", settings.node.log_level)
+    if nice < settings.asr.nice:
+        log.warning("asr service could not lower its priority", extra=fields(nice=nice))
 
     async def go() -> None:
         stop = asyncio.Event()
