@@ -22,15 +22,12 @@ import numpy as np
 
 from tts.catalogue import Catalogue, Prompt
 from tts.espeak import EspeakCliSynthesizer
+from tts.layout import prompt_path
 from tts.pyttsx import PyttsxSynthesizer
 from tts.synth import FallbackSynthesizer, Speech, SynthesisError, Synthesizer, Utterance
 from tts.wav import mono_wav_bytes, read_wav, write_wav
 
 BATCH = 8  # prompts synthesized per pyttsx3 process; the progress bar moves per batch
-
-
-def prompt_path(prompts_dir: Path, sample_rate: int, prompt_id: str) -> Path:
-    return prompts_dir / str(sample_rate) / f"{prompt_id}.wav"
 
 
 def default_synthesizer() -> Synthesizer:

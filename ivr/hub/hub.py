@@ -45,6 +45,7 @@ DISPLAY_ONLY = frozenset(
         m.AGENT_REQUESTED,
     }
 )
+CHATTY = frozenset({m.ASR_PARTIAL, m.FLOW_STEP})  # many per call: the debug log only
 LOAD_WINDOW_S = 3.0  # the seconds hub.load's answer latencies cover
 DEFER_AT_MOST_S = 30.0  # deferrable work waits for new calls' answers at most this long
 
@@ -140,8 +141,11 @@ class Hub:
             if not message.data.get("ok"):
                 log.warning("worker refused a command", extra=fields(**message.data))
             return
-        if message.type in DISPLAY_ONLY:
-            log.debug(message.type, extra=fields(event=message.type, call_id=message.call_id))
+        if message.type in DISPLAY_ONLY and topics.is_call_topic(topic):
+            if message.type in CHATTY:
+                log.debug(message.type, extra=fields(event=message.type, call_id=message.call_id))
+            else:  # one line per call: what was understood, its ticket, its record
+                log.info(message.type, extra=fields(event=message.type, **message.data))
             return
         if topics.is_call_topic(topic) and message.call_id:
             if message.type == m.CALL_OFFERED:

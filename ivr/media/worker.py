@@ -37,11 +37,10 @@ from ivr.node.logs import configure, fields
 from ivr.node.tasks import TaskSet
 from recordings import manifest as mf
 from recordings.layout import call_dir
-from recordings.stereo import write_stereo
 from sip_config import Settings
 from sip_config.kamailio import HUB_BUSY_REASON
 from sip_config.sip_uris import number_uri
-from tts.prompts import prompt_path
+from tts.layout import prompt_path  # not tts.prompts: a worker needs no synthesizer
 
 log = logging.getLogger("worker")
 
@@ -75,6 +74,9 @@ class MediaWorker:
                 user_agent=f"hotline-node worker {worker_id}",
                 identity=f"worker-{worker_id}",
                 pjsip_log_level=settings.workers.pjsip_log_level,
+                idle_poll_ms=settings.workers.idle_poll_ms,
+                media_thread=settings.workers.media_thread,
+                tap_batch_frames=settings.workers.tap_batch_frames,
             ),
             on_event=lambda event: self.loop.call_soon_threadsafe(self._on_engine_event, event),
         )
@@ -566,6 +568,8 @@ class MediaWorker:
         while not agent_wav.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the bridge closes recorder files on its own thread
+        from recordings.stereo import write_stereo  # numpy: loaded only by workers that bridge
+
         try:
             await asyncio.to_thread(
                 write_stereo, caller, agent_wav, call.directory / "qa.wav", agent.offset_s
