@@ -83,9 +83,24 @@ def _classifiers(config: AsrSection) -> Callable[[int], Classifier]:
     return lambda rate: webrtc_classifier(rate, config.vad_aggressiveness)
 
 
+def sized(config: AsrSection, kind: str) -> AsrSection:
+    """``config`` with its "auto" (0) decoders and threads chosen for this machine."""
+    if config.decoders and config.cpu_threads:
+        return config
+    from asr.service import size_service, usable_cores
+
+    sizing = size_service(
+        usable_cores(), kind, config.max_streams, config.decoders, config.cpu_threads
+    )
+    return config.model_copy(
+        update={"decoders": sizing.decoders, "cpu_threads": sizing.cpu_threads}
+    )
+
+
 def open_engine(config: AsrSection, cache: Path | None = None) -> StreamingEngine:
     """The streaming engine for the ASR service, its model loaded."""
     choice = choose_engine(config, cache)
+    config = sized(config, choice.kind)
     if choice.kind == "vosk":
         from asr.vosk import VoskEngine
 
@@ -110,6 +125,7 @@ def open_engine(config: AsrSection, cache: Path | None = None) -> StreamingEngin
 def open_recognizer(config: AsrSection, cache: Path | None = None) -> BatchRecognizer:
     """The same engine for whole recordings (``hotline asr transcribe`` and ``eval``)."""
     choice = choose_engine(config, cache)
+    config = sized(config, choice.kind)
     if choice.kind == "vosk":
         from asr.vosk import VoskRecognizer
 

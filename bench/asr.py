@@ -98,6 +98,7 @@ async def main_async(args: argparse.Namespace) -> None:
             min_speech_ms=listen.min_speech_ms,
             end_silence_ms=listen.end_silence_ms,
             max_utterance_s=listen.max_speech_s,
+            max_final_delay_s=0,  # raw latency: no turn shed for a late final
         ),
     )
     server = await start_service(service, "127.0.0.1", 0)

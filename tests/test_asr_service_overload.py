@@ -154,7 +154,7 @@ async def test_a_stream_opened_behind_a_backlog_is_told_busy_overloaded(held) ->
 
     lost: list[str] = []  # the media worker's own client: it reports asr.unavailable
     link = AsrLink(url, "c-link", "caller", 8000, on_lost=lost.append, turn=1)
-    assert await link.start() == "busy"
+    assert await link.start() == "busy (overloaded)"  # asr.unavailable says why
     assert service.overloaded == 2 and service.served == 1
 
     recognizer.release.set()  # the backlog drains: streams are admitted again
@@ -187,7 +187,7 @@ async def test_the_worker_link_hears_a_shed_turn_as_a_lost_stream(held) -> None:
         if lost:
             break
         await asyncio.sleep(0.01)
-    assert lost == ["asr service connection lost"]  # the worker emits asr.unavailable
+    assert lost == ["asr service: overloaded"]  # the worker emits asr.unavailable, with why
     await link.close()
     recognizer.release.set()
     await _until(first, "closed")

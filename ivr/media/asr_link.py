@@ -64,7 +64,9 @@ class AsrLink:
             return f"asr service unreachable: {exc or type(exc).__name__}"
         if reply.get("type") != "ready":
             await self._drop_connection()
-            return str(reply.get("type")) if reply.get("type") == "busy" else str(reply)
+            if reply.get("type") == "busy":  # "busy (overloaded)": its backlog, not its streams
+                return f"busy ({reply['reason']})" if reply.get("reason") else "busy"
+            return str(reply)
         if self._closing:  # closed while connecting: the turn is already over
             await self._drop_connection()
             return "closed before streaming started"
@@ -106,14 +108,18 @@ class AsrLink:
 
     async def _read(self) -> None:
         assert self._ws is not None
+        why = "asr service connection lost"
         try:
             async for message in self._ws:
-                if json.loads(message).get("type") == "closed":
+                said = json.loads(message)
+                if said.get("type") == "closed":
                     return
+                if said.get("type") == "error" and said.get("reason"):
+                    why = f"asr service: {said['reason']}"  # e.g. overloaded: shed the turn
         except ConnectionClosed:
             pass
         if not self._closing:
-            self._on_lost("asr service connection lost")
+            self._on_lost(why)
 
     async def _drop_connection(self) -> None:
         if self._ws is not None:
