@@ -118,3 +118,35 @@ async def test_deferrable_work_waits_until_new_calls_are_answered() -> None:
     await hub.settle()
     assert [kind for kind, _ in commands_to(bus, "w1")] == [m.ANSWER]
     await asyncio.wait_for(hub.after_new_calls(), 1)  # nothing waiting: at once
+
+
+async def test_duplicates_are_dropped_and_old_ids_forgotten_at_a_constant_cost(
+    monkeypatch,
+) -> None:
+    import ivr.hub.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "SEEN_AT_MOST", 50)
+    bus, wall, clock = MemoryBus(), Wall(), FakeClock()
+    hub = Hub(bus, NODE, clock=clock, wall_clock=wall)
+    seen: list[str] = []
+    hub.watchers.append(lambda topic, message: seen.append(message.id))
+    first = offer("c0", wall.now)
+    await hub.on_message(*first)
+    await hub.on_message(*first)  # QoS 1 delivered it twice
+    assert seen == [first[1].id]
+    for index in range(200):  # a long peak: the remembered ids stay bounded
+        await hub.on_message(*event(f"c{index}", m.CALL_MEDIA, "w1", codec="PCMA"))
+    assert len(hub._seen) == 50
+    clock.advance(hub_module.SEEN_FOR_S + 1)
+    await hub.on_message(*event("late", m.CALL_MEDIA, "w1", codec="PCMA"))
+    assert len(hub._seen) == 1, "ids older than the window are forgotten"
+
+
+async def test_hub_load_reports_how_late_call_events_are_handled() -> None:
+    bus, wall = MemoryBus(), Wall()
+    hub = make_hub(bus, wall)
+    await hub.on_message(*offer("c1", wall.now))
+    topic, late = event("c1", m.CALL_ANSWERED, "w1")
+    await hub.on_message(topic, dataclasses.replace(late, ts=wall.now - 2.5))
+    load = hub.load()
+    assert load["events"] == 2 and load["lag_p90_s"] == 2.5 and load["lag_p50_s"] == 0.0

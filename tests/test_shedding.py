@@ -106,3 +106,11 @@ def test_only_a_fresh_hub_load_counts() -> None:
     clock.now = 10  # the hub said nothing since: its old figures are not held against it
     assert asyncio.run(loop.step()) == 60
     assert loop.status()["hub_p90_s"] is None
+
+
+def test_a_hub_behind_on_its_events_is_saturated_even_if_it_answers_quickly() -> None:
+    kamailio, clock = FakeKamailio(), Clock()
+    loop = shedder(kamailio, clock)
+    loop.hub_load({"p90_s": 0.05, "lag_p90_s": 4.0, "stale": 0})
+    assert asyncio.run(loop.step()) == 50
+    assert loop.status()["hub_p90_s"] == 4.0 and "behind" in loop.status()["reason"]

@@ -46,6 +46,8 @@ DISPLAY_ONLY = frozenset(
     }
 )
 CHATTY = frozenset({m.ASR_PARTIAL, m.FLOW_STEP})  # many per call: the debug log only
+SEEN_FOR_S = 600.0  # a duplicate comes within seconds; ids are kept this long
+SEEN_AT_MOST = 200_000  # and at most this many (a peak's ten minutes of messages)
 LOAD_WINDOW_S = 3.0  # the seconds hub.load's answer latencies cover
 DEFER_AT_MOST_S = 30.0  # deferrable work waits for new calls' answers at most this long
 
@@ -84,7 +86,8 @@ class Hub:
         self.workers: dict[str, dict] = {}
         self.asr: dict[str, dict] = {}  # ASR services' retained status (streams, capacity)
         self.asr_latencies: collections.deque[float] = collections.deque(maxlen=500)
-        self._seen: dict[str, float] = {}
+        # Message ids seen lately, oldest first (QoS 1 may deliver a message twice).
+        self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
         # Seat allocation (None without agents): the ACD, fed by the calls' events.
         self.seating = seating(self.flows) if seating is not None else None
         if self.seating is not None:
@@ -109,6 +112,9 @@ class Hub:
         self.answer_within_s = answer_within_s
         self.wall_clock = wall_clock
         self._answered: collections.deque[tuple[float, float]] = collections.deque(maxlen=5000)
+        # How late the hub handles a call's events (the worker's time to the hub's):
+        # answers come first, so this is where a hub falling behind shows.
+        self._lags: collections.deque[tuple[float, float]] = collections.deque(maxlen=20000)
         self._stale: collections.deque[float] = collections.deque(maxlen=5000)
         self.stale_offers = 0  # since the hub started
         self._offers_waiting = 0  # offers received and not yet answered (or dropped)
@@ -117,15 +123,12 @@ class Hub:
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
             return  # QoS 1 may deliver twice
-        self._seen[message.id] = self.clock()
+        self._remember(message.id)
         for watch in self.watchers:
             try:
                 watch(topic, message)
             except Exception:  # an observer never stops the calls
                 log.exception("watcher failed", extra=fields(topic=topic))
-        if len(self._seen) > 20000:
-            cutoff = self.clock() - 600
-            self._seen = {k: v for k, v in self._seen.items() if v > cutoff}
         if message.type == m.WORKER_STATUS:
             await self._on_worker_status(message)
             return
@@ -154,6 +157,18 @@ class Hub:
                 self._chain(message)
             else:
                 await self._on_call_event(message)
+
+    def _remember(self, message_id: str) -> None:
+        """Keep the id for ``SEEN_FOR_S`` (at most ``SEEN_AT_MOST`` ids): each message
+        costs the same however many came before it."""
+        now = self.clock()
+        seen = self._seen
+        seen[message_id] = now
+        while seen:
+            oldest = next(iter(seen.values()))
+            if now - oldest <= SEEN_FOR_S and len(seen) <= SEEN_AT_MOST:
+                break
+            seen.popitem(last=False)
 
     def _chain(self, message: Message) -> asyncio.Task:
         """Handle ``message`` after the call's earlier events, without waiting for it."""
@@ -190,6 +205,8 @@ class Hub:
             await asyncio.gather(*list(self._chains.values()), return_exceptions=True)
 
     async def _on_call_event(self, message: Message) -> None:
+        now = self.wall_clock()
+        self._lags.append((now, max(0.0, now - message.ts)))
         try:
             await self._handle_call_event(message)
         finally:
@@ -283,6 +300,7 @@ class Hub:
         """``hub.load``: how fast the calls offered lately were answered."""
         now = self.wall_clock()
         latencies = sorted(lat for at, lat in self._answered if now - at <= window_s)
+        lags = sorted(lag for at, lag in self._lags if now - at <= window_s)
         return {
             "window_s": window_s,
             "answered": len(latencies),
@@ -290,6 +308,9 @@ class Hub:
             "p50_s": _quantile(latencies, 0.50),
             "p90_s": _quantile(latencies, 0.90),
             "p99_s": _quantile(latencies, 0.99),
+            "events": len(lags),
+            "lag_p50_s": _quantile(lags, 0.50),
+            "lag_p90_s": _quantile(lags, 0.90),
             "calls": len(self.flows),
             "pending": len(self._chains),
         }

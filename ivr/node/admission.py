@@ -39,7 +39,7 @@ class AdmissionPolicy:
 @dataclass(frozen=True)
 class Reading:
     at: float  # monotonic seconds
-    hub_p90_s: float | None  # None: no call answered lately
+    hub_p90_s: float | None  # the hub's answers or event handling, p90; None: no figures
     hub_stale: int = 0  # offers the hub dropped as too old, lately
     hub_slow_refusals: int = 0  # workers' "Hub Busy" 503s since the last reading
     cpu: float = 0.0  # host CPU busy, 0-1
@@ -81,5 +81,5 @@ class Admission:
         if reading.hub_stale > 0:
             return "the hub dropped offers it could not answer in time"
         if reading.hub_p90_s is not None and reading.hub_p90_s > self.policy.target_s:
-            return f"the hub answers new calls in {reading.hub_p90_s:.1f}s (p90)"
+            return f"the hub is {reading.hub_p90_s:.1f}s behind (p90)"
         return ""

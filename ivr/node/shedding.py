@@ -66,8 +66,10 @@ class Shedder:
         slow = await self._read_refusals()
         fresh = self._hub_load is not None and now - self._hub_load[0] < LOAD_FRESH_S
         load = self._hub_load[1] if fresh and self._hub_load is not None else {}
-        p90 = load.get("p90_s")
-        self._hub_p90 = float(p90) if isinstance(p90, int | float) else None
+        # The hub is as slow as the slower of its answers and its handling of events.
+        figures = [load.get("p90_s"), load.get("lag_p90_s")]
+        known = [float(f) for f in figures if isinstance(f, int | float)]
+        self._hub_p90 = max(known) if known else None
         self._cpu = max(0.0, min(1.0, self.cpu()))
         before = self.admission.admit_pct
         share = self.admission.update(
