@@ -66,7 +66,7 @@ def test_migration_creates_the_schema_on_an_empty_database(url: str) -> None:
         assert tables == {"tickets", "ticket_audit", "ticket_sequences", VERSION_TABLE}
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0002"
+            assert context.get_current_revision() == "0003"
             assert compare_metadata(context, Base.metadata) == []  # migrations match the models
         upgrade_database(url)  # a second run changes nothing
     finally:

@@ -21,6 +21,7 @@ from tickets.model import Status, Ticket
 _FILLERS = re.compile(r"喂|嗯|啊|呃|哦|那个|就是|然后|这个|你好|您好|请问|我想|我要")
 _NOT_TEXT = re.compile(r"[^\w]|_", re.UNICODE)
 _ANONYMOUS = {"", "anonymous", "unknown", "0"}
+ADDRESS_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,16 @@ def normalise_address(address: str) -> str:
     return _NOT_TEXT.sub("", unicodedata.normalize("NFKC", address).lower())
 
 
+def address_key(address: str) -> str:
+    """The address as duplicates compare it, cut to what the store indexes."""
+    return normalise_address(address)[:ADDRESS_KEY_LENGTH]
+
+
+def is_anonymous(caller: str) -> bool:
+    """A number that says nothing about who called (withheld, unknown)."""
+    return caller.strip().lower() in _ANONYMOUS
+
+
 def bigrams(text: str) -> Counter[str]:
     """Character bigram counts of the normalised text (a lone character counts as one)."""
     text = normalise_text(text)
@@ -100,7 +111,7 @@ def find_duplicate(
     rules = rules or DuplicateRules()
     since: datetime = ticket.created_at - rules.window
     caller = ticket.caller_number.strip()
-    address = normalise_address(ticket.address)
+    address = address_key(ticket.address)
     text = _text(ticket)
     best: tuple[float, datetime, DuplicateMatch] | None = None
     for earlier in candidates:
@@ -109,11 +120,11 @@ def find_duplicate(
         if not since <= earlier.created_at <= ticket.created_at:
             continue
         score = similarity(text, _text(earlier))
-        same_address = bool(address) and address == normalise_address(earlier.address)
+        same_address = bool(address) and address == address_key(earlier.address)
         reason = ""
         if same_address and score >= rules.similarity:
             reason = "same address and similar content"
-        elif caller.lower() not in _ANONYMOUS and caller == earlier.caller_number.strip():
+        elif not is_anonymous(caller) and caller == earlier.caller_number.strip():
             same_category = bool(ticket.category_code) and (
                 ticket.category_code == earlier.category_code
             )

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     select,
 )
 from sqlalchemy.orm import (
@@ -46,7 +47,7 @@ from sip_config.settings import Settings
 from storage import sql
 from storage.sqltypes import UtcDateTime
 from tickets.callbacks import callback_done, request_callback
-from tickets.duplicates import DuplicateMatch, find_duplicate
+from tickets.duplicates import DuplicateMatch, address_key, find_duplicate, is_anonymous
 from tickets.lifecycle import Action, transition
 from tickets.model import (
     FINISHED_STATUSES,
@@ -109,6 +110,8 @@ class TicketRow(Base):
     lead_department: Mapped[str] = mapped_column(String(100))
     co_departments: Mapped[list[str]] = mapped_column(JSON)
     address: Mapped[str] = mapped_column(Text)
+    # normalise_address(address): duplicate candidates are looked up by it
+    address_key: Mapped[str] = mapped_column(String(200), index=True, server_default="")
     content: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
     transcript: Mapped[str] = mapped_column(Text)
@@ -204,6 +207,7 @@ def _to_row(ticket: Ticket, row: TicketRow) -> None:
     row.co_departments = list(ticket.co_departments)
     row.rating = ticket.rating.value if ticket.rating else None
     row.callback_reason = str(ticket.callback_reason)
+    row.address_key = address_key(ticket.address)
     ext = ticket.extension
     row.extension = (
         None
@@ -414,7 +418,7 @@ class TicketStore:
         with self._transaction() as session:
             ticket = self._insert(session, draft, now)
             since = now - self.policy.duplicates.window
-            candidates = self._recent(session, since, exclude=ticket.number)
+            candidates = self._candidates(session, ticket, since)
             match = find_duplicate(ticket, candidates, self.policy.duplicates)
             if match is None or not link_duplicates:
                 return Intake(ticket, match)
@@ -564,6 +568,23 @@ class TicketStore:
     def _recent(self, session: Session, since: datetime, exclude: str = "") -> Sequence[Ticket]:
         statement = select(TicketRow).where(
             TicketRow.created_at >= since, TicketRow.number != exclude
+        )
+        return [_to_ticket(row, with_audit=False) for row in session.scalars(statement)]
+
+    def _candidates(self, session: Session, ticket: Ticket, since: datetime) -> Sequence[Ticket]:
+        """The tickets of the window that ``ticket`` could repeat: only those with its
+        caller or its address can (:func:`~tickets.duplicates.find_duplicate`), and
+        both are indexed, so intake costs the same however many tickets the window holds."""
+        alike = []
+        caller = ticket.caller_number.strip()
+        if not is_anonymous(caller):
+            alike.append(TicketRow.caller_number == caller)
+        if key := address_key(ticket.address):
+            alike.append(TicketRow.address_key == key)
+        if not alike:
+            return []
+        statement = select(TicketRow).where(
+            TicketRow.created_at >= since, TicketRow.number != ticket.number, or_(*alike)
         )
         return [_to_ticket(row, with_audit=False) for row in session.scalars(statement)]
 
