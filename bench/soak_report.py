@@ -55,6 +55,9 @@ def soak_scenario_text(text: str, hold_s: float) -> str:
     Each anchor must occur exactly once: a scenario that changed shape is an
     error here, never a soak that silently counts nothing."""
     text = held_call_text(text, hold_s)
+    # A citizen per call, as in a real peak (one number for all would make every
+    # ticket a repeat of the first and measure the duplicate check, not the node).
+    text = text.replace("sip:13800138000@", "sip:1390[call_number]@")
     for event, (pattern, _) in _ANCHORS.items():
         found = pattern.findall(text)
         if len(found) != 1:

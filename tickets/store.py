@@ -67,6 +67,7 @@ from tickets.policy import TicketPolicy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "tickets_alembic_version"
+CANDIDATES_AT_MOST = 200  # the latest tickets of a caller or address a new one is compared with
 
 
 class StoreError(Exception):
@@ -583,8 +584,11 @@ class TicketStore:
             alike.append(TicketRow.address_key == key)
         if not alike:
             return []
-        statement = select(TicketRow).where(
-            TicketRow.created_at >= since, TicketRow.number != ticket.number, or_(*alike)
+        statement = (
+            select(TicketRow)
+            .where(TicketRow.created_at >= since, TicketRow.number != ticket.number, or_(*alike))
+            .order_by(TicketRow.created_at.desc())
+            .limit(CANDIDATES_AT_MOST)  # one number calling all day (a switchboard) stays cheap
         )
         return [_to_ticket(row, with_audit=False) for row in session.scalars(statement)]
 
