@@ -57,6 +57,7 @@ from bench.soak_report import (  # noqa: E402
     intervals,
     mean_of,
     memory_flatness,
+    node_outcomes,
     recovery,
     rows_add_up,
     soak_scenario_text,
@@ -648,6 +649,18 @@ def headline(report: dict[str, Any]) -> str:
         f"rows add up: {'yes' if report['rows_add_up'] else 'NO'}; SIPp's counters agree: "
         f"{'yes' if report['sipp_counters_agree'] else 'NO'}; node memory flat: "
         f"{'yes' if not grew else 'NO (' + ', '.join(grew) + ')'}; {probe}"
+        + _outcomes_line(report.get("node_outcomes"))
+    )
+
+
+def _outcomes_line(outcomes: dict[str, Any] | None) -> str:
+    if not outcomes:
+        return ""
+    offered = ", ".join(f"{why} {n}" for why, n in outcomes["human_offered"].items())
+    return (
+        f"; the node understood {outcomes['understood']} of {outcomes['calls']} callers, "
+        f"drafted {outcomes['tickets']} tickets"
+        + (f", offered a human for the rest ({offered})" if offered else "")
     )
 
 
@@ -690,6 +703,9 @@ def main() -> None:
         )
     finally:
         node.stop()
+    hub_log = node.data_dir / "logs" / "hub.log"
+    lines = hub_log.read_text(errors="replace").splitlines() if hub_log.exists() else []
+    report["node_outcomes"] = node_outcomes(lines)
     print_report(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -25,8 +25,10 @@ Where each figure comes from, and why:
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -347,4 +349,32 @@ def admission_row(
             else refused_total
         ),
         "refused_by_cause": current.get("refused"),
+    }
+
+
+def node_outcomes(hub_log_lines: Iterable[str]) -> dict[str, Any]:
+    """What the node made of the calls, from the hub's log: each call's record
+    (``call.transcript``) says whether the caller's words were understood, or why a
+    human was offered instead (``asr_unavailable``: the ASR service shed the turn)."""
+    calls = understood = tickets = 0
+    offered: Counter[str] = Counter()
+    for line in hub_log_lines:
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("msg") == "call.transcript":
+            calls += 1
+            understood += bool(record.get("understood"))
+            if record.get("agent_offered"):
+                offered[str(record["agent_offered"])] += 1
+        elif record.get("msg") == "ticket.drafted":
+            tickets += 1
+    return {
+        "calls": calls,
+        "understood": understood,
+        "tickets": tickets,
+        "human_offered": dict(offered.most_common()),
     }

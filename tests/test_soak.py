@@ -180,3 +180,22 @@ def test_a_short_soak_answers_every_call_and_the_node_answers_after_it(
         assert all(row["memory_mb"][g] > 0 for g in MEMORY_GROUPS), row["memory_mb"]
         assert row["cpu_pct_of_core"]["workers"] > 0
     assert set(NODE_GROUPS) <= set(report["memory"])
+
+
+def test_node_outcomes_count_understood_callers_and_why_a_human_was_offered() -> None:
+    from bench.soak_report import node_outcomes
+
+    lines = [
+        '{"msg": "call.transcript", "understood": true, "agent_offered": ""}',
+        '{"msg": "call.transcript", "understood": false, "agent_offered": "asr_unavailable"}',
+        '{"msg": "call.transcript", "understood": false, "agent_offered": "asr_unavailable"}',
+        '{"msg": "ticket.drafted", "number": "GD12345-20261203-000001"}',
+        "not json",
+        '{"msg": "call.offered"}',
+    ]
+    assert node_outcomes(lines) == {
+        "calls": 3,
+        "understood": 1,
+        "tickets": 1,
+        "human_offered": {"asr_unavailable": 2},
+    }

@@ -46,8 +46,8 @@ DISPLAY_ONLY = frozenset(
     }
 )
 CHATTY = frozenset({m.ASR_PARTIAL, m.FLOW_STEP})  # many per call: the debug log only
-SEEN_FOR_S = 600.0  # a duplicate comes within seconds; ids are kept this long
-SEEN_AT_MOST = 200_000  # and at most this many (a peak's ten minutes of messages)
+SEEN_FOR_S = 120.0  # a duplicate comes within seconds; ids are kept this long
+SEEN_AT_MOST = 100_000  # and at most this many (two minutes of a large peak)
 LOAD_WINDOW_S = 3.0  # the seconds hub.load's answer latencies cover
 DEFER_AT_MOST_S = 30.0  # deferrable work waits for new calls' answers at most this long
 
