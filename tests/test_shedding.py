@@ -37,7 +37,8 @@ class Clock:
 
 
 def shedder(kamailio: FakeKamailio, clock: Clock) -> Shedder:
-    return Shedder(kamailio, AdmissionPolicy(target_s=1.0, settle_s=0), clock, cpu=lambda: 0.5)
+    policy = AdmissionPolicy(target_s=1.0, cut=0.5, step_pct=10, idle_step_pct=10, settle_s=0)
+    return Shedder(kamailio, policy, clock, cpu=lambda: 0.5)
 
 
 def test_statistics_output_is_parsed_with_or_without_the_group() -> None:
@@ -84,7 +85,7 @@ def test_a_restarted_kamailio_gets_the_share_again_within_seconds() -> None:
     assert kamailio.shares == [50]
     clock.now = 11  # nothing changed, but a restarted Kamailio would have 100 again
     kamailio.counters["shed_hub"] = 1
-    loop.admission.policy = AdmissionPolicy(step_pct=0)  # hold the share for the check
+    loop.admission.policy = AdmissionPolicy(step_pct=0, idle_step_pct=0)  # hold the share
     asyncio.run(loop.step())
     assert kamailio.shares == [50, 50]
 

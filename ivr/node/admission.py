@@ -10,10 +10,13 @@ new calls Kamailio admits (``$shv(admit_pct)``); the rest get 503 with
 Retry-After at once, before a worker or the hub spends anything on them.
 
 The rule is additive increase, multiplicative decrease (as TCP does with its
-window): halve the share when the hub is slow or refusals are seen, then wait a
-little for that to show; add a step per second while it is fast, so the node is
-back to admitting every call within seconds of the peak passing.  Pure logic:
-the caller supplies readings and applies the share.
+window), shaped for a long feedback delay (a call admitted now costs the hub
+most in the seconds after: greeting, transcript, ticket): cut the share by a
+third when the hub is slow or refusals are seen, then wait for that to show;
+while the hub is near its target, hold; while it is comfortably fast, grow a
+little each second; while it is idle (the peak has passed), grow fast, so the
+node is back to admitting every call within seconds.  Pure logic: the caller
+supplies readings and applies the share.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from dataclasses import dataclass, field
 class AdmissionPolicy:
     target_s: float = 1.0  # hub answer latency (p90) above which the node is saturated
     floor_pct: int = 10  # never below: some calls keep coming in and show the recovery
-    step_pct: int = 10  # added per reading while the hub is fast
-    cut: float = 0.5  # the share is multiplied by this when saturated
-    settle_s: float = 2.0  # after a cut, no other cut for this long (let it take effect)
+    step_pct: int = 3  # added per reading while the hub is fast (under half its target)
+    idle_step_pct: int = 15  # added per reading while it is idle (under a quarter)
+    cut: float = 0.67  # the share is multiplied by this when saturated
+    settle_s: float = 3.0  # after a cut, no other cut for this long (let it take effect)
     cpu_busy: float = 0.97  # host CPU (0-1) at which the share stops growing
 
     @classmethod
@@ -67,10 +71,14 @@ class Admission:
                 self._last_cut = reading.at
                 self.reason = why
             return self.admit_pct
-        near_target = reading.hub_p90_s is not None and reading.hub_p90_s > policy.target_s / 2
-        if reading.cpu >= policy.cpu_busy and near_target:
+        p90 = reading.hub_p90_s
+        if p90 is not None and p90 > policy.target_s / 2:
             return self.admit_pct  # hold: more calls would push the hub over
-        self.admit_pct = min(100, self.admit_pct + policy.step_pct)
+        idle = p90 is None or p90 <= policy.target_s / 4
+        if reading.cpu >= policy.cpu_busy and not idle:
+            return self.admit_pct  # the machine is full: grow only once the hub idles
+        step = policy.idle_step_pct if idle else policy.step_pct
+        self.admit_pct = min(100, self.admit_pct + step)
         if self.admit_pct >= 100:
             self.reason = ""
         return self.admit_pct
