@@ -67,7 +67,7 @@ from tickets.policy import TicketPolicy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "tickets_alembic_version"
-CANDIDATES_AT_MOST = 200  # the latest tickets of a caller or address a new one is compared with
+CANDIDATES_AT_MOST = 50  # the latest tickets of a caller or address a new one is compared with
 
 
 class StoreError(Exception):

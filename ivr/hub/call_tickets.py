@@ -9,13 +9,13 @@ recording directory is attached once the worker has saved it.  Store calls block
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from ivr.hub.flow import CallFlow
+from ivr.hub.sql_work import in_sql_thread
 from tickets.model import Channel, RequestType, Ticket, TicketDraft
 from tickets.store import TicketStore
 
@@ -84,7 +84,7 @@ class CallTickets:
             self._tried = set(self.by_call)
         draft = draft_for_call(flow)
         try:
-            intake = await asyncio.to_thread(self.store.intake, draft, datetime.now(UTC))
+            intake = await in_sql_thread(self.store.intake, draft, datetime.now(UTC))
         except Exception:  # the call goes on; the recording and the transcript are kept
             log.exception("could not open a ticket", extra={"fields": {"call_id": flow.call_id}})
             return None
@@ -117,7 +117,7 @@ class CallTickets:
             self.store.save(dataclasses.replace(ticket, **changes))
 
         try:
-            await asyncio.to_thread(attach)
+            await in_sql_thread(attach)
         except Exception:
             log.exception("could not attach the recording", extra={"fields": {"call_id": call_id}})
 
@@ -126,7 +126,7 @@ class CallTickets:
         if not number or not callback_number:
             return
         try:
-            await asyncio.to_thread(
+            await in_sql_thread(
                 self.store.request_callback, number, callback_number, reason, datetime.now(UTC)
             )
         except Exception:  # the callback itself is kept by the ACD; the agent sees the call
@@ -136,7 +136,7 @@ class CallTickets:
         if not number:
             return
         try:
-            await asyncio.to_thread(
+            await in_sql_thread(
                 self.store.callback_done, number, datetime.now(UTC), agent_id or "system"
             )
         except Exception:
@@ -151,7 +151,7 @@ class CallTickets:
         since = datetime.now(UTC) - timedelta(hours=hours)
         query = TicketQuery(caller_number=caller, created_from=since, limit=5)
         try:
-            found = await asyncio.to_thread(self.store.find, query)
+            found = await in_sql_thread(self.store.find, query)
         except Exception:
             log.exception("could not look up the caller's tickets")
             return False

@@ -25,6 +25,7 @@ from events.messages import Message
 from ivr.hub.call_tickets import CallTickets
 from ivr.hub.flow import CallFlow, Command, FlowOptions, Step
 from ivr.hub.seating import Actions, Publish, Seating
+from ivr.hub.sql_work import in_sql_thread
 from ivr.node.logs import fields
 from recordings.catalog import CallCatalog
 from recordings.transcript import write_transcript
@@ -553,7 +554,7 @@ class Hub:
             return
         await self.after_new_calls()
         try:
-            await asyncio.to_thread(
+            await in_sql_thread(
                 self.catalog.add_from_directory, Path(directory), self.recordings_root
             )
         except Exception:  # QA can reindex later (hotline qa reindex); calls go on
