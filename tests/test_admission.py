@@ -22,7 +22,7 @@ def test_a_slow_hub_cuts_the_share_then_waits_for_the_cut_to_show() -> None:
     admission = Admission(AdmissionPolicy(target_s=1.0, cut=0.67, settle_s=3.0))
     assert admission.update(Reading(at=0, hub_p90_s=1.5)) == 67
     assert admission.state == "shedding"
-    assert "1.5s behind" in admission.reason
+    assert "1.5s (p90)" in admission.reason
     # Still slow a second later: the last cut has not shown yet, no second cut.
     assert admission.update(Reading(at=1, hub_p90_s=1.4)) == 67
     assert admission.update(Reading(at=3, hub_p90_s=1.4)) == 44
@@ -78,3 +78,13 @@ def test_a_busy_cpu_stops_growth_until_the_hub_idles() -> None:
 def test_the_target_follows_the_workers_answer_timeout() -> None:
     assert AdmissionPolicy.for_answer_timeout(3.0).target_s == 1.0
     assert AdmissionPolicy.for_answer_timeout(0.3).target_s == 0.2
+
+
+def test_events_handled_late_count_against_their_own_looser_target() -> None:
+    policy = AdmissionPolicy.for_answer_timeout(3.0)
+    assert policy.lag_target_s == 3.0
+    admission = Admission(policy)
+    # Answers quick, events 2 s late: behind, but within what a worker waits: hold.
+    assert admission.update(Reading(at=0, hub_p90_s=0.1, hub_lag_p90_s=2.0)) == 100
+    assert admission.update(Reading(at=1, hub_p90_s=0.1, hub_lag_p90_s=3.5)) < 100
+    assert "behind on calls' events" in admission.reason

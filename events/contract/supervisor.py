@@ -26,8 +26,9 @@ STATUS = EventSpec(
         _f(
             "admission",
             "object",
-            "{state (open, shedding), admit_pct (share of new calls let in), "
-            "hub_p90_s, cpu (0-1), refused: {rate, load, hub_slow, full}, refused_total}",
+            "{state (open, shedding), admit_pct (share of new calls let in), reason, "
+            "hub_p90_s (answers), hub_lag_p90_s (call events), cpu (0-1), "
+            "refused: {rate, load, hub_slow, full}, refused_total}",
             required=False,
         ),
     ),

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class AdmissionPolicy:
     target_s: float = 1.0  # hub answer latency (p90) above which the node is saturated
+    # How late the hub handles call events (p90) before the node counts as saturated:
+    # looser, as answers jump the queue; past it callers wait for their greeting.
+    lag_target_s: float = 3.0
     floor_pct: int = 10  # never below: some calls keep coming in and show the recovery
     step_pct: int = 3  # added per reading while the hub is fast (under half its target)
     idle_step_pct: int = 15  # added per reading while it is idle (under a quarter)
@@ -36,14 +39,16 @@ class AdmissionPolicy:
 
     @classmethod
     def for_answer_timeout(cls, hub_answer_timeout_s: float) -> AdmissionPolicy:
-        """Saturated well before a worker would give up on the hub (a third of its wait)."""
-        return cls(target_s=max(0.2, hub_answer_timeout_s / 3))
+        """Saturated well before a worker would give up on the hub (a third of its wait),
+        or when the hub handles events as late as a worker waits for its answer."""
+        return cls(target_s=max(0.2, hub_answer_timeout_s / 3), lag_target_s=hub_answer_timeout_s)
 
 
 @dataclass(frozen=True)
 class Reading:
     at: float  # monotonic seconds
-    hub_p90_s: float | None  # the hub's answers or event handling, p90; None: no figures
+    hub_p90_s: float | None  # the hub's answers, p90; None: none answered lately
+    hub_lag_p90_s: float | None = None  # how late it handles call events, p90
     hub_stale: int = 0  # offers the hub dropped as too old, lately
     hub_slow_refusals: int = 0  # workers' "Hub Busy" 503s since the last reading
     cpu: float = 0.0  # host CPU busy, 0-1
@@ -71,10 +76,10 @@ class Admission:
                 self._last_cut = reading.at
                 self.reason = why
             return self.admit_pct
-        p90 = reading.hub_p90_s
-        if p90 is not None and p90 > policy.target_s / 2:
+        load = self._load(reading)  # 1.0: at the target
+        if load > 0.5:
             return self.admit_pct  # hold: more calls would push the hub over
-        idle = p90 is None or p90 <= policy.target_s / 4
+        idle = load <= 0.25
         if reading.cpu >= policy.cpu_busy and not idle:
             return self.admit_pct  # the machine is full: grow only once the hub idles
         step = policy.idle_step_pct if idle else policy.step_pct
@@ -83,11 +88,23 @@ class Admission:
             self.reason = ""
         return self.admit_pct
 
+    def _load(self, reading: Reading) -> float:
+        """The hub's figures as a share of their targets (the larger one)."""
+        shares = [0.0]
+        if reading.hub_p90_s is not None:
+            shares.append(reading.hub_p90_s / self.policy.target_s)
+        if reading.hub_lag_p90_s is not None:
+            shares.append(reading.hub_lag_p90_s / self.policy.lag_target_s)
+        return max(shares)
+
     def _saturated(self, reading: Reading) -> str:
         if reading.hub_slow_refusals > 0:
             return "workers refused calls the hub answered too late"
         if reading.hub_stale > 0:
             return "the hub dropped offers it could not answer in time"
         if reading.hub_p90_s is not None and reading.hub_p90_s > self.policy.target_s:
-            return f"the hub is {reading.hub_p90_s:.1f}s behind (p90)"
+            return f"the hub answers new calls in {reading.hub_p90_s:.1f}s (p90)"
+        lag = reading.hub_lag_p90_s
+        if lag is not None and lag > self.policy.lag_target_s:
+            return f"the hub is {lag:.1f}s behind on calls' events (p90)"
         return ""

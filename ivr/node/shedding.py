@@ -56,6 +56,7 @@ class Shedder:
         self._applied: tuple[int, float] | None = None  # (share, when)
         self._cpu = 0.0
         self._hub_p90: float | None = None
+        self._hub_lag: float | None = None
 
     def hub_load(self, data: dict) -> None:
         self._hub_load = (self.clock(), data)
@@ -66,16 +67,15 @@ class Shedder:
         slow = await self._read_refusals()
         fresh = self._hub_load is not None and now - self._hub_load[0] < LOAD_FRESH_S
         load = self._hub_load[1] if fresh and self._hub_load is not None else {}
-        # The hub is as slow as the slower of its answers and its handling of events.
-        figures = [load.get("p90_s"), load.get("lag_p90_s")]
-        known = [float(f) for f in figures if isinstance(f, int | float)]
-        self._hub_p90 = max(known) if known else None
+        self._hub_p90 = _figure(load.get("p90_s"))
+        self._hub_lag = _figure(load.get("lag_p90_s"))
         self._cpu = max(0.0, min(1.0, self.cpu()))
         before = self.admission.admit_pct
         share = self.admission.update(
             Reading(
                 at=now,
                 hub_p90_s=self._hub_p90,
+                hub_lag_p90_s=self._hub_lag,
                 hub_stale=int(load.get("stale", 0) or 0),
                 hub_slow_refusals=slow,
                 cpu=self._cpu,
@@ -129,7 +129,12 @@ class Shedder:
             "admit_pct": self.admission.admit_pct,
             "reason": self.admission.reason,
             "hub_p90_s": self._hub_p90,
+            "hub_lag_p90_s": self._hub_lag,
             "cpu": round(self._cpu, 3),
             "refused": dict(self.refused),
             "refused_total": sum(self.refused.values()),
         }
+
+
+def _figure(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
