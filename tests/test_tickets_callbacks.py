@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Column, MetaData, Table, inspect, select
 
+from tests.support.ticket_rows import old_ticket_values, tickets_table_before
 from tickets.callbacks import (
     CALLBACK_DONE,
     REQUEST_CALLBACK,
@@ -237,14 +238,8 @@ def test_migration_0002_keeps_rows_written_at_0001(url: str) -> None:
     engine = make_engine(url)
     try:
         assert "callback_number" not in {c["name"] for c in inspect(engine).get_columns("tickets")}
-        old = Table(
-            "tickets",
-            MetaData(),
-            *(
-                Column(c.name, c.type, primary_key=c.primary_key)
-                for c in TicketRow.__table__.columns
-                if not c.name.startswith("callback_") and c.name != "address_key"  # 0003
-            ),
+        old = tickets_table_before(
+            lambda name: name.startswith("callback_") or name == "address_key"  # 0002, 0003
         )
         audit = Table(
             "ticket_audit",
@@ -259,32 +254,14 @@ def test_migration_0002_keeps_rows_written_at_0001(url: str) -> None:
             ticket_id = connection.execute(
                 old.insert()
                 .values(
-                    number=number,
-                    created_at=NOW,
-                    updated_at=NOW,
-                    status="accepted",
-                    due_date=date(2026, 12, 4),
-                    channel="phone",
-                    caller_number="13800138000",
-                    caller_name="",
-                    confidential=False,
-                    request_type="咨询",
-                    domain="",
-                    category_code="",
-                    lead_department="",
-                    co_departments=[],
-                    address="",
-                    content="社保卡怎么补办",
-                    summary="",
-                    transcript="",
-                    call_id="",
-                    recording_dir="",
-                    emergency_number="",
-                    needs_agent_review=False,
-                    owner="agent-1",
-                    linked_to="",
-                    reply="",
-                    version=1,
+                    old_ticket_values(
+                        old,
+                        number,
+                        NOW,
+                        date(2026, 12, 4),
+                        content="社保卡怎么补办",
+                        owner="agent-1",
+                    )
                 )
                 .returning(old.c.id)
             ).scalar_one()

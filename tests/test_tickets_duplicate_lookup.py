@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, MetaData, Table, event, inspect
+from sqlalchemy import event, inspect
 
 from storage.sql import make_engine
+from tests.support.ticket_rows import old_ticket_values, tickets_table_before
 from tickets.model import RequestType, Status, TicketDraft
 from tickets.store import TicketRow, TicketStore, upgrade_database
 
@@ -74,46 +75,19 @@ def test_migration_0003_gives_older_tickets_their_address_key(url: str) -> None:
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("tickets")}
         assert "address_key" not in columns
-        old = Table(
-            "tickets",
-            MetaData(),
-            *(
-                Column(c.name, c.type, primary_key=c.primary_key)
-                for c in TicketRow.__table__.columns
-                if c.name != "address_key"
-            ),
-        )
+        old = tickets_table_before(lambda name: name == "address_key")
         with engine.begin() as connection:
             connection.execute(
                 old.insert().values(
-                    number="GD12345-20261101-000001",
-                    created_at=NOW - timedelta(days=1),
-                    updated_at=NOW - timedelta(days=1),
-                    status="accepted",
-                    due_date=date(2026, 12, 4),
-                    channel="phone",
-                    caller_number="13800138000",
-                    caller_name="",
-                    confidential=False,
-                    request_type="投诉",
-                    domain="",
-                    category_code="",
-                    lead_department="",
-                    co_departments=[],
-                    address="广州市天河区体育西路１号",  # a full-width digit
-                    content="工地夜间施工噪音很大",
-                    summary="",
-                    transcript="",
-                    call_id="",
-                    recording_dir="",
-                    emergency_number="",
-                    needs_agent_review=False,
-                    owner="",
-                    linked_to="",
-                    reply="",
-                    version=1,
-                    callback_number="",
-                    callback_reason="",
+                    old_ticket_values(
+                        old,
+                        "GD12345-20261101-000001",
+                        NOW - timedelta(days=1),
+                        date(2026, 12, 4),
+                        request_type="投诉",
+                        address="广州市天河区体育西路１号",  # a full-width digit
+                        content="工地夜间施工噪音很大",
+                    )
                 )
             )
     finally:
