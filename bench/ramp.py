@@ -3,16 +3,19 @@
     .venv/bin/python bench/ramp.py                      # default ramp 50..200, setups 25..75/s
     .venv/bin/python bench/ramp.py --steps 100,200 --hold 30 --setup-rates 50
 
-SIPp (Debian sip-tester) is the caller: A-law RTP from a Mandarin clip,
-through Kamailio, each call answered by a media worker, greeted (a prompt is
-playing), recorded on both legs, and hung up by the caller after ``--hold``
-seconds.  For each concurrency step it prints calls offered, answered, refused
-(503) and failed (with the SIP reason), the peak concurrency SIPp saw, CPU and
-memory per call and per worker while that peak held, RTP loss/late frames, the
-recordings finalised, and what (if anything) kept the step from being clean; then
-the call setups per second answered with zero failures.  Figures also go to
-``bench/results/ramp.json``, whose ``highest_clean_concurrency`` is the number the
-last line prints; ``bench/ramp_summary.py`` says where each figure comes from.
+SIPp (Debian sip-tester) is the caller: A-law RTP through Kamailio, each call
+answered by a media worker, greeted (a prompt is playing), recorded on both legs,
+its audio tapped for voice activity, and hung up by the caller after ``--hold``
+seconds. By default the caller stays silent, so every call is held for the whole
+hold (the media capacity, without speech recognition); ``--caller speaks`` says a
+Mandarin clip at once, and the node may then end the call itself. For each
+concurrency step it prints calls offered, answered, refused (503) and failed (with
+the SIP reason), the peak concurrency SIPp saw, CPU and memory per call and per
+worker while that peak held, RTP loss/late frames, the recordings finalised, and
+what (if anything) kept the step from being clean; then the call setups per second
+answered with zero failures. Figures also go to ``bench/results/ramp.json``, whose
+``highest_clean_concurrency`` is the number the last line prints;
+``bench/ramp_summary.py`` says where each figure comes from.
 """
 
 from __future__ import annotations
@@ -188,6 +191,7 @@ def concurrency_step(
     idle: dict[str, float],
     sampler: Sampler,
     workers: int,
+    speaks: bool = False,
 ) -> dict:
     before = {m["call_id"] for m in node.manifests()}
     ramp_s = calls / rate
@@ -198,7 +202,11 @@ def concurrency_step(
         limit=calls,
         rate=rate,
         timeout_s=hold_s + ramp_s + 120,
-        lead_silence_s=0.0,
+        # A silent caller is held in the greeting and listening steps for the whole
+        # hold (media, recording and VAD, no speech recognition); one who speaks
+        # the clip at once is understood (or offered a human) and the node may end
+        # the call before the hold.
+        lead_silence_s=0.0 if speaks else hold_s + 5,
         talk_s=hold_s,
     )
     outcomes, figures = outcome_figures(result, last_sipp_errors(node, scenario))
@@ -291,6 +299,12 @@ def main() -> None:
     parser.add_argument("--setup-rates", default="25,50,75", help="call setups per second")
     parser.add_argument("--setup-seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=0, help="0: enough for the top step")
+    parser.add_argument(
+        "--caller",
+        choices=("silent", "speaks"),
+        default="silent",
+        help="silent: held for the whole call (media capacity); speaks: says the clip at once",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/ramp.json"))
     parser.add_argument("--dir", type=Path, default=Path("/tmp/hotline-bench"))
     args = parser.parse_args()
@@ -309,6 +323,7 @@ def main() -> None:
         },
         "workers": workers,
         "hold_s": args.hold,
+        "caller": args.caller,
         "steps": [],
         "setup_rates": [],
     }
@@ -327,7 +342,10 @@ def main() -> None:
             console.print(f"idle: {report['idle']}")
             for calls in steps:
                 console.print(f"step: {calls} concurrent calls for {args.hold:.0f}s ...")
-                row = concurrency_step(node, calls, args.hold, args.rate, idle, sampler, workers)
+                row = concurrency_step(
+                    node, calls, args.hold, args.rate, idle, sampler, workers,
+                    speaks=args.caller == "speaks",
+                )  # fmt: skip
                 report["steps"].append(row)
                 console.print(row)
                 time.sleep(3)

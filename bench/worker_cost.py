@@ -52,6 +52,13 @@ PROFILES: dict[str, dict] = {
     "new": {},  # EngineConfig's defaults
     # RTP read on the engine thread (no pjmedia thread waking every 10 ms).
     "shared-ioqueue": {"media_thread": False},
+    # The engine thread's poll with calls at 40 ms instead of 20.
+    "poll40": {"poll_ms": 40},
+    # What each part of a call costs: the same call without it ("_" keys are the
+    # child's, not EngineConfig's).
+    "no-tap": {"_tap": False},
+    "no-recording": {"_record": False},
+    "no-prompt": {"_play": False},
 }
 
 
@@ -66,6 +73,9 @@ def child(config_json: str, workdir: Path) -> None:
         out.setsampwidth(2)
         out.setframerate(8000)
         out.writeframes(bytes(range(256)) * 125)
+
+    settings = json.loads(config_json)
+    parts = {key: settings.pop(key, True) for key in ("_tap", "_record", "_play")}
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -83,19 +93,23 @@ def child(config_json: str, workdir: Path) -> None:
                 engine.answer(event.leg, 200)
             elif isinstance(event, ev.LegMedia):
                 leg_dir = workdir / event.leg
-                engine.record(
-                    event.leg, {"caller": leg_dir / "caller.wav", "played": leg_dir / "played.wav"}
-                )
-                engine.play(event.leg, prompt, f"p-{event.leg}", loop=True)
+                if parts["_record"]:
+                    engine.record(
+                        event.leg,
+                        {"caller": leg_dir / "caller.wav", "played": leg_dir / "played.wav"},
+                    )
+                if parts["_play"]:
+                    engine.play(event.leg, prompt, f"p-{event.leg}", loop=True)
                 params = ListenParams(f"l-{event.leg}", 500, 3600.0, 700, 200, 3600.0)
                 engine.listen(event.leg, params)
-                engine.tap(event.leg, lambda chunk: loop.call_soon_threadsafe(count, chunk))
+                if parts["_tap"]:
+                    engine.tap(event.leg, lambda chunk: loop.call_soon_threadsafe(count, chunk))
             elif isinstance(event, ev.LegEnded):
                 for key, value in event.media.items():
                     media[key] = media.get(key, 0) + value
                 shutil.rmtree(workdir / event.leg, ignore_errors=True)
 
-        engine = SipEngine(EngineConfig(**json.loads(config_json)), on_event)
+        engine = SipEngine(EngineConfig(**settings), on_event)
         await asyncio.to_thread(engine.start)
         print(json.dumps({"port": engine.port, "engine_tid": engine._thread.native_id}), flush=True)
         stop = asyncio.Event()

@@ -53,6 +53,7 @@ from ivr.media.engine_events import (
     TransferStatus,
 )
 from ivr.media.engine_support import (
+    ForeignThreadState,
     Graveyard,
     JobQueue,
     Leg,
@@ -84,24 +85,27 @@ class _Player(pj.AudioMediaPlayer):
 
 _AUDIO_FRAME = pj.PJMEDIA_FRAME_TYPE_AUDIO
 _fast_bytes = vector_reader(pj.ByteVector(bytes(range(256))))
+_clock_thread = ForeignThreadState()
 
 
 class _Tap(pj.AudioMediaPort):
-    """Copies what the caller says out of the bridge, 20 ms at a time.
+    """Copies what the caller says out of the bridge, ``tap_batch_frames`` × 20 ms
+    at a time (the port's own frame: the bridge gathers the 20 ms frames for it).
 
-    Called on the bridge's clock thread: copy and hand over, nothing more (the
-    frames go to the sink in batches, see :class:`TapBuffer`).
+    Called on the bridge's clock thread: copy and hand over, nothing more; the
+    thread's Python state is kept between calls (:class:`ForeignThreadState`).
     Taps are never freed while calls run: a callback may already be waiting for
     the GIL when the bridge lets go of the port, and freeing the port under it
     crashes the worker.  Parked taps (detached) are reused for later calls.
     """
 
-    def __init__(self, batch_frames: int, fast_copy: bool) -> None:
+    def __init__(self, fast_copy: bool) -> None:
         super().__init__()
-        self.buffer = TapBuffer(batch_frames)
+        self.buffer = TapBuffer()
         self._copy = _fast_bytes if fast_copy else bytes
 
     def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 (pjsua2 callback name)
+        _clock_thread.keep()
         if self.buffer.attached and frame.type == _AUDIO_FRAME:
             data = self._copy(frame.buf)
             if data:
@@ -707,8 +711,9 @@ class SipEngine:
                 tap = self._free_taps.pop()
             else:
                 fmt = pj.MediaFormatAudio()
-                fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, 20000, 16)
-                tap = _Tap(self.config.tap_batch_frames, self.config.tap_fast_copy)
+                frame_us = 20_000 * self.config.tap_batch_frames
+                fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, frame_us, 16)
+                tap = _Tap(self.config.tap_fast_copy)
                 self._taps_made += 1
                 tap.createPort(f"tap-{self._taps_made}", fmt)
             tap.buffer.attach(sink)

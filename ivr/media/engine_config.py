@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CODEC_IDS = {"PCMA": "PCMA/8000", "PCMU": "PCMU/8000", "G722": "G722/16000"}
-POLL_MS = 20  # the engine thread's poll with legs: events, then levels, every 20 ms at most
+POLL_MS = 40  # the engine thread's poll with legs: events, then levels, every 40 ms at most
 IDLE_POLL_MS = 500  # with no legs (PJSIP caps a poll at 999 ms); a submitted job wakes it
 TAP_BATCH_FRAMES = 5  # 20 ms frames a tap hands to its sink at once (one thread crossing)
 GRAVE_S = 0.25  # how long disconnected media ports rest before they are freed

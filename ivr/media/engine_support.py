@@ -151,36 +151,37 @@ class Poller:
 
     ``poll_ms`` while the engine has legs (levels, playbacks and timers want it);
     ``idle_poll_ms`` without, so that an idle worker wakes a few times a second
-    rather than 50.  A job submitted during an idle poll ends it at once (a
-    :class:`Waker`, when the engine listens on UDP; else polls stay short).
+    rather than 25.  A job submitted during a poll ends it at once (a
+    :class:`Waker`, when the engine listens on UDP; else polls stay short), so a
+    command waits for neither.
     """
 
     def __init__(self, jobs: JobQueue, poll_ms: int, idle_poll_ms: int) -> None:
         self._jobs, self.poll_ms, self.idle_poll_ms = jobs, poll_ms, idle_poll_ms
         self._handle_events: Callable[[int], Any] | None = None
         self._waker: Waker | None = None
-        self._idle = False
+        self._waiting = False
 
     def start(self, handle_events: Callable[[int], Any], bind: str, port: int, udp: bool) -> None:
         self._handle_events = handle_events
-        if udp and self.idle_poll_ms > self.poll_ms:
+        if udp:
             self._waker = Waker(bind, port)
 
     def poll(self, busy: bool) -> None:
         assert self._handle_events is not None
-        if busy or self._waker is None:
+        if self._waker is None:
             self._handle_events(self.poll_ms)
             return
-        self._idle = True  # before looking at the queue: a job queued from now on wakes us
+        self._waiting = True  # before looking at the queue: a job queued from now on wakes us
         try:
             if self._jobs.empty():
-                self._handle_events(self.idle_poll_ms)
+                self._handle_events(self.poll_ms if busy else self.idle_poll_ms)
         finally:
-            self._idle = False
+            self._waiting = False
 
     def submitted(self) -> None:
-        """Any thread, after queuing a job: end an idle poll."""
-        if self._idle and self._waker is not None:
+        """Any thread, after queuing a job: end the poll under way."""
+        if self._waiting and self._waker is not None:
             self._waker.wake()
 
     def close(self) -> None:
@@ -189,20 +190,41 @@ class Poller:
             self._waker = None
 
 
-class TapBuffer:
-    """A tap's frames on their way to its sink, ``batch`` frames per hand-over.
+class ForeignThreadState:
+    """Keeps a Python thread state for a thread Python did not start (PJSIP's clock).
 
-    :meth:`add` runs on the bridge's clock thread for every 20 ms frame;
-    :meth:`attach` and :meth:`detach` on the engine thread.  Each hand-over is a
-    thread crossing in the sink (``call_soon_threadsafe``), so frames go in
-    batches, joined; the lock keeps batches whole and in order.
+    A SWIG callback on such a thread takes the GIL with ``PyGILState_Ensure`` and
+    gives it back with ``PyGILState_Release``, which creates a thread state and
+    destroys it again each time: for a tap, 10 to 50 times a second per call, more
+    than the callback itself costs.  :meth:`keep` called from the callback takes one
+    more reference that is never released, so the thread state lives as long as the
+    thread.  ``PyGILState_Ensure`` is called with the GIL held here, which it allows.
     """
 
-    def __init__(self, batch: int) -> None:
-        self.batch = max(1, batch)
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._ensure = ctypes.pythonapi.PyGILState_Ensure
+        self._ensure.restype = ctypes.c_int
+
+    def keep(self) -> None:
+        if not getattr(self._local, "kept", False):
+            self._ensure()
+            self._local.kept = True
+
+
+class TapBuffer:
+    """A tap's frames on their way to its sink.
+
+    :meth:`add` runs on the bridge's clock thread for every frame of the tap's port
+    (``workers.tap_batch_frames`` × 20 ms: the bridge itself gathers them, so there is
+    one Python callback and one thread crossing per hand-over); :meth:`attach` and
+    :meth:`detach` on the engine thread.  The lock keeps a frame that is being handed
+    over from racing a detach: no frame reaches a sink after :meth:`detach` returns.
+    """
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sink: Callable[[bytes], None] | None = None
-        self._frames: list[bytes] = []
 
     @property
     def attached(self) -> bool:
@@ -210,24 +232,16 @@ class TapBuffer:
 
     def attach(self, sink: Callable[[bytes], None]) -> None:
         with self._lock:
-            self._sink, self._frames = sink, []
+            self._sink = sink
 
     def detach(self) -> None:
-        """No more frames to the sink; what was collected goes to it first."""
         with self._lock:
-            sink, frames = self._sink, self._frames
-            self._sink, self._frames = None, []
-            if sink is not None and frames:
-                sink(b"".join(frames))
+            self._sink = None
 
     def add(self, frame: bytes) -> None:
         with self._lock:
-            if self._sink is None:
-                return
-            self._frames.append(frame)
-            if len(self._frames) >= self.batch:
-                self._sink(b"".join(self._frames) if self.batch > 1 else frame)
-                self._frames = []
+            if self._sink is not None:
+                self._sink(frame)
 
 
 def vector_reader(sample: Any) -> Callable[[Any], bytes]:
