@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from events.mqtt import BrokerAddress
-from sip_config import Settings
+
+if TYPE_CHECKING:  # annotations only: a media worker runs without pydantic
+    from sip_config.settings import Settings
+    from sip_config.worker_settings import WorkerSettings
 
 
-def broker_address(settings: Settings) -> BrokerAddress:
+def broker_address(settings: Settings | WorkerSettings) -> BrokerAddress:
     if settings.mqtt.url:
         mqtt = settings.mqtt
         return BrokerAddress.parse(

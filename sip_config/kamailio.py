@@ -27,8 +27,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sip_config.settings import Settings
+if TYPE_CHECKING:  # a media worker imports HUB_BUSY_REASON without pydantic
+    from sip_config.settings import Settings
 
 DISPATCH_SET = 1
 FAILOVER_LIMIT = 3  # workers tried per call before answering 503

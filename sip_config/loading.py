@@ -11,19 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import EnvSettingsSource
 
+from sip_config.errors import ConfigError
 from sip_config.settings import Settings
 
 ENV_PREFIX = "HOTLINE_"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; ``problems`` holds one sentence each."""
-
-    retryable = False
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def load_settings(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from sip_config import rules
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -35,7 +36,7 @@ class Section(BaseModel):
 
 
 class NodeSection(Section):
-    name: str = Field("node1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    name: str = Field("node1", pattern=rules.NODE_NAME)
     data_dir: Path = Path("hotline-data")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -63,16 +64,12 @@ class SipSection(Section):
     @field_validator("listen", "advertised_address")
     @classmethod
     def _ip(cls, value: str) -> str:
-        if value:
-            ipaddress.ip_address(value)
-        return value
+        return rules.ip_address_or_empty(value)
 
     @field_validator("transfer_uri")
     @classmethod
     def _transfer_uri(cls, value: str) -> str:
-        if value and not re.match(r"^sips?:[^@\s]*\{number\}[^@\s]*@[^\s]+$", value):
-            raise ValueError("must look like sip:{number}@gateway.example (with {number})")
-        return value
+        return rules.transfer_uri(value)
 
     @field_validator("numbers")
     @classmethod
@@ -87,11 +84,7 @@ class SipSection(Section):
     @field_validator("codecs", "transports")
     @classmethod
     def _non_empty_unique(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("list must not be empty")
-        if len(set(value)) != len(value):
-            raise ValueError("list must not repeat an entry")
-        return value
+        return rules.non_empty_unique(value)
 
 
 class WorkersSection(Section):
@@ -114,8 +107,7 @@ class WorkersSection(Section):
     @field_validator("bind")
     @classmethod
     def _ip(cls, value: str) -> str:
-        ipaddress.ip_address(value)
-        return value
+        return rules.ip_address(value)
 
 
 class MqttSection(Section):
@@ -133,9 +125,7 @@ class MqttSection(Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if value and not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", value):
-            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
-        return value
+        return rules.mqtt_url(value)
 
 
 class PromptsSection(Section):

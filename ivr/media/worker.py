@@ -37,16 +37,16 @@ from ivr.node.logs import configure, fields
 from ivr.node.tasks import TaskSet
 from recordings import manifest as mf
 from recordings.layout import call_dir
-from sip_config import Settings
 from sip_config.kamailio import HUB_BUSY_REASON
 from sip_config.sip_uris import number_uri
+from sip_config.worker_settings import WorkerSettings, read_worker_settings  # no pydantic
 from tts.layout import prompt_path  # not tts.prompts: a worker needs no synthesizer
 
 log = logging.getLogger("worker")
 
 
 class MediaWorker:
-    def __init__(self, settings: Settings, worker_id: str) -> None:
+    def __init__(self, settings: WorkerSettings, worker_id: str) -> None:
         self.settings = settings
         self.worker_id = worker_id
         self.loop = asyncio.get_running_loop()
@@ -748,7 +748,7 @@ def transfer_target(number: str, template: str, remote_uri: str) -> str:
 
 
 async def _main(settings_file: Path, worker_id: str) -> None:
-    settings = Settings.model_validate_json(settings_file.read_text(encoding="utf-8"))
+    settings = read_worker_settings(settings_file)
     configure(f"worker-{worker_id}", settings.node.log_level)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
