@@ -4,11 +4,21 @@ below the floor."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
+from collections import deque
+
+import pytest
+
 from ivr.node.admission import Admission, AdmissionPolicy, Reading
 
 
 def fast(at: float, cpu: float = 0.5) -> Reading:
     return Reading(at=at, hub_p90_s=0.05, cpu=cpu)
+
+
+def with_(reading: Reading, **changes: object) -> Reading:
+    return dataclasses.replace(reading, **changes)
 
 
 def test_a_fast_hub_keeps_every_call_admitted() -> None:
@@ -88,3 +98,93 @@ def test_events_handled_late_count_against_their_own_looser_target() -> None:
     assert admission.update(Reading(at=0, hub_p90_s=0.1, hub_lag_p90_s=2.0)) == 100
     assert admission.update(Reading(at=1, hub_p90_s=0.1, hub_lag_p90_s=3.5)) < 100
     assert "behind on calls' events" in admission.reason
+
+
+def test_a_cut_remembers_the_calls_the_node_saturated_at_and_carries_that_many() -> None:
+    policy = AdmissionPolicy(target_s=1.0, settle_s=0, move_pct=5, ceiling_margin=0.9)
+    admission = Admission(policy)
+    admission.update(Reading(at=0, hub_p90_s=2.0, calls=200, answered_per_s=10))
+    assert admission.ceiling == 180 and admission.admit_pct == 67
+    # Above the ceiling: the share that carries 180 of them is lower; 5 points a second.
+    assert admission.update(Reading(at=1, hub_p90_s=0.8, calls=240, answered_per_s=10)) == 62
+    # Below it: higher, by at most 5 points; far below (the peak passing): 15.
+    assert admission.update(Reading(at=2, hub_p90_s=0.1, calls=120, answered_per_s=10)) == 67
+    assert admission.update(Reading(at=3, hub_p90_s=0.1, calls=60, answered_per_s=10)) == 82
+    for second in range(4, 8):
+        admission.update(Reading(at=second, hub_p90_s=0.1, calls=60, answered_per_s=10))
+    assert admission.admit_pct == 100
+    assert admission.ceiling is None and admission.state == "open"
+
+
+def test_at_the_ceiling_with_the_hub_fast_the_ceiling_looks_for_room() -> None:
+    admission = Admission(AdmissionPolicy(settle_s=0, ceiling_creep=0.01))
+    admission.update(Reading(at=0, hub_p90_s=2.0, calls=200))
+    for second in range(1, 11):
+        admission.update(Reading(at=second, hub_p90_s=0.1, calls=admission.ceiling, cpu=0.5))
+    assert admission.ceiling == 180 + 10
+    admission.update(Reading(at=11, hub_p90_s=0.1, calls=200, cpu=0.99))  # the CPU is full
+    assert admission.ceiling == 190
+
+
+def test_a_second_saturation_lowers_the_ceiling_never_raises_it() -> None:
+    admission = Admission(AdmissionPolicy(settle_s=0))
+    admission.update(Reading(at=0, hub_p90_s=2.0, calls=100))
+    admission.update(Reading(at=1, hub_p90_s=2.0, calls=300))
+    assert admission.ceiling == 90
+    admission.update(Reading(at=2, hub_p90_s=2.0, calls=50))
+    assert admission.ceiling == 45
+
+
+def simulate(with_calls: bool, hold_s: float, seconds: int = 1500) -> list[int]:
+    """A node that carries 200 calls: its hub slows down sharply past them.  Offered
+    twice that, in calls of random length (mean ``hold_s``); each second the share
+    is applied to that second's offers.  Returns the calls up each second."""
+    capacity = 200
+    offered = 2 * capacity / hold_s
+    rng = random.Random(7)
+    admission = Admission(AdmissionPolicy.for_answer_timeout(3.0))
+    ends: list[float] = []
+    answered: deque[int] = deque(maxlen=3)
+    up: list[int] = []
+    carry = 0.0
+    for second in range(seconds):
+        ends = [end for end in ends if end > second]
+        calls = len(ends)
+        p90 = 0.1 + max(0, calls - capacity) * 0.05  # setting calls up past capacity
+        reading = Reading(
+            at=second,
+            hub_p90_s=p90,
+            cpu=0.9,
+            calls=calls if with_calls else None,
+            answered_per_s=sum(answered) / 3 if with_calls else None,
+        )
+        carry += offered * admission.update(reading) / 100
+        new, carry = int(carry), carry - int(carry)
+        ends += [second + rng.expovariate(1 / hold_s) for _ in range(new)]
+        answered.append(new)
+        up.append(calls)
+    return up
+
+
+@pytest.mark.parametrize("hold_s", [20, 180])
+def test_at_twice_its_capacity_the_node_carries_about_its_capacity_steadily(
+    hold_s: float,
+) -> None:
+    settled = simulate(with_calls=True, hold_s=hold_s)[500:]
+    assert min(settled) >= 0.8 * 200 and max(settled) <= 1.2 * 200
+
+
+def test_a_host_cpu_full_outside_the_asr_for_seconds_is_saturation() -> None:
+    admission = Admission(AdmissionPolicy(cpu_full=0.95, cpu_full_s=3.0, settle_s=0))
+    for second in range(3):  # full, but not yet for long enough; the hub itself is fast
+        assert admission.update(with_(fast(second), cpu_unniced=0.98)) == 100
+    assert admission.update(with_(fast(3), cpu_unniced=0.98)) < 100
+    assert "CPU is full" in admission.reason
+    # The ASR taking the rest (niced) is not saturation, however busy the host is.
+    other = Admission(AdmissionPolicy(cpu_full=0.95, cpu_full_s=3.0))
+    for second in range(10):
+        assert other.update(with_(fast(second, cpu=1.0), cpu_unniced=0.6)) == 100
+    # A dip below the line starts the count again.
+    third = Admission(AdmissionPolicy(cpu_full=0.95, cpu_full_s=3.0))
+    for second, busy in enumerate([0.99, 0.99, 0.5, 0.99, 0.99, 0.99]):
+        assert third.update(with_(fast(second), cpu_unniced=busy)) == 100

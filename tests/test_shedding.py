@@ -5,6 +5,7 @@ only when it changes (and again now and then), the hub's figures used only fresh
 from __future__ import annotations
 
 import asyncio
+import time
 
 from ivr.node.admission import AdmissionPolicy
 from ivr.node.shedding import Shedder, parse_statistics
@@ -38,7 +39,7 @@ class Clock:
 
 def shedder(kamailio: FakeKamailio, clock: Clock) -> Shedder:
     policy = AdmissionPolicy(target_s=1.0, cut=0.5, step_pct=10, idle_step_pct=10, settle_s=0)
-    return Shedder(kamailio, policy, clock, cpu=lambda: 0.5)
+    return Shedder(kamailio, policy, clock, cpu=lambda: 0.5, cpu_unniced=lambda: 0.5)
 
 
 def test_statistics_output_is_parsed_with_or_without_the_group() -> None:
@@ -117,3 +118,15 @@ def test_a_hub_behind_on_its_events_is_saturated_even_if_it_answers_quickly() ->
     status = loop.status()
     assert status["hub_lag_p90_s"] == 4.0 and status["hub_p90_s"] == 0.05
     assert "behind on calls' events" in status["reason"]
+
+
+def test_the_cpu_outside_niced_work_is_a_share_of_the_host() -> None:
+    from ivr.node.shedding import UnnicedCpu
+
+    read = UnnicedCpu()
+    assert read() is None  # nothing to compare with yet
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # this process is not niced: it counts
+        pass
+    busy = read()
+    assert busy is not None and 0.0 < busy <= 1.0

@@ -44,17 +44,20 @@ class Shedder:
         policy: AdmissionPolicy,
         clock: Callable[[], float] = time.monotonic,
         cpu: Callable[[], float] | None = None,
+        cpu_unniced: Callable[[], float | None] | None = None,
     ) -> None:
         self.ctl = ctl
         self.admission = Admission(policy)
         self.clock = clock
         self.cpu = cpu or (lambda: psutil.cpu_percent(interval=None) / 100)
+        self.cpu_unniced = cpu_unniced or UnnicedCpu()
         self.refused: dict[str, int] = {why: 0 for why in SHED_STATS}
         self._base: dict[str, int] = {}  # counters of an earlier Kamailio (restarted)
         self._seen: dict[str, int] = {}
         self._hub_load: tuple[float, dict] | None = None
         self._applied: tuple[int, float] | None = None  # (share, when)
         self._cpu = 0.0
+        self._cpu_unniced: float | None = None
         self._hub_p90: float | None = None
         self._hub_lag: float | None = None
 
@@ -70,6 +73,7 @@ class Shedder:
         self._hub_p90 = _figure(load.get("p90_s"))
         self._hub_lag = _figure(load.get("lag_p90_s"))
         self._cpu = max(0.0, min(1.0, self.cpu()))
+        self._cpu_unniced = self.cpu_unniced()
         before = self.admission.admit_pct
         share = self.admission.update(
             Reading(
@@ -79,6 +83,9 @@ class Shedder:
                 hub_stale=int(load.get("stale", 0) or 0),
                 hub_slow_refusals=slow,
                 cpu=self._cpu,
+                cpu_unniced=self._cpu_unniced,
+                calls=_count(load.get("calls")),
+                answered_per_s=_per_second(load.get("answered"), load.get("window_s")),
             )
         )
         if share != before:
@@ -131,9 +138,45 @@ class Shedder:
             "hub_p90_s": self._hub_p90,
             "hub_lag_p90_s": self._hub_lag,
             "cpu": round(self._cpu, 3),
+            "cpu_unniced": None if self._cpu_unniced is None else round(self._cpu_unniced, 3),
+            "ceiling_calls": self.admission.ceiling,
             "refused": dict(self.refused),
             "refused_total": sum(self.refused.values()),
         }
+
+
+class UnnicedCpu:
+    """The host's CPU busy outside niced processes since the last call, 0-1 (None at
+    the first call): user, system and interrupt time, not ``nice``, idle or I/O wait."""
+
+    def __init__(self) -> None:
+        self._last: Any = None
+
+    def __call__(self) -> float | None:
+        now = psutil.cpu_times()
+        last, self._last = self._last, now
+        if last is None:
+            return None
+        spent = {  # guest time is already inside user and nice
+            name: getattr(now, name) - getattr(last, name)
+            for name in now._fields
+            if not name.startswith("guest")
+        }
+        total = sum(spent.values())
+        if total <= 0:
+            return None
+        busy = sum(spent.get(name, 0.0) for name in ("user", "system", "irq", "softirq", "steal"))
+        return max(0.0, min(1.0, busy / total))
+
+
+def _per_second(count: object, window_s: object) -> float | None:
+    seconds = _figure(window_s)
+    number = _count(count)
+    return number / seconds if number is not None and seconds else None
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _figure(value: object) -> float | None:
