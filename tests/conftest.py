@@ -15,6 +15,9 @@ import pytest
 from tests.support.nodes import Node, start_node
 from tests.support.postgres import PostgresServer, start_postgres
 
+# Chromium and a page per fresh context, for the console tests.
+pytest_plugins = ["tests.support.browser"]
+
 NODE_FIXTURES = ("node", "node_factory")  # defined below; a module may reuse a name
 
 

@@ -21,15 +21,9 @@ from typing import Any
 
 from playwright import sync_api
 
-from tests.test_web_browser import (  # noqa: F401 (browser_page and chromium are fixtures)
-    browser_page,
-    chromium,
-    fill_sign_in,
-    save_screenshot,
-)
-from tests.test_web_openapi import served_node
+from tests.support.browser import fill_sign_in, save_screenshot
+from tests.support.served import ADMIN, served_node  # an admin's console is the wallboard
 
-ADMIN = ("root", "admin-pass-1")  # served_node's admin; an admin's console is the wallboard
 POLL_MS = 10_000  # the page polls every 2 s: a few polls' worth
 OPEN = {
     "state": "open",

@@ -89,14 +89,13 @@ _clock_thread = ForeignThreadState()
 
 
 class _Tap(pj.AudioMediaPort):
-    """Copies what the caller says out of the bridge, ``tap_batch_frames`` × 20 ms
-    at a time (the port's own frame: the bridge gathers the 20 ms frames for it).
+    """Copies what the caller says out of the bridge, ``tap_batch_frames`` × 20 ms at
+    a time (the port's frame: the bridge gathers them, one callback per hand-over on
+    its clock thread, whose Python state is kept: :class:`ForeignThreadState`).
 
-    Called on the bridge's clock thread: copy and hand over, nothing more; the
-    thread's Python state is kept between calls (:class:`ForeignThreadState`).
-    Taps are never freed while calls run: a callback may already be waiting for
-    the GIL when the bridge lets go of the port, and freeing the port under it
-    crashes the worker.  Parked taps (detached) are reused for later calls.
+    Taps are never freed while calls run: a callback may be waiting for the GIL when
+    the bridge lets go of the port, and freeing it then crashes the worker.  Parked
+    taps (detached) are reused for later calls.
     """
 
     def __init__(self, fast_copy: bool) -> None:
@@ -699,19 +698,16 @@ class SipEngine:
         return self.submit(lambda: self._unbridge(self._leg(leg_id)))
 
     def tap(self, leg_id: str, sink: Callable[[bytes], None]) -> concurrent.futures.Future:
-        """Send the leg's incoming audio to ``sink`` as 16-bit PCM at the bridge's clock
-        rate, ``config.tap_batch_frames`` 20 ms frames joined per call; ``sink`` runs on
-        PJSIP's media thread and must only hand off."""
+        """The leg's incoming audio to ``sink``: 16-bit PCM, ``tap_batch_frames`` × 20 ms
+        per call, on PJSIP's clock thread (``sink`` must only hand off)."""
 
         def run() -> None:
-            leg = self._leg(leg_id)
-            if leg.tap is not None:
+            if (leg := self._leg(leg_id)).tap is not None:
                 return
             if self._free_taps:
                 tap = self._free_taps.pop()
             else:
-                fmt = pj.MediaFormatAudio()
-                frame_us = 20_000 * self.config.tap_batch_frames
+                fmt, frame_us = pj.MediaFormatAudio(), 20_000 * self.config.tap_batch_frames
                 fmt.init(pj.PJMEDIA_FORMAT_PCM, self.config.clock_rate, 1, frame_us, 16)
                 tap = _Tap(self.config.tap_fast_copy)
                 self._taps_made += 1
