@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -220,12 +220,35 @@ class RoutingSection(Section):
     taxonomy: Path | None = None
     # Understood less surely than this (0–1): the caller is asked once for details.
     low_confidence: float = Field(0.25, ge=0, le=1)
+    # A model made by `hotline nlu train --history … --out DIR` (its domain model is used
+    # instead of the shipped one); empty: the shipped model.
+    model: Path | None = None
+    # The city's three-level category tree (CSV level1,level2,level3); empty: the
+    # shipped example (call_routing/trees/tipdm2020_taxonomy.csv).
+    categories: Path | None = None
+    # The city's own place names (one per line: districts, streets, communities,
+    # estates), for slots and for the speech recogniser's vocabulary.
+    places: Path | None = None
 
-    @field_validator("taxonomy")
+    @field_validator("taxonomy", "categories", "places")
     @classmethod
-    def _taxonomy(cls, value: Path | None) -> Path | None:
+    def _file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        what = {
+            "taxonomy": "your taxonomy TOML",
+            "categories": "your category tree CSV (level1,level2,level3)",
+            "places": "your place list (one name per line)",
+        }[info.field_name or ""]
         if value is not None and not value.is_file():
-            raise ValueError(f"no such file {value}: give the path of your taxonomy TOML")
+            raise ValueError(f"no such file {value}: give the path of {what}")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(
+                f"no such directory {value}: give the --out directory of `hotline nlu train`"
+            )
         return value
 
 
