@@ -5,6 +5,11 @@ the VAD :class:`~asr.stream.StreamAdapter`; ``vosk`` is :class:`~asr.vosk.VoskEn
 with a Chinese Vosk model; ``auto`` takes Vosk when such a model is installed
 (``hotline models fetch vosk-cn-small``), else Whisper.  Engines import their
 libraries only when chosen.
+
+The hotline's vocabulary (``asr/vocabulary.py``) is handed in by the caller, who may
+read the taxonomy and the places (the node, ``ivr/node/asr_vocabulary.py``); Whisper
+is biased with it when ``asr.vocabulary`` is on.  Vosk is not (yet): its grammars fit
+closed answers, not free speech.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from asr.models import (
     VOSK_MODELS,
@@ -24,7 +29,11 @@ from asr.models import (
 )
 from asr.recognizer import BatchRecognizer
 from asr.vad import Classifier, EndpointConfig, webrtc_classifier
+from asr.vocabulary import Vocabulary
 from sip_config.settings import AsrSection
+
+if TYPE_CHECKING:
+    from asr.whisper import WhisperRecognizer
 
 
 class RecognizerStreamLike(Protocol):
@@ -97,7 +106,24 @@ def sized(config: AsrSection, kind: str) -> AsrSection:
     )
 
 
-def open_engine(config: AsrSection, cache: Path | None = None) -> StreamingEngine:
+def _whisper(
+    config: AsrSection, cache: Path | None, vocabulary: Vocabulary | None
+) -> WhisperRecognizer:
+    from asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer(
+        prepare_whisper_base(cache).path,
+        config.cpu_threads,
+        vad_aggressiveness=config.vad_aggressiveness,
+        vocabulary=vocabulary if config.vocabulary else None,
+        max_hotwords=config.max_hotwords,
+        mend_homophones=config.mend_homophones,
+    )
+
+
+def open_engine(
+    config: AsrSection, cache: Path | None = None, vocabulary: Vocabulary | None = None
+) -> StreamingEngine:
     """The streaming engine for the ASR service, its model loaded."""
     choice = choose_engine(config, cache)
     config = sized(config, choice.kind)
@@ -107,22 +133,18 @@ def open_engine(config: AsrSection, cache: Path | None = None) -> StreamingEngin
         assert choice.vosk_model is not None
         return VoskEngine(choice.vosk_model, _classifiers(config), decoders=config.decoders)
     from asr.stream import StreamAdapter
-    from asr.whisper import WhisperRecognizer
 
-    recognizer = WhisperRecognizer(
-        prepare_whisper_base(cache).path,
-        config.cpu_threads,
-        vad_aggressiveness=config.vad_aggressiveness,
-    )
     return StreamAdapter(
-        recognizer,
+        _whisper(config, cache, vocabulary),
         _classifiers(config),
         decoders=config.decoders,
         interim_every_s=config.interim_every_s,
     )
 
 
-def open_recognizer(config: AsrSection, cache: Path | None = None) -> BatchRecognizer:
+def open_recognizer(
+    config: AsrSection, cache: Path | None = None, vocabulary: Vocabulary | None = None
+) -> BatchRecognizer:
     """The same engine for whole recordings (``hotline asr transcribe`` and ``eval``)."""
     choice = choose_engine(config, cache)
     config = sized(config, choice.kind)
@@ -131,10 +153,4 @@ def open_recognizer(config: AsrSection, cache: Path | None = None) -> BatchRecog
 
         assert choice.vosk_model is not None
         return VoskRecognizer(choice.vosk_model)
-    from asr.whisper import WhisperRecognizer
-
-    return WhisperRecognizer(
-        prepare_whisper_base(cache).path,
-        config.cpu_threads,
-        vad_aggressiveness=config.vad_aggressiveness,
-    )
+    return _whisper(config, cache, vocabulary)

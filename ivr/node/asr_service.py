@@ -36,6 +36,7 @@ from events import topics
 from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
+from ivr.node.asr_vocabulary import node_vocabulary
 from ivr.node.logs import configure, fields
 from sip_config import Settings
 from sip_config.settings import AsrSection
@@ -86,7 +87,8 @@ async def run_service(settings: Settings, stop: asyncio.Event) -> None:
             "cpu_threads": sizing.cpu_threads,
         }
     )
-    adapter = open_engine(sized)  # asr.engine: Vosk or Whisper, the model loaded once
+    # asr.engine: Vosk or Whisper, the model loaded once; Whisper biased to the vocabulary
+    adapter = open_engine(sized, vocabulary=node_vocabulary(settings))
     recognizer = adapter.recognizer
     service: AsrService | None = None
     nice = os.getpriority(os.PRIO_PROCESS, 0)
