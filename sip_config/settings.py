@@ -211,6 +211,14 @@ class AsrSection(Section):
     # A turn whose final would come later than this after the caller stops (the hub
     # waits 4 s for it) is not decoded: the stream is told "overloaded" at once; 0: never.
     max_final_delay_s: float = Field(3.0, ge=0, le=60)
+    # Bias Whisper toward the hotline's words: the taxonomy's departments, routing.places,
+    # the places the project knows and common complaint words (asr/vocabulary.py).
+    vocabulary: bool = True
+    # Of those, how many (most important first) the decoder is given as hotwords; 0: none
+    # (only the mending below).  Few: a long prompt slows every decode.
+    max_hotwords: int = Field(24, ge=0, le=100)
+    # Mend near-homophones of every term of 3+ characters by pinyin after the decode.
+    mend_homophones: bool = True
 
 
 class RoutingSection(Section):
