@@ -12,7 +12,7 @@ outbox) commits or rolls back with the change itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -158,6 +158,31 @@ class AuditRow(Base):
     ticket: Mapped[TicketRow] = relationship(back_populates="audit")
 
     __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_ticket_audit_seq"),)
+
+
+class ExampleRow(Base):
+    """An agent's correction of what the understanding made of a request
+    (``tickets.examples``): the text, the model's labels (``predicted_*``, kept from
+    the first correction), the labels the agent set, who and when."""
+
+    __tablename__ = "ticket_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE", name="fk_ticket_examples_ticket"),
+        index=True,
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    predicted_request_type: Mapped[str] = mapped_column(String(10))
+    predicted_domain: Mapped[str] = mapped_column(String(100))
+    predicted_category_code: Mapped[str] = mapped_column(String(50))
+    predicted_department: Mapped[str] = mapped_column(String(100))
+    request_type: Mapped[str] = mapped_column(String(10))
+    domain: Mapped[str] = mapped_column(String(100))
+    category_code: Mapped[str] = mapped_column(String(50))
+    department: Mapped[str] = mapped_column(String(100))
 
 
 class SequenceRow(Base):
@@ -492,14 +517,21 @@ class TicketStore:
         with self._sessions() as session:
             return [_to_ticket(row, with_audit) for row in session.scalars(statement)]
 
-    def save(self, ticket: Ticket) -> Ticket:
+    def save(
+        self, ticket: Ticket, also: Callable[[Session, TicketRow], None] | None = None
+    ) -> Ticket:
         """Store a ticket changed in memory (by :func:`transition`): its fields and the
-        audit entries not yet stored.  ``ConcurrentChange`` if the stored ticket moved on."""
+        audit entries not yet stored.  ``ConcurrentChange`` if the stored ticket moved on.
+        ``also`` writes more in the same transaction, after the ticket (with its row):
+        an exception from it rolls the change back (``tickets.examples`` records an
+        agent's correction this way)."""
         with self._transaction() as session:
-            self._write(session, ticket)
+            row = self._write(session, ticket)
+            if also is not None:
+                also(session, row)
         return ticket
 
-    def _write(self, session: Session, ticket: Ticket) -> None:
+    def _write(self, session: Session, ticket: Ticket) -> TicketRow:
         row = self._row(session, ticket.number, lock=True)
         stored = len(row.audit)
         new = ticket.audit[stored:]
@@ -519,6 +551,7 @@ class TicketStore:
         row.audit.extend(_audit_row(entry, seq) for seq, entry in enumerate(new, start=stored))
         session.flush()
         self._changed(session, ticket, new)
+        return row
 
     # -- reading -----------------------------------------------------------------
 

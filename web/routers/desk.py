@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 from call_routing.acd import CallerPriority
 from events import messages as m
 from events import topics
+from tickets.examples import save_corrected
 from tickets.lifecycle import Action, TransitionError, allowed_actions, transition
 from tickets.model import RequestType, Status, Ticket
 from tickets.store import ConcurrentChange, TicketQuery, UnknownTicket
@@ -202,7 +203,9 @@ def _own_ticket_numbers(console: ConsoleView, agent_id: str) -> dict[str, str]:
 def _submit(
     store: TicketStore, number: str, body: TicketSubmit, actor: str, now: datetime
 ) -> tuple[Ticket, dict[str, Any]]:
-    """Corrections and the action in one write (blocking); the changed fields."""
+    """Corrections and the action in one write (blocking); the changed fields.  A
+    correction of the request type, domain, category or lead department is stored
+    with it as a labelled example (``tickets.examples``)."""
     ticket = store.get(number)
     changes: dict[str, Any] = {}
     for name in _CORRECTABLE:
@@ -239,7 +242,8 @@ def _submit(
                 policy=store.policy.deadlines,
             )
     if changed is not ticket:
-        store.save(changed)
+        # a correction of the understanding's labels is kept as a lesson, with the change
+        save_corrected(store, ticket, changed, actor, now)
     return changed, {k: str(v) if not isinstance(v, tuple) else list(v) for k, v in changes.items()}
 
 
