@@ -390,7 +390,9 @@ def _index_level1(level1: str, level2_map: dict[str, list[str]], lexicon: Lexico
         for word in lexicon.get((level1, level2, OWN), ()):
             point(word, (i2, -1))
         for i3, level3 in enumerate(level2_map[level2]):
-            if level3 not in (OTHER, level2):
+            # A level3 named like a level2 (交通运输/交通运输/出租车管理) leaves that name
+            # to the level2, which is the fuller category.
+            if level3 != OTHER and level3 not in level2_map:
                 point(level3, (i2, i3))
             for word in lexicon.get((level1, level2, level3), ()):
                 point(word, (i2, i3))
