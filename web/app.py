@@ -27,7 +27,7 @@ from web.navigation import (
     see_other,
 )
 from web.roles import PageForbidden, SeeOther, route_table
-from web.routers import account, auth, desk, health, qa, tickets, wallboard
+from web.routers import account, auth, desk, health, qa, supervision, tickets, wallboard
 from web.schemas import openapi
 from web.schemas.errors import refusal
 
@@ -81,6 +81,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(desk.router)
     app.include_router(wallboard.router)
+    app.include_router(supervision.router)
     app.include_router(qa.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only
