@@ -1,5 +1,7 @@
 // The supervisor wallboard: polls GET /api/wallboard, and posts overflow switches to
-// /api/wallboard/switches with the session's CSRF token.  Plain JS, no build step.
+// /api/wallboard/switches with the session's CSRF token; reads the agents' corrections
+// of the understanding (GET /api/supervision/corrections?days=7) once a minute.
+// Plain JS, no build step.
 "use strict";
 
 (() => {
@@ -166,10 +168,73 @@
     }
   }
 
+  const LABELS = { request_type: "诉求类型", domain: "领域", category_code: "分类", department: "承办单位" };
+  const CORRECTIONS_MS = 60_000;
+
+  function rateCell(rate) {
+    const td = document.createElement("td");
+    td.className = "rate";
+    const bar = document.createElement("span");
+    bar.className = "rate-bar";
+    const fill = document.createElement("span");
+    fill.style.width = `${Math.min(100, Math.round(rate * 100))}%`;
+    bar.append(fill);
+    const text = document.createElement("span");
+    text.textContent = percent(rate);
+    td.append(bar, text);
+    td.classList.toggle("bad", rate >= 0.3);
+    td.classList.toggle("warn", rate >= 0.15 && rate < 0.3);
+    return td;
+  }
+
+  function changesCell(changes) {
+    const td = document.createElement("td");
+    td.className = "changes";
+    if (!changes.length) {
+      td.textContent = "—";
+      return td;
+    }
+    for (const c of changes) {
+      const item = document.createElement("span");
+      item.className = "change";
+      item.textContent = `${LABELS[c.label] || c.label} ${c.predicted || "（空）"} → ${c.corrected || "（空）"} ×${c.count}`;
+      td.append(item);
+    }
+    return td;
+  }
+
+  function renderCorrections(report) {
+    const rows = report.domains.map((d) => {
+      const tr = document.createElement("tr");
+      tr.dataset.domain = d.domain;
+      const count = cell(String(d.understood));
+      const fixed = cell(String(d.corrected));
+      count.className = fixed.className = "num";
+      tr.append(cell(d.domain), count, fixed, rateCell(d.rate), changesCell(d.changes));
+      return tr;
+    });
+    $("corrections-rows").replaceChildren(...rows);
+    document.querySelector(".corrections-table").hidden = rows.length === 0;
+    $("corrections-empty").hidden = rows.length > 0;
+    $("corrections-facts").textContent = report.understood
+      ? `理解来电 ${report.understood} 通，坐席更正 ${report.corrected} 通（${percent(report.corrected / report.understood)}）`
+      : "";
+  }
+
+  async function refreshCorrections() {
+    try {
+      renderCorrections(await api("GET", "/api/supervision/corrections?days=7"));
+    } catch (error) {
+      $("corrections-facts").textContent = `未能更新：${error.message}`;
+    }
+  }
+
   $("callback-offer").addEventListener("change", (event) => {
     const on = event.target.checked;
     flip({ switch: "callback_offer", on }, `预约回电${on ? "开启" : "关闭"}`);
   });
   refresh();
   setInterval(refresh, refreshMs);
+  refreshCorrections();
+  setInterval(refreshCorrections, CORRECTIONS_MS);
 })();
