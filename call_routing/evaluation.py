@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from call_routing.understanding import Understander
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One row: its gold label, what the understanding chose, and how sure it was."""
+
+    label: str
+    predicted: str
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -13,6 +23,8 @@ class Report:
     labels: list[str]
     matrix: list[list[int]]  # gold rows × predicted columns
     n: int
+    predictions: list[Scored] = field(default_factory=list)  # in the rows' order
+    mapping: dict[str, str] = field(default_factory=dict)  # domain → category, if mapped
 
     @property
     def accuracy(self) -> float:
@@ -33,6 +45,27 @@ class Report:
             scores.append(2 * precision * recall / (precision + recall) if tp else 0.0)
         return sum(scores) / len(scores) if scores else 0.0
 
+    def reliability(self, edges: tuple[float, ...] = (0.0, 0.4, 0.6, 0.8, 1.0)) -> list[dict]:
+        """Accuracy per band of confidence: calibrated when the two agree."""
+        bands = []
+        for low, high in zip(edges, edges[1:], strict=False):
+            inside = [
+                p for p in self.predictions
+                if low <= p.confidence < high or (high == edges[-1] and p.confidence == high)
+            ]  # fmt: skip
+            right = sum(p.label == p.predicted for p in inside)
+            bands.append(
+                {
+                    "confidence": f"{low:.1f}-{high:.1f}",
+                    "n": len(inside),
+                    "accuracy": round(right / len(inside), 4) if inside else None,
+                    "mean_confidence": round(sum(p.confidence for p in inside) / len(inside), 4)
+                    if inside
+                    else None,
+                }
+            )
+        return bands
+
     def summary(self) -> dict:
         return {
             "accuracy": round(self.accuracy, 4),
@@ -40,29 +73,80 @@ class Report:
             "n": self.n,
         }
 
+    def as_dict(self) -> dict:
+        """Everything ``hotline nlu eval --json`` prints."""
+        return {
+            **self.summary(),
+            "labels": self.labels,
+            "confusion_matrix": self.matrix,
+            "mapping": self.mapping,
+            "reliability": self.reliability(),
+            "predictions": [
+                {"label": p.label, "predicted": p.predicted, "confidence": round(p.confidence, 4)}
+                for p in self.predictions
+            ],
+        }
 
-def evaluate(understander: Understander, rows: list[tuple[str, str]], label: str) -> Report:
-    """``label`` is ``domain`` or ``type``; domain labels may use aliases (社会治安)."""
+
+def evaluate(
+    understander: Understander,
+    rows: list[tuple[str, str]],
+    label: str,
+    mapping: dict[str, str] | None = None,
+) -> Report:
+    """``label`` is ``domain`` or ``type``; domain labels may use aliases (社会治安).
+
+    With ``mapping`` (domain → a category of the city's first level), domain labels
+    are such categories: the understanding's domain probabilities are summed per
+    category and the best category among the file's labels is the prediction (a
+    closed set, as the city's own labelling)."""
     taxonomy = understander.taxonomy
     now = datetime(2026, 1, 1)
-    pairs = []
-    for text, gold in rows:
-        gold = gold.strip()
-        if label == "domain":
-            gold = taxonomy.canonical_domain(gold)
-        elif gold not in taxonomy.request_types:
-            raise KeyError(
-                f"unknown request type {gold!r}; known: {', '.join(taxonomy.request_types)}"
-            )
+    golds = [gold.strip() for _, gold in rows]
+    if label == "domain" and mapping is None:
+        golds = [taxonomy.canonical_domain(gold) for gold in golds]
+    elif label == "type":
+        for gold in golds:
+            if gold not in taxonomy.request_types:
+                raise KeyError(
+                    f"unknown request type {gold!r}; known: {', '.join(taxonomy.request_types)}"
+                )
+    present = sorted(set(golds))
+    canonical = {taxonomy.canonical_domain(d): c for d, c in (mapping or {}).items()}
+    scored = []
+    for (text, _), gold in zip(rows, golds, strict=True):
         result = understander.understand(text, now)
-        pairs.append((gold, result.domain if label == "domain" else result.request_type))
-    known = list(taxonomy.domains) if label == "domain" else list(taxonomy.request_types)
-    labels = [x for x in known if any(x in pair for pair in pairs)]
+        if label == "type":
+            scored.append(Scored(gold, result.request_type, result.type_confidence))
+        elif mapping is None:
+            scored.append(Scored(gold, result.domain, result.domain_confidence))
+        else:
+            scored.append(Scored(gold, *_mapped(result, canonical, present, taxonomy)))
+    if label == "domain" and mapping is not None:
+        known = list(dict.fromkeys([*present, *mapping.values()]))
+    else:
+        known = list(taxonomy.domains) if label == "domain" else list(taxonomy.request_types)
+    labels = [x for x in known if any(x in (p.label, p.predicted) for p in scored)]
     index = {name: i for i, name in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
-    for gold, predicted in pairs:
-        matrix[index[gold]][index[predicted]] += 1
-    return Report(labels, matrix, len(pairs))
+    for p in scored:
+        matrix[index[p.label]][index[p.predicted]] += 1
+    return Report(labels, matrix, len(scored), scored, dict(mapping or {}))
+
+
+def _mapped(
+    result: Any, mapping: dict[str, str], present: list[str], taxonomy: Any
+) -> tuple[str, float]:
+    """The category among ``present`` that the domain probabilities favour most."""
+    totals = dict.fromkeys(present, 0.0)
+    for domain, probability in result.alternatives.get("domain", {}).items():
+        category = mapping.get(taxonomy.canonical_domain(domain))
+        if category in totals:
+            totals[category] += probability
+    best = max(present, key=lambda c: (totals[c], -present.index(c)))
+    if totals[best] == 0.0:  # no probabilities (an empty text): the domain's own category
+        return mapping.get(result.domain, best), 0.0
+    return best, totals[best] / (sum(totals.values()) or 1.0)
 
 
 @dataclass(frozen=True)

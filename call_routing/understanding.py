@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from call_routing.category_tree import CategoryTree
 from call_routing.classifier import Prediction
 from call_routing.emergency import DEFAULT_NUMBERS, Emergency, detect_emergency
 from call_routing.nlu_model import NO_EMERGENCY, NluModels
@@ -66,6 +67,7 @@ class Understanding:
     low_confidence_below: float = LOW_CONFIDENCE
     danger: float = 0.0  # the learned model's P(emergency)
     general_seat_group: str = ""  # who triages when the understanding is unsure
+    categories: Any = None  # call_routing.category_tree.CategoryPath in the city's tree
 
     @property
     def emergency_adjacent(self) -> bool:
@@ -101,13 +103,19 @@ class Understanding:
             "danger": round(self.danger, 3),
             "emergency_adjacent": self.emergency_adjacent,
             "general_seat_group": self.general_seat_group,
+            "categories": _tree_path(self.categories),
         }
 
 
 class Understander:
     def __init__(
-        self, taxonomy: Taxonomy, models: NluModels, low_confidence: float = LOW_CONFIDENCE
+        self,
+        taxonomy: Taxonomy,
+        models: NluModels,
+        low_confidence: float = LOW_CONFIDENCE,
+        tree: CategoryTree | None = None,
     ) -> None:
+        """``tree``: the city's category tree (default: the shipped example)."""
         self.low_confidence = low_confidence
         unknown = []
         for label in models.domain.labels:
@@ -122,6 +130,8 @@ class Understander:
             )
         self.taxonomy = taxonomy
         self.models = models
+        self.tree = tree or CategoryTree.load(None, taxonomy.domains)
+        self._level1 = {name: self.tree.level1_for(name) for name in taxonomy.domains}
 
     def understand(self, text: str, now: datetime) -> Understanding:
         clean = normalise(text)
@@ -155,6 +165,7 @@ class Understander:
             low_confidence_below=self.low_confidence,
             danger=danger[0],
             general_seat_group=self.taxonomy.general_seat_group,
+            categories=self.tree.classify(clean, self._level1[domain_name]),
         )
 
     def _danger(self, clean: str) -> tuple[float, dict[str, float]]:
@@ -230,6 +241,18 @@ def summarise(text: str, request_type: str, limit: int = 60) -> str:
     if len(chosen) > limit:
         chosen = chosen[: limit - 1] + "…"
     return f"{request_type}：{chosen}"
+
+
+def _tree_path(path: Any) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    return {
+        "level1": path.level1,
+        "level2": path.level2,
+        "level3": path.level3,
+        "code": path.code,
+        "score": round(path.score, 3),
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-nlu_app = typer.Typer(help="The understanding model (request type, domain).", no_args_is_help=True)
+from ivr.cli.common import ConfigOpt, node_settings
+from ivr.cli.nlu_train import nlu_train
+
+nlu_app = typer.Typer(
+    help="The understanding model (request type, domain, emergency).", no_args_is_help=True
+)
+nlu_app.command("train")(nlu_train)
 console = Console()
-REPO_DATA = Path(__file__).resolve().parents[2] / "call_routing" / "data"
-REPO_MODELS = Path(__file__).resolve().parents[2] / "call_routing" / "models"
+
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="A model directory made by `hotline nlu train --out` (default: routing.model, "
+        "else the shipped model).",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -22,23 +36,38 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _understander():  # noqa: ANN202 (heavy imports only when used)
+def _understander(model: Path | None, config: Path | None):  # noqa: ANN202
+    """The understanding as the hub would build it from the settings (heavy imports
+    only when used)."""
     from call_routing import nlu_model
-    from call_routing.taxonomy import default_taxonomy
+    from call_routing.category_tree import CategoryTree, CategoryTreeError
+    from call_routing.taxonomy import load_taxonomy
     from call_routing.understanding import Understander
 
+    settings = node_settings(config)
+    routing = settings.routing
+    directory = model or routing.model
+    if directory is not None and not directory.is_dir():
+        _fail(f"no such model directory: {directory}")
     try:
-        return Understander(default_taxonomy(), nlu_model.load())
-    except FileNotFoundError as exc:
+        taxonomy = load_taxonomy(routing.taxonomy)
+        tree = CategoryTree.load(routing.categories, taxonomy.domains)
+        return Understander(taxonomy, nlu_model.load(directory), routing.low_confidence, tree)
+    except (nlu_model.ModelError, CategoryTreeError) as exc:
         _fail(str(exc))
+    except ValueError as exc:
+        where = f"the model at {directory}" if directory else "the shipped model"
+        _fail(f"{where} does not fit the taxonomy: {exc}")
 
 
 def route(
     text: Annotated[str, typer.Argument(help="What the caller said (Simplified Chinese).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Work out request type, domain, seat group, emergency, slots and a summary."""
-    understanding = _understander().understand(text, datetime.now())
+    """Work out request type, domain, category, seat group, emergency, slots and a summary."""
+    understanding = _understander(model, config).understand(text, datetime.now())
     data = understanding.as_dict()
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
@@ -50,6 +79,11 @@ def route(
         f"{data['domain']} / {data['category']['name']} {data['category']['code']}"
         f"  ({understanding.domain_confidence:.2f})",
     )
+    tree = data.get("categories") or {}
+    if tree:
+        table.add_row(
+            "分类", " / ".join(x for x in (tree["level1"], tree["level2"], tree["level3"]) if x)
+        )
     table.add_row("坐席组", data["seat_group"])
     table.add_row("主办部门", "、".join(data["departments"]))
     table.add_row("紧急", data["emergency"] or "否")
@@ -60,31 +94,46 @@ def route(
     console.print(table)
 
 
-@nlu_app.command("train")
-def nlu_train(
-    data: Annotated[Path, typer.Option(help="Training CSV (text,type,domain).")] = (
-        REPO_DATA / "train.csv"
-    ),
-    out: Annotated[Path, typer.Option(help="Where the model goes.")] = REPO_MODELS,
-) -> None:
-    """Train the request-type and domain models from labelled texts (reproducible)."""
-    from call_routing import nlu_model
-    from call_routing.classifier import read_examples
+def _rows(file: Path, label: str) -> list[tuple[str, str]]:
+    """(text, label) of a labelled CSV: text (or tokens, or title + text) and label (or
+    a column named like ``--label``)."""
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        names = reader.fieldnames or ()
+        column = "label" if "label" in names else label
+        body = "text" if "text" in names else "tokens" if "tokens" in names else ""
+        if not body or column not in names:
+            _fail(f"{file}: needs the columns text (or tokens) and label (or {label})")
+        rows = []
+        for row in reader:
+            text = (row.get(body) or "").strip()
+            title = (row.get("title") or "").strip()
+            if text or title:
+                rows.append((f"{title}。{text}" if title else text, row.get(column) or ""))
+    return rows
 
-    if not data.exists():
-        _fail(f"no training data at {data}")
-    text = data.read_text(encoding="utf-8")
-    try:
-        examples = read_examples(text)
-    except ValueError as exc:
-        _fail(f"{data}: {exc}")
-    with console.status(f"training on {len(examples)} examples"):
-        models = nlu_model.train(examples, text)
-        path = nlu_model.save(models, out)
-    size = path.stat().st_size / 1e6
-    console.print(
-        f"{path} ({size:.1f} MB): {len(examples)} examples, data {models.meta['data_sha']}"
-    )
+
+def _mapping(understander: Any, rows: list[tuple[str, str]], choice: bool | None) -> dict | None:
+    """Domain → the tree's level1, when the file is labelled with level1s the model's
+    domains map onto (``--map``), else None (``--no-map``; automatic by default)."""
+    tree = understander.tree
+    mapping = {d: tree.level1_for(d) for d in understander.taxonomy.domains}
+    labels = {gold.strip() for _, gold in rows}
+    if choice is None:
+        known = {
+            understander.taxonomy.canonical_domain(d) for d in understander.models.domain.labels
+        }
+        choice = labels <= set(tree.level1s) and any(
+            d not in labels and mapping[d] in labels for d in known
+        )
+    if not choice:
+        return None
+    unknown = labels - set(tree.level1s)
+    if unknown:
+        _fail(
+            f"--map: {', '.join(sorted(unknown))} are not first-level categories of {tree.source}"
+        )
+    return mapping
 
 
 @nlu_app.command("eval")
@@ -94,23 +143,26 @@ def nlu_eval(
         str, typer.Option(help="What the label column holds: domain, type or emergency.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    model: ModelOpt = None,
+    map_: Annotated[
+        bool | None,
+        typer.Option(
+            "--map/--no-map",
+            help="Compare at the category tree's first level (domains mapped onto it, the "
+            "file's labels as the choices); default: when the labels are such categories.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Accuracy, macro-F1 and the confusion matrix on a labelled file."""
-    import csv
-
+    """Accuracy, macro-F1, the confusion matrix, calibration and each row's prediction."""
     from call_routing.evaluation import evaluate, evaluate_emergency
 
     if label not in ("domain", "type", "emergency"):
         _fail("--label must be domain, type or emergency")
-    if not file.exists():
+    if not file.is_file():
         _fail(f"no such file: {file}")
-    with file.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        column = "label" if "label" in (reader.fieldnames or ()) else label
-        if "text" not in (reader.fieldnames or ()) or column not in (reader.fieldnames or ()):
-            _fail(f"{file}: needs the columns text and label (or {label})")
-        rows = [(r["text"], r[column]) for r in reader if (r.get("text") or "").strip()]
-    understander = _understander()
+    rows = _rows(file, label)
+    understander = _understander(model, config)
     if label == "emergency":
         found = evaluate_emergency(understander, rows)
         if as_json:
@@ -125,18 +177,29 @@ def nlu_eval(
         for text in found.missed:
             console.print(f"  missed: {text[:80]}", highlight=False)
         return
+    mapping = _mapping(understander, rows, map_) if label == "domain" else None
     try:
-        report = evaluate(understander, rows, label)
+        report = evaluate(understander, rows, label, mapping)
     except KeyError as exc:
         _fail(f"{file}: {exc.args[0]}")
     if as_json:
-        print(json.dumps(report.summary(), ensure_ascii=False))
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
         return
     console.print(
         f"{report.n} texts  accuracy {report.accuracy:.3f}  macro-F1 {report.macro_f1:.3f}"
     )
+    if mapping:
+        moved = [f"{d}→{c}" for d, c in mapping.items() if d != c]
+        console.print(
+            f"domains mapped onto {understander.tree.source}'s first level: " + ", ".join(moved)
+        )
     short = [name[:2] for name in report.labels]  # 城乡, 环境, … fit a terminal
     table = Table("gold \\ predicted", *short, title=f"confusion matrix ({label})")
     for gold, row in zip(report.labels, report.matrix, strict=True):
         table.add_row(gold, *[str(v) if v else "·" for v in row])
     Console(width=max(console.width, 120)).print(table)
+    bands = Table("confidence", "texts", "accuracy", title="calibration")
+    for band in report.reliability():
+        accuracy = "-" if band["accuracy"] is None else f"{band['accuracy']:.2f}"
+        bands.add_row(band["confidence"], str(band["n"]), accuracy)
+    console.print(bands)
