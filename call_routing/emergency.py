@@ -37,6 +37,7 @@ SERVICE_OF_KIND: dict[str, str] = {
     "weapon": "police",
     "distress": "police",
     "traffic": "police",
+    "missing": "police",
     "medical": "medical",
     "electric_shock": "medical",
 }
@@ -149,6 +150,19 @@ CUES: tuple[tuple[str, float, str, str], ...] = (
         r"晒|晾|种|打扫|漏水",
     ),
     ("suicide", 0.6, r"想死|要死给", ""),
+    # a person who cannot look after themselves is missing now (dementia, a child)
+    (
+        "missing",
+        0.9,
+        r"(?:老年痴呆|痴呆|阿尔茨海默|认知障碍|糊涂|小孩|孩子|小朋友|细路|女儿|儿子|囡囡|"
+        r"妈|爸|奶奶|爷爷|外婆|外公|阿婆|阿伯|老人|老母|老豆)[^。]{0,14}?"
+        r"(?:走丢|走失|失踪|不见了|不见咗|唔见咗|冇见咗|找不到了|搵唔到|找不着|"
+        r"(?:还|都|仲|到现在)(?:没|冇|未)(?:有)?(?:回来|回家|返屋企|返来))|"
+        r"(?:走丢|走失|失踪|不见了|找不到了|搵唔到)[^。]{0,14}?"
+        r"(?:老年痴呆|痴呆|阿尔茨海默|才\d+岁|才[一二三四五六七八九十两]+岁|小孩|孩子)",
+        r"(?:已经|终于|后来|早就)(?:找到|回来|回家)|找回来了|狗|猫|宠物|钱包|手机|身份证|"
+        r"钥匙|行李|快递|包裹|去年|上个月|上周|上星期|以前|小时候",
+    ),
     # violence and weapons
     (
         "weapon",

@@ -12,6 +12,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from call_routing.category_tree import CategoryTree
@@ -148,6 +149,10 @@ class Understander:
         danger = self._danger(clean)
         if emergency is None:
             emergency = self._learned_emergency(danger)
+        if emergency is not None and request_type.label != "求助":
+            # every danger now is a call for help (labelling rules), whatever it started as
+            request_type = Prediction("求助", max(request_type.scores.get("求助", 0.0), 0.5),
+                                      request_type.scores)  # fmt: skip
         return Understanding(
             request_type=request_type.label,
             type_confidence=request_type.confidence,
@@ -214,6 +219,60 @@ class Understander:
             hits = sum(1 for c in domain.categories for word in c.words if word in text)
             bonus[name] = _WORD_WEIGHT * min(hits, 3)
         return bonus
+
+
+class UnderstandingSetupError(ValueError):
+    """The settings name a taxonomy, model or category tree that cannot be used
+    together; the message names the key and the fix."""
+
+
+def build_understander(
+    taxonomy_file: Path | None,
+    model_dir: Path | None,
+    categories_file: Path | None,
+    low_confidence: float = LOW_CONFIDENCE,
+) -> Understander:
+    """The understanding as ``[routing]`` configures it (checked at the node's start)."""
+    from call_routing import nlu_model
+    from call_routing.category_tree import CategoryTree, CategoryTreeError
+    from call_routing.taxonomy import load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(taxonomy_file)
+    except (OSError, ValueError) as exc:
+        raise UnderstandingSetupError(f"routing.taxonomy: {exc}") from None
+    try:
+        models = nlu_model.load(model_dir)
+    except nlu_model.ModelError as exc:
+        key = "routing.model" if model_dir else "the shipped model"
+        raise UnderstandingSetupError(f"{key}: {exc}") from None
+    unknown = []
+    for label in models.domain.labels:
+        try:
+            taxonomy.canonical_domain(label)
+        except KeyError:
+            unknown.append(label)
+    if unknown and model_dir is not None:
+        raise UnderstandingSetupError(
+            f"routing.model ({model_dir}) was trained for another taxonomy: this one has no "
+            f"domain {', '.join(unknown)}; train it again with `hotline nlu train --history "
+            "… --out DIR` against this taxonomy, or point routing.taxonomy at the one it was "
+            "trained with"
+        )
+    try:
+        tree = CategoryTree.load(categories_file, taxonomy.domains)
+    except (CategoryTreeError, OSError) as exc:
+        raise UnderstandingSetupError(f"routing.categories: {exc}") from None
+    try:
+        return Understander(taxonomy, models, low_confidence, tree)
+    except ValueError as exc:
+        if model_dir is None:
+            raise UnderstandingSetupError(f"routing.taxonomy: {exc}") from None
+        raise UnderstandingSetupError(
+            f"routing.model ({model_dir}) was trained for another taxonomy: {exc}; train it "
+            "again with `hotline nlu train --history … --out DIR` against this taxonomy, or "
+            "point routing.taxonomy at the one it was trained with"
+        ) from None
 
 
 def _blend(prediction: Prediction, bonus: dict[str, float]) -> Prediction:

@@ -32,32 +32,24 @@ ModelOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
 def _understander(model: Path | None, config: Path | None):  # noqa: ANN202
-    """The understanding as the hub would build it from the settings (heavy imports
-    only when used)."""
-    from call_routing import nlu_model
-    from call_routing.category_tree import CategoryTree, CategoryTreeError
-    from call_routing.taxonomy import load_taxonomy
-    from call_routing.understanding import Understander
+    """The understanding as the hub builds it from the settings, ``--model`` first."""
+    from call_routing.understanding import UnderstandingSetupError, build_understander
 
-    settings = node_settings(config)
-    routing = settings.routing
+    routing = node_settings(config).routing
     directory = model or routing.model
     if directory is not None and not directory.is_dir():
         _fail(f"no such model directory: {directory}")
     try:
-        taxonomy = load_taxonomy(routing.taxonomy)
-        tree = CategoryTree.load(routing.categories, taxonomy.domains)
-        return Understander(taxonomy, nlu_model.load(directory), routing.low_confidence, tree)
-    except (nlu_model.ModelError, CategoryTreeError) as exc:
-        _fail(str(exc))
-    except ValueError as exc:
-        where = f"the model at {directory}" if directory else "the shipped model"
-        _fail(f"{where} does not fit the taxonomy: {exc}")
+        return build_understander(
+            routing.taxonomy, directory, routing.categories, routing.low_confidence
+        )
+    except UnderstandingSetupError as exc:
+        _fail(str(exc).replace("routing.model", "--model", 1) if model else str(exc))
 
 
 def route(

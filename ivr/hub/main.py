@@ -36,6 +36,7 @@ from sip_config import Settings
 
 if TYPE_CHECKING:
     from call_routing.understanding import Understanding
+    from sip_config.settings import RoutingSection
 
 log = logging.getLogger("hub")
 
@@ -126,19 +127,15 @@ def open_catalog(settings: Settings) -> CallCatalog | None:
         return None
 
 
-def load_understanding(
-    taxonomy_file: Path | None = None, low_confidence: float = 0.25
-) -> Callable[[str], Understanding] | None:
-    """The understanding model, loaded once; None (logged) if it cannot be loaded."""
-    from datetime import datetime
-
-    from call_routing import nlu_model
-    from call_routing.taxonomy import load_taxonomy
-    from call_routing.understanding import Understander
+def load_understanding(routing: RoutingSection) -> Callable[[str], Understanding] | None:
+    """The understanding (``[routing]``: taxonomy, model, category tree), loaded once;
+    None (logged) if it cannot be loaded."""
+    from call_routing.understanding import build_understander
 
     try:
-        taxonomy = load_taxonomy(taxonomy_file)
-        understander = Understander(taxonomy, nlu_model.load(), low_confidence)
+        understander = build_understander(
+            routing.taxonomy, routing.model, routing.categories, routing.low_confidence
+        )
     except Exception as exc:  # the node still answers and records; agents classify
         log.error("no understanding of callers: %s", exc)
         return None
@@ -243,7 +240,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
             seats=bool(settings.agents),
             priority_key=settings.acd.priority_key,
         ),
-        understand=load_understanding(settings.routing.taxonomy, settings.routing.low_confidence),
+        understand=load_understanding(settings.routing),
         tickets=open_tickets(settings, durable),
         catalog=open_catalog(settings),
         recordings_root=settings.recordings_dir,

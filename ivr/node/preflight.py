@@ -59,18 +59,17 @@ def run_checks(settings: Settings) -> None:
 
 
 def check_understanding(settings: Settings) -> None:
-    """The understanding model is there and fits the taxonomy (``routing.taxonomy``)."""
-    from call_routing import nlu_model
-    from call_routing.taxonomy import load_taxonomy
-    from call_routing.understanding import Understander
+    """The understanding model is there and fits the taxonomy and the category tree
+    (``routing.taxonomy``, ``routing.model``, ``routing.categories``)."""
+    from call_routing.understanding import UnderstandingSetupError, build_understander
 
-    where = settings.routing.taxonomy or "the shipped taxonomy"
+    routing = settings.routing
     try:
-        Understander(load_taxonomy(settings.routing.taxonomy), nlu_model.load())
-    except FileNotFoundError as exc:
+        build_understander(
+            routing.taxonomy, routing.model, routing.categories, routing.low_confidence
+        )
+    except UnderstandingSetupError as exc:
         raise PreflightError(str(exc)) from None
-    except ValueError as exc:
-        raise PreflightError(f"routing.taxonomy ({where}): {exc}") from None
 
 
 def check_seats(settings: Settings) -> None:
