@@ -33,6 +33,7 @@ UNDERSTANDING_FIELDS = (
     _f("danger", "number", "emergency model score 0–1"),
     _f("emergency_adjacent", "boolean", "close to an emergency: served first"),
     _f("general_seat_group", "string", "the group that takes what no specialist group takes"),
+    _f("categories", "object|null", "{level1, level2, level3, code, score} in the city's tree"),
 )
 EXAMPLE_UNDERSTANDING = {
     "request_type": "投诉",
@@ -51,6 +52,13 @@ EXAMPLE_UNDERSTANDING = {
     "danger": 0.02,
     "emergency_adjacent": False,
     "general_seat_group": "general",
+    "categories": {
+        "level1": "环境保护",
+        "level2": "环境污染",
+        "level3": "噪声污染",
+        "code": "环境保护/环境污染/噪声污染",
+        "score": 2.0,
+    },
 }
 EXAMPLE_LINE = {
     "leg": "caller",
