@@ -252,7 +252,13 @@ def build_understander(
             taxonomy.canonical_domain(label)
         except KeyError:
             unknown.append(label)
-    if unknown and model_dir is not None:
+    if unknown and model_dir is None:
+        raise UnderstandingSetupError(
+            f"routing.taxonomy ({taxonomy_file}): the taxonomy has no domain "
+            f"{', '.join(unknown)} that the "
+            "shipped model knows: keep the shipped domain names (or add them as aliases)"
+        )
+    if unknown:
         raise UnderstandingSetupError(
             f"routing.model ({model_dir}) was trained for another taxonomy: this one has no "
             f"domain {', '.join(unknown)}; train it again with `hotline nlu train --history "

@@ -63,10 +63,16 @@ def test_migration_creates_the_schema_on_an_empty_database(url: str) -> None:
         assert inspect(engine).get_table_names() == []
         upgrade_database(url)
         tables = set(inspect(engine).get_table_names())
-        assert tables == {"tickets", "ticket_audit", "ticket_sequences", VERSION_TABLE}
+        assert tables == {
+            "tickets",
+            "ticket_audit",
+            "ticket_sequences",
+            "ticket_examples",
+            VERSION_TABLE,
+        }
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0003"
+            assert context.get_current_revision() == "0004"
             assert compare_metadata(context, Base.metadata) == []  # migrations match the models
         upgrade_database(url)  # a second run changes nothing
     finally:
