@@ -54,7 +54,7 @@ class WhisperRecognizer:
         gate: GateConfig = GateConfig(),
         guard: GuardConfig = GuardConfig(),
         vocabulary: Vocabulary | None = None,
-        max_hotwords: int = 24,
+        max_hotwords: int = 0,
         mend_homophones: bool = True,
     ) -> None:
         self.beam_size = beam_size
