@@ -5,7 +5,9 @@
 Checks: header, labels from the allowed sets, no empty texts, no exact
 duplicates within a file, no exact or near duplicates between train and eval
 (character 4-gram Jaccard > 0.6 flags a pair), and the minimum counts asked for
-(rows, per type, per domain, emergencies).  Exit status 1 if anything fails.
+(rows, per type, per domain, emergencies), and per-file minima for the phone
+files in src/ (rows, rows per type, emergencies and non-emergencies, length).
+Exit status 1 if anything fails.
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ EMERGENCY = ["", "119", "110", "120"]
 # minimum rows, per type, per domain, emergencies
 MINIMA = {"train.csv": (1300, 80, 60, 120), "eval.csv": (450, 25, 20, 60)}
 JACCARD = 0.6
+TYPE_CODES = {"Z": "咨询", "Q": "求助", "T": "投诉", "J": "举报", "Y": "建议", "B": "表扬"}
+# src file: (rows, {type: minimum}, emergencies, non-emergencies, (shortest, longest)
+# in characters); where emergencies are asked for, non-emergencies must be at least as many
+SRC_MINIMA = {
+    "train_22_types.txt": (300, {"咨询": 40, "求助": 40, "投诉": 40, "举报": 40}, 0, 0, (15, 120)),
+    "train_23_emergency.txt": (120, {}, 60, 60, (15, 120)),
+    "eval_11_phone_types.txt": (
+        200,
+        {"咨询": 40, "求助": 40, "投诉": 40, "举报": 40, "建议": 5, "表扬": 5},
+        0,
+        0,
+        (15, 120),
+    ),
+    "eval_12_emergency_hard.txt": (140, {}, 40, 100, (15, 120)),
+}
 _PUNCT = re.compile(r"[\s，。！？、；：,.!?;:“”\"'（）()…—-]+")
 
 
@@ -122,6 +139,44 @@ def report(name: str, rows: list[dict[str, str]], errors: list[str]) -> None:
     print("emergency by domain: " + ", ".join(f"{e}/{d} {n}" for (e, d), n in sorted(by.items())))
 
 
+def check_src(errors: list[str]) -> None:
+    """Per-file minima for the phone files (counted on the source lines)."""
+    for name, (n_min, type_min, em_min, none_min, (short, long)) in SRC_MINIMA.items():
+        path = HERE / "src" / name
+        if not path.exists():
+            errors.append(f"src/{name}: missing")
+            continue
+        heads, lengths = [], []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            head, _, text = line.partition("|")
+            heads.append(head.split())
+            lengths.append(len(text.strip()))
+        types = Counter(TYPE_CODES.get(h[0], h[0]) for h in heads)
+        n_em = sum(len(h) == 3 for h in heads)
+        print(
+            f"src/{name}: {len(heads)} rows; "
+            + ", ".join(f"{k} {types[k]}" for k in TYPES)
+            + f"; emergencies {n_em}, none {len(heads) - n_em}"
+        )
+        if len(heads) < n_min:
+            errors.append(f"src/{name}: {len(heads)} rows < {n_min}")
+        for k, m in type_min.items():
+            if types[k] < m:
+                errors.append(f"src/{name}: type {k} has {types[k]} rows < {m}")
+        if n_em < em_min:
+            errors.append(f"src/{name}: {n_em} emergencies < {em_min}")
+        # hard negatives: at least none_min, and at least as many as the emergencies
+        need = max(none_min, n_em) if em_min else none_min
+        if len(heads) - n_em < need:
+            errors.append(f"src/{name}: {len(heads) - n_em} non-emergencies < {need}")
+        bad = [x for x in lengths if not short <= x <= long]
+        if bad:
+            errors.append(f"src/{name}: {len(bad)} rows outside {short}-{long} characters")
+
+
 def main() -> int:
     errors: list[str] = []
     train = load("train.csv", errors)
@@ -129,6 +184,8 @@ def main() -> int:
     for name, rows in (("train.csv", train), ("eval.csv", evals)):
         if rows:
             report(name, rows, errors)
+    print()
+    check_src(errors)
     pairs = near_duplicates(train, evals)
     for j, t, e in sorted(pairs, reverse=True):
         errors.append(f"train/eval overlap (Jaccard {j:.2f}):\n  train: {t}\n  eval:  {e}")
