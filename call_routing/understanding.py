@@ -17,7 +17,7 @@ from typing import Any
 
 from call_routing.category_tree import CategoryTree
 from call_routing.classifier import Prediction
-from call_routing.emergency import DEFAULT_NUMBERS, Emergency, detect_emergency
+from call_routing.emergency import DEFAULT_NUMBERS, Emergency, cues_set_aside, detect_emergency
 from call_routing.nlu_model import NO_EMERGENCY, NluModels
 from call_routing.slots import extract_slots, mask_ids, mask_phones
 from call_routing.taxonomy import Taxonomy
@@ -147,7 +147,7 @@ class Understander:
         slots = extract_slots(said, now=now)
         emergency = detect_emergency(said, self.taxonomy.emergency_numbers or None)
         danger = self._danger(clean)
-        if emergency is None:
+        if emergency is None and not cues_set_aside(said):
             emergency = self._learned_emergency(danger)
         if emergency is not None and request_type.label != "求助":
             # every danger now is a call for help (labelling rules), whatever it started as

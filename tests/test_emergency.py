@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from call_routing.emergency import DEFAULT_NUMBERS, Emergency, detect_emergency
+from call_routing.emergency import DEFAULT_NUMBERS, Emergency, cues_set_aside, detect_emergency
 
 # (text, kind, number): every one must be caught; "a|b" where either kind is right
 # (someone with a knife hacking at people is violence and a weapon).
@@ -105,6 +105,17 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("工人触电了", "electric_shock", "120"),
     ("有人被电到了，倒在地上", "medical", "120"),
     ("电线断了掉在路上，还在冒火花", "power_line|fire", "119"),
+    # indirect: missing people who cannot look after themselves, self-harm, swallowing
+    ("我外婆有点糊涂，下午出门买菜，天黑了还没回来", "missing", "110"),
+    ("我阿爷有认知障碍，自己行出去冇返屋企，电话又唔带", "missing", "110"),
+    ("小朋友在公园一转眼不见了，才四岁", "missing", "110"),
+    ("我弟一直说活着没意思，刚才发信息就关机了", "suicide", "110"),
+    ("我女儿把一颗纽扣电池吞下去了", "medical", "120"),
+    ("他切到手了，血一直流，压都压不住", "medical", "120"),
+    ("楼道里一股臭鸡蛋的味道，几层都有", "gas", "119"),
+    ("三楼有火，楼道好窄", "fire", "119"),
+    ("邻居家一股好重的燃气味，敲门没人应，会不会出事", "gas", "119"),
+    ("我爷爷在楼梯上摔了，坐在地上起不来", "medical", "120"),
 ]
 
 # Hard negatives: every one must NOT be an emergency.
@@ -161,6 +172,23 @@ NEGATIVES: list[str] = [
     "几天前下雨水浸街，现在想问排水什么时候修",
     "我们这里停电了，电梯停了没人困",
     "请问燃气泄漏报警器在哪里买",
+    # past events, paperwork and praise around a cue
+    "上个礼拜我外公走丢了，后来是民警找到他的，想谢谢他们",
+    "我妈有老年痴呆，之前走丢过一次，想问防走失手环去哪里领",
+    "我想表扬一下那个司机，今天有人晕倒他马上停车叫了救护车",
+    "昨天在工地摔了，现在在家休养，工伤怎么申请",
+    "前两个星期楼下起火，消防把门撬了，现在门锁谁来修",
+    "我家热水器打不着火了，没有味道，就是点不着",
+    "燃气表箱被车撞歪了，能不能派人来看看",
+    "学校有没有防溺水的课，想让孩子学一学",
+    "我爸有心脏病，什么情况要马上打一二零",
+    "一栋楼只有一条楼梯，还有人在楼道做饭",
+    "有人在楼顶搭违建，用铁皮围起来了",
+    "老人上下楼摔倒过，楼梯灯坏了没人修",
+    "拨一一零是不是不用钱",
+    "这个玩具塑料味好重，商家说没问题",
+    "包工头把工资卷走了",
+    "我的车胎漏气了，附近哪里能补",
 ]
 
 # Negatives the rules are allowed to get wrong (a false alarm an agent clears).
@@ -187,6 +215,13 @@ def test_sizes_and_recall() -> None:
     assert {"fire", "gas", "explosion", "trapped", "suicide", "violence", "medical"} <= kinds
     caught = sum(detect_emergency(text) is not None for text, _, _ in POSITIVES)
     assert caught == len(POSITIVES)
+
+
+def test_cues_set_aside_only_when_every_cue_was_guarded() -> None:
+    assert cues_set_aside("去年后厨着火了，我的包烧掉了，店家到现在都不赔")
+    assert not cues_set_aside("去年着火了一次，现在又着火了")  # the second fire is now
+    assert not cues_set_aside("我家的宽带又断了")  # no cue at all: nothing set aside
+    assert not cues_set_aside("")
 
 
 def test_numbers_come_from_the_mapping_with_defaults() -> None:
