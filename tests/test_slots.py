@@ -388,6 +388,12 @@ def test_times_without_now_keep_text_but_no_dates() -> None:
     assert times[1].value is None  # the year needs now
 
 
+@pytest.mark.parametrize("text", ["三千年前这里是海", "一万年以后", "一百万年前的化石"])
+def test_a_time_beyond_the_calendar_is_a_mention_without_a_date(text: str) -> None:
+    times = extract_slots(text, now=NOW).times
+    assert times and times[0].value is None, times
+
+
 def test_a_sentence_with_several_times() -> None:
     text = "从去年开始，每天晚上十点以后楼上就有噪音，已经三个月了，昨天凌晨两点多还在吵"
     times = extract_slots(text, now=NOW).times

@@ -176,9 +176,13 @@ def _duration(m: re.Match[str], now: datetime | None) -> TimeMention | None:
     if tail in ("前", "之前", "以前", "后", "之后", "以后"):
         value = None
         if now is not None and seconds is not None:
-            delta = timedelta(seconds=seconds)
-            moment = now - delta if "前" in tail else now + delta
-            value = moment if seconds < 86400 else moment.date()
+            try:
+                delta = timedelta(seconds=seconds)
+                moment = now - delta if "前" in tail else now + delta
+            except OverflowError:  # 两千年前: no calendar date, still a mention
+                moment = None
+            if moment is not None:
+                value = moment if seconds < 86400 else moment.date()
         return TimeMention("point", m.group(), m.span(), value=value, approximate=approximate)
     if n.isdigit() and int(n) > 999:
         return None
