@@ -9,6 +9,7 @@ fillers, thousands of characters, English and digits): it returns a valid
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +35,12 @@ TYPE_CUES: dict[str, tuple[str, ...]] = {
 }
 _CUE_WEIGHT = 0.25  # per cue found, added to the model's probability, then renormalised
 _WORD_WEIGHT = 0.08  # per taxonomy word of a domain found
+# Each word of the category tree's lexicon for the domain's first level (up to five)
+# multiplies its odds by e^0.5: chosen on 1,200 messages of the city's history that
+# the dev file does not repeat (0.78 → 0.82 mapped domain accuracy there, calibration
+# kept; the project's eval set unchanged).
+_TREE_WORD_WEIGHT = 0.5
+_TREE_WORDS_COUNTED = 5
 # Below this the caller is asked once for details: on the evaluation set about one
 # call in six, whose domain is right 64 % of the time against 90 % for the rest.
 LOW_CONFIDENCE = 0.25
@@ -133,13 +140,19 @@ class Understander:
         self.models = models
         self.tree = tree or CategoryTree.load(None, taxonomy.domains)
         self._level1 = {name: self.tree.level1_for(name) for name in taxonomy.domains}
+        self._tree_words = {
+            level1: self.tree.lexicon_words(level1) for level1 in self._level1.values()
+        }
 
     def understand(self, text: str, now: datetime) -> Understanding:
         clean = normalise(text)
         if not re.search(r"\w", clean):
             return self._nothing(text, now)
         request_type = _blend(self.models.request_type.predict(clean), self._type_cues(clean))
-        domain = _blend(self.models.domain.predict(clean), self._domain_words(clean))
+        domain = _tilt(
+            _blend(self.models.domain.predict(clean), self._domain_words(clean)),
+            self._tree_hits(clean),
+        )
         domain_name = self.taxonomy.canonical_domain(domain.label)
         entry = self.taxonomy.domains[domain_name]
         category = self.taxonomy.category(domain_name, clean)
@@ -213,6 +226,15 @@ class Understander:
             for label, cues in TYPE_CUES.items()
         }
 
+    def _tree_hits(self, text: str) -> dict[str, float]:
+        """Per domain, how many words of its first level's lexicon ``text`` holds
+        (at most :data:`_TREE_WORDS_COUNTED`)."""
+        found = {
+            level1: min(sum(1 for word in words if word in text), _TREE_WORDS_COUNTED)
+            for level1, words in self._tree_words.items()
+        }
+        return {name: found[level1] for name, level1 in self._level1.items()}
+
     def _domain_words(self, text: str) -> dict[str, float]:
         bonus = {}
         for name, domain in self.taxonomy.domains.items():
@@ -279,6 +301,19 @@ def build_understander(
             "again with `hotline nlu train --history … --out DIR` against this taxonomy, or "
             "point routing.taxonomy at the one it was trained with"
         ) from None
+
+
+def _tilt(prediction: Prediction, hits: dict[str, float]) -> Prediction:
+    """``prediction`` with each label's probability times e^(weight × hits): evidence
+    that multiplies odds keeps the model's calibration where adding would flatten it."""
+    scores = {
+        label: p * math.exp(_TREE_WORD_WEIGHT * hits.get(label, 0.0))
+        for label, p in prediction.scores.items()
+    }
+    total = sum(scores.values()) or 1.0
+    scores = {label: s / total for label, s in scores.items()}
+    best = max(scores, key=scores.__getitem__)
+    return Prediction(best, scores[best], scores)
 
 
 def _blend(prediction: Prediction, bonus: dict[str, float]) -> Prediction:
