@@ -196,3 +196,16 @@ def test_an_operator_taxonomy_renames_seat_groups_and_must_keep_the_domains(
     broken.write_text(shipped.replace('[domains."民政"]', '[domains."民政事务"]'), "utf-8")
     with pytest.raises(ValueError, match="民政"):
         Understander(load_taxonomy(broken), nlu_model.load())
+
+
+def test_the_tree_lexicon_tilts_the_shipped_domain_odds(understander: Understander) -> None:
+    from call_routing.understanding import Prediction, _tilt
+
+    even = Prediction("交通运输", 0.5, {"交通运输": 0.5, "城乡建设": 0.5})
+    tilted = _tilt(even, {"城乡建设": 2})
+    assert tilted.label == "城乡建设" and abs(sum(tilted.scores.values()) - 1) < 1e-9
+    assert tilted.scores["城乡建设"] / tilted.scores["交通运输"] > 2.5  # e^(0.5 × 2)
+    assert _tilt(even, {}).scores == even.scores
+    hits = understander._tree_hits("小区业主反映楼盘的路灯坏了，住建局不管")
+    assert hits["城乡建设"] >= 2 and hits["城乡建设"] > hits["交通运输"]
+    assert max(hits.values()) <= 5
