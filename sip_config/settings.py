@@ -298,6 +298,21 @@ class TicketsSection(Section):
     duplicate_similarity: float = Field(0.4, gt=0, le=1)
     # … or same caller, content alike (0: every ticket of the same caller in the window)
     duplicate_caller_similarity: float = Field(0.25, ge=0, le=1)
+    # The department directory and dispatch catalogue (TOML, see tickets/departments.py);
+    # empty: the shipped example (tickets/directory/guangzhou.toml).
+    departments: Path | None = None
+
+    @field_validator("departments", mode="before")
+    @classmethod
+    def _departments(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # empty: the shipped example
+        if isinstance(value, str | Path) and not Path(value).is_file():
+            raise ValueError(
+                f"no such file {value}: give the path of your department directory TOML "
+                "(copy tickets/directory/guangzhou.toml), or leave it empty for the shipped example"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

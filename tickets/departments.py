@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 SHIPPED = "guangzhou.toml"
+SHIPPED_SOURCE = f"tickets/directory/{SHIPPED}"  # how messages name the shipped example
 DEFAULT_WORKING_HOURS = ("08:30-12:00", "14:00-17:30")
 MAX_HOURS = 720.0  # a month of working hours: beyond it a limit is a typo
 TOP_KEYS = (
@@ -163,9 +164,12 @@ def parse_working_hours(value: object) -> tuple[tuple[time, time], ...]:
     return tuple(spans)
 
 
-def load_directory(path: Path, categories: Collection[str] | None = None) -> Directory:
-    """The directory in ``path``. ``categories``: the paths a catalogue entry may name
-    (:func:`tree_paths` of the city's category tree); None: not checked."""
+def load_directory(path: Path | None, categories: Collection[str] | None = None) -> Directory:
+    """The directory in ``path`` (None: the shipped example, read afresh). ``categories``:
+    the paths a catalogue entry may name (:func:`tree_paths` of the city's category
+    tree); None: not checked."""
+    if path is None:
+        return parse_directory(_shipped_text(), SHIPPED_SOURCE, categories)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -178,8 +182,11 @@ def load_directory(path: Path, categories: Collection[str] | None = None) -> Dir
 @lru_cache(maxsize=1)
 def default_directory() -> Directory:
     """The shipped example (a Guangzhou-style centre), loaded once per process."""
-    shipped = resources.files("tickets").joinpath("directory", SHIPPED)
-    return parse_directory(shipped.read_text(encoding="utf-8"), f"tickets/directory/{SHIPPED}")
+    return parse_directory(_shipped_text(), SHIPPED_SOURCE)
+
+
+def _shipped_text() -> str:
+    return resources.files("tickets").joinpath("directory", SHIPPED).read_text(encoding="utf-8")
 
 
 def parse_directory(
@@ -474,8 +481,9 @@ class _Reader:
                 continue
             parent = by_id.get(department.parent)
             if parent is None:
-                others = [i for i in by_id if i != department.id]
-                near = difflib.get_close_matches(department.parent, others, n=3)
+                fitting = PARENT_LEVELS[department.level]
+                others = [i for i, d in by_id.items() if d.level in fitting and i != department.id]
+                near = difflib.get_close_matches(department.parent, others, n=1)
                 hint = f"did you mean {', '.join(near)}?" if near else "give an id of this file"
                 self.problem(where, f"{department.parent}: no such department: {hint}")
             elif parent.level not in PARENT_LEVELS[department.level]:

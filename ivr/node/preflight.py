@@ -34,6 +34,7 @@ def run_checks(settings: Settings) -> None:
     if settings.asr.enabled:
         check_asr_model(settings)
     check_understanding(settings)
+    check_departments(settings)
     check_seats(settings)
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
@@ -70,6 +71,34 @@ def check_understanding(settings: Settings) -> None:
         )
     except UnderstandingSetupError as exc:
         raise PreflightError(str(exc)) from None
+
+
+def check_departments(settings: Settings) -> None:
+    """The department directory (``tickets.departments``) loads and its dispatch
+    catalogue names only categories of the tree calls are routed by
+    (``routing.categories``); every problem is listed."""
+    from call_routing.category_tree import CategoryTree, CategoryTreeError
+    from call_routing.taxonomy import load_taxonomy
+    from tickets.departments import DirectoryError, load_directory, tree_paths
+
+    routing, path = settings.routing, settings.tickets.departments
+    try:
+        tree = CategoryTree.load(routing.categories, load_taxonomy(routing.taxonomy).domains)
+    except (CategoryTreeError, OSError, ValueError) as exc:
+        raise PreflightError(f"routing.categories: {exc}") from None
+    try:
+        load_directory(path, tree_paths(tree))
+    except DirectoryError as exc:
+        fix = ""
+        if path is None and routing.categories is not None:
+            fix = (
+                "\n  the shipped example fits the shipped category tree only: set "
+                "tickets.departments to a directory written for routing.categories"
+            )
+        where = path or "the shipped example"
+        raise PreflightError(
+            f"tickets.departments ({where}) cannot be used:\n  " + "\n  ".join(exc.problems) + fix
+        ) from None
 
 
 def check_seats(settings: Settings) -> None:
