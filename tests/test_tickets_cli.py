@@ -212,9 +212,20 @@ def test_transition(seeded: tuple[str, list[str]]) -> None:
     assert f"{noise}: sign by 生态环境局: 签收 signed" in " ".join(done.stdout.split())
     refused(
         hotline(url, "transition", noise, "return", "--actor", "生态环境局"),
-        "cannot return: needs a reason",
+        "cannot request_return: needs a reason",
     )
-    back = hotline(url, "transition", noise, "退单", "--actor", "生态环境局", "--reason", "非本局")
+    back = hotline(
+        url,
+        "transition",
+        noise,
+        "退单",
+        "--actor",
+        "生态环境局",
+        "--reason",
+        "非本局",
+        "--department",
+        "城市管理和综合执法局",
+    )
     assert back.returncode == 0, back.stderr
     moved = hotline(
         url,

@@ -9,10 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tickets.deadlines import DeadlinePolicy
-from tickets.lifecycle import Action, TransitionError, allowed_actions, parse_action, transition
+from tickets.lifecycle import (
+    SYSTEM_ACTIONS,
+    Action,
+    TransitionError,
+    allowed_actions,
+    parse_action,
+    transition,
+)
 from tickets.model import (
     ExtensionRequest,
     Rating,
+    ReplyDraft,
     RequestType,
     Status,
     Ticket,
@@ -27,45 +35,61 @@ POLICY = DeadlinePolicy()
 
 # The process as written down independently of tickets.lifecycle's table, for a
 # consultation with no extension pending (rated 不满意 where rated).
-EXPECTED: dict[Status, dict[Action, Status]] = {
+_CLOCK = {Action.DUE_SOON: None, Action.OVERDUE: None}  # the sweep's marks, state kept
+_WITH_DEPARTMENT = {Action.SUPERVISE: None, Action.URGE: None, **_CLOCK, Action.MERGE: None}
+
+EXPECTED: dict[Status, dict[Action, Status | None]] = {
     Status.DRAFT: {
         Action.ACCEPT: Status.ACCEPTED,
         Action.DISCARD: Status.DISCARDED,
         Action.LINK: Status.LINKED,
+        Action.MERGE: None,
     },
     Status.ACCEPTED: {
         Action.LINK: Status.LINKED,
         Action.CLOSE_AT_ONCE: Status.CLOSED,
         Action.DISPATCH: Status.DISPATCHED,
+        Action.MERGE: None,
+        **_CLOCK,
     },
     Status.DISPATCHED: {
         Action.SIGN: Status.SIGNED,
         Action.RETURN: Status.RETURNED,
-        Action.SUPERVISE: Status.DISPATCHED,
-        Action.URGE: Status.DISPATCHED,
+        **_WITH_DEPARTMENT,
     },
     Status.SIGNED: {
         Action.RETURN: Status.RETURNED,
         Action.START: Status.HANDLING,
-        Action.REQUEST_EXTENSION: Status.SIGNED,
-        Action.SUPERVISE: Status.SIGNED,
-        Action.URGE: Status.SIGNED,
+        Action.NOTE: None,
+        Action.REQUEST_EXTENSION: None,
+        Action.REPLY: Status.REVIEWING,
+        **_WITH_DEPARTMENT,
     },
     Status.HANDLING: {
-        Action.REQUEST_EXTENSION: Status.HANDLING,
-        Action.SUPERVISE: Status.HANDLING,
-        Action.URGE: Status.HANDLING,
-        Action.REPLY: Status.REPLIED,
+        Action.RETURN: Status.RETURNED,
+        Action.NOTE: None,
+        Action.REQUEST_EXTENSION: None,
+        Action.REPLY: Status.REVIEWING,
+        **_WITH_DEPARTMENT,
     },
-    Status.REPLIED: {Action.REJECT_REPLY: Status.HANDLING, Action.CLOSE: Status.CLOSED},
+    Status.REVIEWING: {
+        Action.APPROVE_REPLY: Status.REPLIED,
+        Action.RETURN_REPLY: Status.HANDLING,
+        Action.REQUEST_EXTENSION: None,
+        **_WITH_DEPARTMENT,
+    },
+    Status.REPLIED: {
+        Action.REJECT_REPLY: Status.HANDLING,
+        Action.CLOSE: Status.CLOSED,
+        Action.MERGE: None,
+    },
     Status.CLOSED: {Action.CALLBACK: Status.CALLED_BACK},
     Status.CALLED_BACK: {Action.RATE: Status.RATED},
     Status.RATED: {Action.REOPEN: Status.HANDLING},
     Status.RETURNED: {
         Action.APPROVE_RETURN: Status.DISPATCHED,
         Action.REJECT_RETURN: Status.DISPATCHED,
-        Action.SUPERVISE: Status.RETURNED,
-        Action.URGE: Status.RETURNED,
+        **_WITH_DEPARTMENT,
     },
     Status.LINKED: {Action.UNLINK: Status.DRAFT},
     Status.DISCARDED: {},
@@ -95,6 +119,8 @@ def make(status: Status = Status.DRAFT, **changes: object) -> Ticket:
         values["rating"] = Rating.DISSATISFIED
     if status is Status.LINKED:
         values["linked_to"] = KIT["linked_to"]
+    if status is Status.REVIEWING:
+        values["reply_draft"] = ReplyDraft("已处理", NOW, "handler", "住房和城乡建设局")
     return dataclasses.replace(ticket, **(values | changes))
 
 
@@ -107,10 +133,12 @@ def test_the_table_covers_every_state() -> None:
 )
 def test_every_action_in_every_state(status: Status, action: Action) -> None:
     ticket = make(status)
-    assert set(allowed_actions(ticket)) == set(EXPECTED[status])
+    people = set(EXPECTED[status]) - SYSTEM_ACTIONS
+    assert set(allowed_actions(ticket)) == people
+    assert set(allowed_actions(ticket, with_system=True)) == set(EXPECTED[status])
     if action in EXPECTED[status]:
         after = transition(ticket, action, "agent-007", NOW, policy=POLICY, **KIT)
-        assert after.status is EXPECTED[status][action]
+        assert after.status is (EXPECTED[status][action] or status)
         entry = after.audit[-1]
         assert (entry.action, entry.actor, entry.at) == (action.value, "agent-007", NOW)
         assert (entry.from_status, entry.to_status) == (status, after.status)
@@ -119,10 +147,10 @@ def test_every_action_in_every_state(status: Status, action: Action) -> None:
     else:
         with pytest.raises(TransitionError) as refused:
             transition(ticket, action, "agent-007", NOW, policy=POLICY, **KIT)
-        assert set(refused.value.allowed) == set(EXPECTED[status])
+        assert set(refused.value.allowed) == people
         message = str(refused.value)
         assert action.value in message and "allowed now:" in message
-        for allowed in EXPECTED[status]:
+        for allowed in people:
             assert allowed.value in message
 
 
@@ -172,7 +200,10 @@ def test_the_happy_path_keeps_a_full_audit_trail() -> None:
         (Action.SIGN, {}),
         (Action.START, {}),
         (Action.URGE, {"note": "市民再次来电"}),
+        (Action.SIGN, {"by_department": "公安局"}),
+        (Action.REPORT, {"by_department": "公安局", "note": "已出警劝止夜间施工"}),
         (Action.REPLY, {"note": "已责令停止夜间施工"}),
+        (Action.APPROVE_REPLY, {}),
         (Action.CLOSE, {}),
         (Action.CALLBACK, {"note": "市民确认"}),
         (Action.RATE, {"rating": Rating.SATISFIED}),
@@ -185,7 +216,9 @@ def test_the_happy_path_keeps_a_full_audit_trail() -> None:
     assert ticket.owner == "agent-1"
     assert ticket.lead_department == "生态环境局" and ticket.co_departments == ("公安局",)
     assert ticket.reply == "已责令停止夜间施工"
-    assert ticket.closed_at == NOW + timedelta(hours=6)
+    assert ticket.closed_at == NOW + timedelta(hours=9)
+    co = ticket.assignment_of("公安局")
+    assert co is not None and co.report == "已出警劝止夜间施工" and co.signed_at is not None
     assert [e.action for e in ticket.audit] == ["create"] + [a.value for a, _ in steps]
     assert ticket.audit[5].details == {"note": "市民再次来电"}
     # 投诉: 15 working days from Friday 27 November 2026
@@ -203,8 +236,14 @@ def test_the_owner_is_who_accepted_first() -> None:
 
 def test_return_and_redispatch_to_another_department() -> None:
     ticket = make(Status.SIGNED, request_type=RequestType.HELP)
-    returned = transition(ticket, Action.RETURN, "住房和城乡建设局", NOW, reason="非本单位职责")
-    assert returned.audit[-1].details == {"department": "住房和城乡建设局"}
+    with pytest.raises(TransitionError, match="department it should go to"):
+        transition(ticket, Action.RETURN, "住建局", NOW, reason="非本单位职责")
+    returned = transition(
+        ticket, Action.RETURN, "住建局", NOW, reason="非本单位职责", department="城管局"
+    )
+    assert returned.audit[-1].details == {"department": "住房和城乡建设局", "suggested": "城管局"}
+    assert returned.return_request is not None
+    assert returned.return_request.previous_status is Status.SIGNED
     with pytest.raises(TransitionError, match="another department"):
         transition(
             returned,
@@ -214,18 +253,23 @@ def test_return_and_redispatch_to_another_department() -> None:
             reason="x",
             department="住房和城乡建设局",
         )
-    with pytest.raises(TransitionError, match="needs a lead department"):
-        transition(returned, Action.APPROVE_RETURN, "hotline", NOW, reason="改派")
     later = NOW + timedelta(days=3)
     redispatched = transition(
-        returned, Action.APPROVE_RETURN, "hotline", later, reason="属城管职责", department="城管局"
+        returned, Action.APPROVE_RETURN, "hotline", later, reason="属城管职责"
     )
     assert redispatched.status is Status.DISPATCHED
-    assert redispatched.lead_department == "城管局"
+    assert redispatched.lead_department == "城管局"  # the one the department suggested
+    assert redispatched.return_request is None
     assert redispatched.audit[-1].details["previous_department"] == "住房和城乡建设局"
     assert redispatched.due_date == POLICY.due_date(RequestType.HELP, later)  # a new deadline
+    elsewhere = transition(
+        returned, Action.APPROVE_RETURN, "hotline", later, reason="属水务", department="水务局"
+    )
+    assert elsewhere.lead_department == "水务局"
     kept = transition(returned, Action.REJECT_RETURN, "hotline", later, reason="属贵单位职责")
     assert kept.lead_department == "住房和城乡建设局" and kept.due_date == ticket.due_date
+    assert kept.status is Status.SIGNED  # back where it was
+    assert kept.return_request is None
 
 
 def test_extension_moves_the_due_date() -> None:

@@ -68,11 +68,13 @@ def test_migration_creates_the_schema_on_an_empty_database(url: str) -> None:
             "ticket_audit",
             "ticket_sequences",
             "ticket_examples",
+            "ticket_departments",
+            "ticket_attachments",
             VERSION_TABLE,
         }
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0004"
+            assert context.get_current_revision() == "0005"
             assert compare_metadata(context, Base.metadata) == []  # migrations match the models
         upgrade_database(url)  # a second run changes nothing
     finally:
@@ -191,6 +193,7 @@ def test_find_filters(store: TicketStore) -> None:
         (Action.SIGN, {}),
         (Action.START, {}),
         (Action.REPLY, {"note": "已处理"}),
+        (Action.APPROVE_REPLY, {}),
     ]:
         store.transition(replied.number, action, "a", NOW - timedelta(days=40), **options)
 

@@ -1,10 +1,12 @@
-"""Working-day deadlines: by request type, over a holiday calendar with make-up days."""
+"""Working-day deadlines: by request type (or category, or same day when urgent), over
+a holiday calendar with make-up days; and working-hour limits (签收 within 2 working
+hours) over a department's office hours."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -99,6 +101,13 @@ class WorkCalendar:
         return count
 
 
+# Office hours of a department when its directory entry names none.
+OFFICE_HOURS: tuple[tuple[time, time], ...] = (
+    (time(8, 30), time(12, 0)),
+    (time(14, 0), time(17, 30)),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DeadlinePolicy:
     """Working days allowed per request type, the calendar they count on, and the
@@ -107,6 +116,10 @@ class DeadlinePolicy:
     working_days: Mapping[RequestType, int] = field(default_factory=lambda: GUANGDONG_WORKING_DAYS)
     calendar: WorkCalendar = field(default_factory=WorkCalendar.china_2026)
     timezone: str = "Asia/Shanghai"
+    # Working days by category code (or its prefix, e.g. "CX01" or "CX"), over the type's.
+    category_days: Mapping[str, int] = field(default_factory=dict)
+    due_soon_days: int = 1  # 即将超期 when this many working days or fewer are left
+    escalate_after_days: int = 3  # still overdue this many working days later: escalate again
 
     def __post_init__(self) -> None:
         missing = [t.value for t in RequestType if t not in self.working_days]
@@ -119,8 +132,58 @@ class DeadlinePolicy:
             return now.date()
         return now.astimezone(ZoneInfo(self.timezone)).date()
 
-    def due_date(self, request_type: RequestType, now: datetime) -> date:
-        return self.calendar.add_working_days(self.local_day(now), self.working_days[request_type])
+    def days_for(self, request_type: RequestType, category_code: str = "") -> int:
+        """Working days to answer: the longest category prefix configured, else the type's."""
+        for end in range(len(category_code), 0, -1):
+            days = self.category_days.get(category_code[:end])
+            if days is not None:
+                return days
+        return self.working_days[request_type]
+
+    def due_date(
+        self,
+        request_type: RequestType,
+        now: datetime,
+        category_code: str = "",
+        urgent: bool = False,
+    ) -> date:
+        """The last day to answer; an urgent request (an emergency) is due the same day."""
+        today = self.local_day(now)
+        if urgent:
+            return today
+        return self.calendar.add_working_days(today, self.days_for(request_type, category_code))
+
+    def working_days_left(self, due: date, now: datetime) -> int:
+        """Working days from today to ``due`` (0 on the due day, negative once past)."""
+        today = self.local_day(now)
+        if today <= due:
+            return self.calendar.working_days_between(today, due)
+        return -self.calendar.working_days_between(due, today)
+
+    def after_working_hours(
+        self,
+        start: datetime,
+        hours: float,
+        office: tuple[tuple[time, time], ...] = OFFICE_HOURS,
+    ) -> datetime:
+        """The moment ``hours`` of office time after ``start`` (a call at 17:00 with two
+        hours to sign is due at 10:00 the next working day), in ``start``'s zone."""
+        zone = ZoneInfo(self.timezone)
+        local = start.astimezone(zone) if start.tzinfo else start.replace(tzinfo=zone)
+        left = timedelta(hours=max(hours, 0.0))
+        day = local.date()
+        for _ in range(3660):  # ten years of days: an office with no hours never ends
+            if self.calendar.is_working_day(day):
+                for opens, closes in office:
+                    begin = max(datetime.combine(day, opens, zone), local)
+                    end = datetime.combine(day, closes, zone)
+                    if begin >= end:
+                        continue
+                    if begin + left <= end:
+                        return (begin + left).astimezone(start.tzinfo or zone)
+                    left -= end - begin
+            day += timedelta(days=1)
+        raise ValueError("no office hours to count the time on")
 
     def extend(self, due: date, working_days: int) -> date:
         return self.calendar.add_working_days(due, working_days)

@@ -5,6 +5,16 @@ with the change applied and one audit entry appended; anything the process does
 not allow raises :class:`TransitionError`, which lists the actions that are
 allowed.  The clock is the caller's ``now``; due dates come from a
 :class:`DeadlinePolicy`.
+
+Departments act with ``department`` (the department the actor works for):
+the lead department (主办) signs, handles, drafts the reply, asks for more time
+or to hand the ticket back, sends it down to a sub-unit (三级派单) or, as a
+street, blows the whistle (街镇吹哨); co-handlers (协办) and whistled departments
+sign or report in and report their part; the department's reviewer approves the
+draft before it reaches the centre (内部审核).  Without ``department`` the
+actor is the centre acting on the ticket as a whole.  Who may take which action
+at all is :mod:`tickets.permissions`; the department-level changes are
+:mod:`tickets.assignments`.
 """
 
 from __future__ import annotations
@@ -15,63 +25,128 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from tickets.assignments import (
+    DepartmentRules,
+    dispatched,
+    lead_of,
+    reported,
+    reported_in,
+    signed,
+    urged,
+    whistled,
+)
 from tickets.deadlines import DeadlinePolicy
 from tickets.model import (
     OPEN_STATUSES,
+    RUNNING_STATUSES,
+    WITH_DEPARTMENT,
+    AssignmentRole,
     AuditEntry,
     ExtensionRequest,
+    MergedCaller,
     Rating,
+    ReplyDraft,
     RequestType,
+    ReturnRequest,
     Status,
     Ticket,
 )
 
 
 class Action(StrEnum):
-    """What someone does to a ticket.  Chinese names are accepted as aliases by
-    :func:`parse_action`."""
+    """What someone does to a ticket.  Chinese names (and a few older English
+    ones) are accepted as aliases by :func:`parse_action`."""
 
     ACCEPT = "accept"
     DISCARD = "discard"
     LINK = "link"
     UNLINK = "unlink"
+    MERGE = "merge"
     CLOSE_AT_ONCE = "close_at_once"
     DISPATCH = "dispatch"
+    REDISPATCH = "redispatch"
     SIGN = "sign"
-    RETURN = "return"
+    RETURN = "request_return"
     APPROVE_RETURN = "approve_return"
     REJECT_RETURN = "reject_return"
     START = "start"
+    NOTE = "note"
+    WHISTLE = "whistle"
+    REPORT_IN = "report_in"
+    REPORT = "report"
     REQUEST_EXTENSION = "request_extension"
     APPROVE_EXTENSION = "approve_extension"
     REFUSE_EXTENSION = "refuse_extension"
     SUPERVISE = "supervise"
     URGE = "urge"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    ESCALATE = "escalate"
     REPLY = "reply"
+    APPROVE_REPLY = "approve_reply"
+    RETURN_REPLY = "return_reply"
     REJECT_REPLY = "reject_reply"
     CLOSE = "close"
     CALLBACK = "callback"
     RATE = "rate"
     REOPEN = "reopen"
 
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: Mapping[Action, str] = {
+    Action.ACCEPT: "受理",
+    Action.DISCARD: "作废",
+    Action.LINK: "关联重复",
+    Action.UNLINK: "取消关联",
+    Action.MERGE: "并单",
+    Action.CLOSE_AT_ONCE: "即时办结",
+    Action.DISPATCH: "派单",
+    Action.REDISPATCH: "下派",
+    Action.SIGN: "签收",
+    Action.RETURN: "申请退单",
+    Action.APPROVE_RETURN: "改派",
+    Action.REJECT_RETURN: "退单驳回",
+    Action.START: "办理",
+    Action.NOTE: "办理进展",
+    Action.WHISTLE: "吹哨",
+    Action.REPORT_IN: "报到",
+    Action.REPORT: "反馈",
+    Action.REQUEST_EXTENSION: "申请延期",
+    Action.APPROVE_EXTENSION: "同意延期",
+    Action.REFUSE_EXTENSION: "不同意延期",
+    Action.SUPERVISE: "督办",
+    Action.URGE: "催办",
+    Action.DUE_SOON: "即将超期",
+    Action.OVERDUE: "超期",
+    Action.ESCALATE: "升级督办",
+    Action.REPLY: "答复",
+    Action.APPROVE_REPLY: "审核通过",
+    Action.RETURN_REPLY: "审核退回",
+    Action.REJECT_REPLY: "退回重办",
+    Action.CLOSE: "办结",
+    Action.CALLBACK: "回访",
+    Action.RATE: "评价",
+    Action.REOPEN: "重办",
+}
 
 ACTION_ALIASES: Mapping[str, Action] = {
-    "受理": Action.ACCEPT,
-    "派单": Action.DISPATCH,
-    "签收": Action.SIGN,
-    "办理": Action.START,
-    "答复": Action.REPLY,
-    "办结": Action.CLOSE,
-    "回访": Action.CALLBACK,
-    "评价": Action.RATE,
+    **{label: action for action, label in ACTION_LABELS.items()},
     "退单": Action.RETURN,
-    "改派": Action.APPROVE_RETURN,
+    "return": Action.RETURN,
     "延期": Action.REQUEST_EXTENSION,
-    "督办": Action.SUPERVISE,
-    "催办": Action.URGE,
-    "重办": Action.REOPEN,
-    "即时办结": Action.CLOSE_AT_ONCE,
+    "审核": Action.APPROVE_REPLY,
 }
+
+# Taken by the node itself (the deadline sweep), never by a person.
+SYSTEM_ACTIONS = frozenset({Action.DUE_SOON, Action.OVERDUE, Action.ESCALATE, Action.MERGE})
+# A co-handler's or whistled department's own part: allowed while a department
+# holds the ticket, whatever the lead is doing.
+PART_ACTIONS = frozenset({Action.SIGN, Action.REPORT_IN, Action.REPORT, Action.NOTE})
+# Only the lead department itself: sending the ticket down, calling others in.
+LEAD_ONLY = frozenset({Action.REDISPATCH, Action.WHISTLE})
 
 
 class TransitionError(Exception):
@@ -99,26 +174,38 @@ def _from(*statuses: Status) -> frozenset[Status]:
     return frozenset(statuses)
 
 
-_EXTENDABLE = _from(Status.SIGNED, Status.HANDLING)
+_HELD = _from(Status.SIGNED, Status.HANDLING)
+_MERGEABLE = OPEN_STATUSES | _from(Status.DRAFT, Status.ACCEPTED, Status.REPLIED)
 
 RULES: Mapping[Action, Rule] = {
     Action.ACCEPT: Rule(_from(Status.DRAFT), Status.ACCEPTED),
     Action.DISCARD: Rule(_from(Status.DRAFT), Status.DISCARDED, needs_reason=True),
     Action.LINK: Rule(_from(Status.DRAFT, Status.ACCEPTED), Status.LINKED),
     Action.UNLINK: Rule(_from(Status.LINKED), Status.DRAFT, needs_reason=True),
+    Action.MERGE: Rule(_MERGEABLE, None),
     Action.CLOSE_AT_ONCE: Rule(_from(Status.ACCEPTED), Status.CLOSED),
     Action.DISPATCH: Rule(_from(Status.ACCEPTED), Status.DISPATCHED),
+    Action.REDISPATCH: Rule(_from(Status.DISPATCHED) | _HELD, Status.DISPATCHED),
     Action.SIGN: Rule(_from(Status.DISPATCHED), Status.SIGNED),
-    Action.RETURN: Rule(_from(Status.DISPATCHED, Status.SIGNED), Status.RETURNED, True),
+    Action.RETURN: Rule(_from(Status.DISPATCHED) | _HELD, Status.RETURNED, needs_reason=True),
     Action.APPROVE_RETURN: Rule(_from(Status.RETURNED), Status.DISPATCHED, needs_reason=True),
-    Action.REJECT_RETURN: Rule(_from(Status.RETURNED), Status.DISPATCHED, needs_reason=True),
+    Action.REJECT_RETURN: Rule(_from(Status.RETURNED), None, needs_reason=True),
     Action.START: Rule(_from(Status.SIGNED), Status.HANDLING),
-    Action.REQUEST_EXTENSION: Rule(_EXTENDABLE, None, needs_reason=True),
-    Action.APPROVE_EXTENSION: Rule(_EXTENDABLE, None),
-    Action.REFUSE_EXTENSION: Rule(_EXTENDABLE, None, needs_reason=True),
+    Action.NOTE: Rule(_HELD, None),
+    Action.WHISTLE: Rule(_HELD, None),
+    Action.REPORT_IN: Rule(WITH_DEPARTMENT, None),
+    Action.REPORT: Rule(WITH_DEPARTMENT, None),
+    Action.REQUEST_EXTENSION: Rule(_HELD | _from(Status.REVIEWING), None, needs_reason=True),
+    Action.APPROVE_EXTENSION: Rule(_HELD | _from(Status.REVIEWING), None),
+    Action.REFUSE_EXTENSION: Rule(_HELD | _from(Status.REVIEWING), None, needs_reason=True),
     Action.SUPERVISE: Rule(OPEN_STATUSES, None),
     Action.URGE: Rule(OPEN_STATUSES, None),
-    Action.REPLY: Rule(_from(Status.HANDLING), Status.REPLIED),
+    Action.DUE_SOON: Rule(RUNNING_STATUSES, None),
+    Action.OVERDUE: Rule(RUNNING_STATUSES, None),
+    Action.ESCALATE: Rule(RUNNING_STATUSES, None),
+    Action.REPLY: Rule(_HELD, Status.REVIEWING),
+    Action.APPROVE_REPLY: Rule(_from(Status.REVIEWING), Status.REPLIED),
+    Action.RETURN_REPLY: Rule(_from(Status.REVIEWING), Status.HANDLING, needs_reason=True),
     Action.REJECT_REPLY: Rule(_from(Status.REPLIED), Status.HANDLING, needs_reason=True),
     Action.CLOSE: Rule(_from(Status.REPLIED), Status.CLOSED),
     Action.CALLBACK: Rule(_from(Status.CLOSED), Status.CALLED_BACK),
@@ -136,15 +223,46 @@ def parse_action(text: str) -> Action:
     key = text.strip()
     if key in ACTION_ALIASES:
         return ACTION_ALIASES[key]
+    normal = key.lower().replace("-", "_")
+    if normal in ACTION_ALIASES:
+        return ACTION_ALIASES[normal]
     try:
-        return Action(key.lower().replace("-", "_"))
+        return Action(normal)
     except ValueError:
         names = ", ".join(a.value for a in Action)
         raise ValueError(f"there is no action {text!r}; actions are: {names}") from None
 
 
-def _state_refusal(ticket: Ticket, action: Action) -> str | None:
-    """Why ``action`` cannot be taken on ``ticket`` as it stands, or ``None``."""
+def _part_refusal(ticket: Ticket, action: Action, department: str) -> str | None | bool:
+    """For a department with a co or whistle part: why it cannot take ``action``,
+    ``None`` when it can, ``False`` when the action is not about its part."""
+    part = ticket.assignment_of(department) if department else None
+    if part is None or part.role is AssignmentRole.LEAD or action not in PART_ACTIONS:
+        return False
+    if ticket.status not in WITH_DEPARTMENT:
+        return f"not while the ticket is {ticket.status.label}"
+    whistled = part.role is AssignmentRole.WHISTLE
+    if action is Action.SIGN:
+        if whistled:
+            return "a department called in by the whistle reports in (report_in), not sign"
+        return "already signed" if part.signed_at else None
+    if action is Action.REPORT_IN:
+        if not whistled:
+            return "only a department called in by the whistle reports in"
+        return "already reported in" if part.signed_at else None
+    if action is Action.REPORT:
+        if part.signed_at is None:
+            return "sign for it (or report in) first"
+        return "its part is already reported" if part.reported_at else None
+    return None  # a note
+
+
+def _state_refusal(ticket: Ticket, action: Action, department: str = "") -> str | None:
+    """Why ``action`` cannot be taken on ``ticket`` as it stands (by ``department``,
+    when a department acts), or ``None``."""
+    part = _part_refusal(ticket, action, department)
+    if part is not False:
+        return part if isinstance(part, str) else None
     rule = RULES[action]
     if ticket.status not in rule.sources:
         return f"not allowed in state {ticket.status} ({ticket.status.label})"
@@ -159,12 +277,35 @@ def _state_refusal(ticket: Ticket, action: Action) -> str | None:
         return "an extension request is already waiting for approval"
     if action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION) and ticket.extension is None:
         return "there is no extension request to decide"
+    if action in (Action.REPORT_IN, Action.REPORT):
+        return "only a co-handling or whistled department reports its part"
+    lead = lead_of(ticket)
+    if action in LEAD_ONLY and (not department or lead is None or department != lead.department):
+        return "only the lead department does that"
+    if action is Action.APPROVE_REPLY and ticket.reply_draft is None:
+        return "there is no drafted reply to approve"
+    if action is Action.REPLY and ticket.reports_missing:
+        return f"waiting for the parts of {', '.join(ticket.reports_missing)}"
+    if action is Action.DUE_SOON and (ticket.due_soon_at or ticket.overdue_at):
+        return "already marked"
+    if action is Action.OVERDUE and ticket.overdue_at:
+        return "already marked overdue"
+    if action is Action.ESCALATE and (ticket.overdue_at is None or ticket.escalated_at):
+        return "escalated already, or not overdue"
     return None
 
 
-def allowed_actions(ticket: Ticket) -> tuple[Action, ...]:
-    """Every action the ticket's state allows now."""
-    return tuple(a for a in Action if _state_refusal(ticket, a) is None)
+def allowed_actions(
+    ticket: Ticket, department: str = "", with_system: bool = False
+) -> tuple[Action, ...]:
+    """Every action a person may take as the ticket's state stands now (acting for
+    ``department``, when given); ``with_system`` adds the node's own (sweep, merge)."""
+    return tuple(
+        a
+        for a in Action
+        if (with_system or a not in SYSTEM_ACTIONS)
+        and _state_refusal(ticket, a, department) is None
+    )
 
 
 def transition(
@@ -180,17 +321,28 @@ def transition(
     working_days: int | None = None,
     linked_to: str = "",
     note: str = "",
+    caller_number: str = "",
+    attachments: tuple[str, ...] = (),
+    by_department: str = "",
     policy: DeadlinePolicy | None = None,
+    rules: DepartmentRules | None = None,
 ) -> Ticket:
     """The ticket after ``actor`` takes ``action`` at ``now``.
 
-    - ``department`` (and ``co_departments``): the lead department for dispatch
-      and for approving a return (改派, which must name another department);
+    - ``department`` (and ``co_departments``): the department the ticket goes to,
+      for dispatch, redispatch (a sub-unit of the lead) and approving a return (改派:
+      another department; empty takes the one the request suggested); for
+      request_return, the department it should go to; for whistle,
+      ``co_departments`` are the departments called in;
+    - ``by_department``: the department ``actor`` acts for (empty: the centre);
     - ``rating``: 满意, 基本满意 or 不满意, for rate;
     - ``working_days``: days asked for by request_extension (approve_extension
       may grant a different number);
-    - ``linked_to``: the earlier ticket's number, for link;
-    - ``note``: the reply text for reply and close_at_once, free text otherwise.
+    - ``linked_to``: the earlier ticket's number, for link; the repeat's number, for merge
+      (with ``caller_number``, the citizen to call back too);
+    - ``note``: the reply text for reply and close_at_once, a department's part for
+      report, free text otherwise; ``attachments``: stored attachments' ids a note refers to;
+    - ``rules``: the department directory (its sub-units, sign and report-in times).
 
     Raises :class:`TransitionError` naming the allowed actions.
     """
@@ -198,8 +350,8 @@ def transition(
         try:
             action = parse_action(action)
         except ValueError as exc:
-            raise TransitionError(str(exc), allowed_actions(ticket)) from None
-    allowed = allowed_actions(ticket)
+            raise TransitionError(str(exc), allowed_actions(ticket, by_department)) from None
+    allowed = allowed_actions(ticket, by_department)
 
     def refuse(message: str) -> TransitionError:
         names = ", ".join(a.value for a in allowed) or "none (the ticket is finished)"
@@ -207,7 +359,7 @@ def transition(
             f"{ticket.number}: cannot {action}: {message}; allowed now: {names}", allowed
         )
 
-    problem = _state_refusal(ticket, action)
+    problem = _state_refusal(ticket, action, by_department)
     if problem is not None:
         raise refuse(problem)
     if not actor.strip():
@@ -217,10 +369,13 @@ def transition(
     if rule.needs_reason and not reason:
         raise refuse("needs a reason")
     policy = policy or DeadlinePolicy()
-
     changes: dict[str, object] = {}
     details: dict[str, str] = {}
+    if by_department:
+        details["by_department"] = by_department
     department = department.strip()
+    target = rule.target
+    note = note.strip()
     match action:
         case Action.ACCEPT:
             # First contact: the agent who takes it answers for it to the end.
@@ -234,25 +389,98 @@ def transition(
                 raise refuse("needs the number of an earlier ticket (linked_to)")
             changes["linked_to"] = details["linked_to"] = linked_to
             changes["closed_at"] = now
+        case Action.MERGE:
+            if not linked_to or linked_to == ticket.number:
+                raise refuse("needs the number of the repeat merged in (linked_to)")
+            merged = MergedCaller(caller_number.strip(), linked_to, now)
+            if all(m.ticket != linked_to for m in ticket.merged_callers):
+                changes["merged_callers"] = (*ticket.merged_callers, merged)
+            details["linked_to"] = linked_to
+            if caller_number.strip():
+                details["caller_number"] = caller_number.strip()
         case Action.CLOSE_AT_ONCE:
-            if not note.strip():
+            if not note:
                 raise refuse("needs the answer given to the caller (note)")
-            changes["reply"] = note.strip()
+            changes["reply"] = note
             changes["closed_at"] = now
-        case Action.DISPATCH | Action.APPROVE_RETURN:
+        case Action.DISPATCH | Action.APPROVE_RETURN | Action.REDISPATCH:
+            asked = ticket.return_request
+            if action is Action.APPROVE_RETURN and not department and asked is not None:
+                department = asked.suggested
             if not department:
                 raise refuse("needs a lead department")
-            if action is Action.APPROVE_RETURN and department == ticket.lead_department:
-                raise refuse(f"re-dispatch to another department, not {department} again")
+            current = lead_of(ticket)
+            leaving = current.department if current else ticket.lead_department
+            if action is not Action.DISPATCH and department == leaving:
+                raise refuse(f"send it to another department, not {department} again")
+            if (
+                action is Action.REDISPATCH
+                and rules is not None
+                and not rules.is_within(department, by_department)
+            ):
+                raise refuse(
+                    f"{department} is not a sub-unit of {by_department}: "
+                    "only the centre sends a ticket sideways"
+                )
+            co = tuple(co_departments) if co_departments is not None else None
+            if action is Action.REDISPATCH:
+                co = None  # the co-handlers stay
+            assignments = dispatched(ticket, department, co, actor, now, policy, rules)
+            changes["assignments"] = assignments
             changes["lead_department"] = details["department"] = department
-            if co_departments is not None:
-                changes["co_departments"] = tuple(co_departments)
-                details["co_departments"] = ",".join(co_departments)
-            changes["due_date"] = policy.due_date(ticket.request_type, now)
-            if action is Action.APPROVE_RETURN:
-                details["previous_department"] = ticket.lead_department
-        case Action.RETURN | Action.REJECT_RETURN:
-            details["department"] = ticket.lead_department
+            changes["co_departments"] = tuple(
+                a.department for a in assignments if a.role is AssignmentRole.CO
+            )
+            if co is not None:
+                details["co_departments"] = ",".join(co)
+            if action is not Action.REDISPATCH:
+                changes["due_date"] = policy.due_date(
+                    ticket.request_type, now, ticket.category_code, bool(ticket.emergency_number)
+                )
+                changes["due_soon_at"] = changes["overdue_at"] = changes["escalated_at"] = None
+            if leaving and action is not Action.DISPATCH:
+                details["previous_department"] = leaving
+            changes["return_request"] = None
+        case Action.SIGN | Action.REPORT_IN:
+            changes["assignments"] = (
+                signed(ticket, by_department, now)
+                if action is Action.SIGN
+                else reported_in(ticket, by_department, now)
+            )
+            details["department"] = by_department or ticket.lead_department
+            if action is Action.SIGN and not _is_part(ticket, by_department):
+                target = Status.SIGNED
+        case Action.NOTE:
+            if not note:
+                raise refuse("needs the progress to record (note)")
+        case Action.REPORT:
+            if not note:
+                raise refuse("needs the department's part (note)")
+            changes["assignments"] = reported(ticket, by_department, note, now)
+            details["department"] = by_department
+            details["report"] = note
+        case Action.WHISTLE:
+            called = tuple(d.strip() for d in (co_departments or ()) if d.strip())
+            if not called:
+                raise refuse("needs the departments called in (co_departments)")
+            changes["assignments"] = whistled(ticket, called, actor, now, policy, rules)
+            details["departments"] = ",".join(called)
+        case Action.RETURN:
+            if not department:
+                raise refuse("needs the department it should go to (department)")
+            returning = by_department or ticket.lead_department
+            if department == returning:
+                raise refuse("name another department than the one handing it back")
+            changes["return_request"] = ReturnRequest(
+                now, actor, returning, reason, department, ticket.status
+            )
+            details["department"] = returning
+            details["suggested"] = department
+        case Action.REJECT_RETURN:
+            asked = ticket.return_request
+            target = asked.previous_status if asked else Status.DISPATCHED
+            details["department"] = asked.department if asked else ticket.lead_department
+            changes["return_request"] = None
         case Action.REQUEST_EXTENSION:
             if working_days is None or working_days < 1:
                 raise refuse("needs the working days asked for (1 or more)")
@@ -265,13 +493,41 @@ def transition(
                 raise refuse("grant 1 working day or more")
             changes["due_date"] = policy.extend(ticket.due_date, granted)
             changes["extension"] = None
+            changes["due_soon_at"] = changes["overdue_at"] = changes["escalated_at"] = None
             details["working_days"] = str(granted)
         case Action.REFUSE_EXTENSION:
             changes["extension"] = None
+        case Action.SUPERVISE:
+            changes["supervised"] = True
+        case Action.URGE if department:
+            # 催办 of one department: the sweep's for a missed time to sign or report in.
+            changes["assignments"] = urged(ticket, department, now)
+            details["department"] = department
+        case Action.DUE_SOON:
+            changes["due_soon_at"] = now
+        case Action.OVERDUE:
+            changes["overdue_at"] = now
+            changes["supervised"] = True
+        case Action.ESCALATE:
+            changes["escalated_at"] = now
         case Action.REPLY:
-            if not note.strip():
+            if not note:
                 raise refuse("needs the department's answer (note)")
-            changes["reply"] = note.strip()
+            lead = lead_of(ticket)
+            drafter = by_department or (lead.department if lead else ticket.lead_department)
+            changes["reply_draft"] = ReplyDraft(note, now, actor, drafter)
+            details["reply"] = note
+        case Action.APPROVE_REPLY:
+            draft = ticket.reply_draft
+            assert draft is not None
+            changes["reply"] = draft.text
+            changes["reply_draft"] = None
+            details["drafted_by"] = draft.drafted_by
+        case Action.RETURN_REPLY:
+            changes["reply_draft"] = None
+        case Action.REJECT_REPLY:
+            details["redo"] = "1"  # 重办: counted in the department's figures
+            details["department"] = ticket.lead_department
         case Action.CLOSE:
             changes["closed_at"] = now
         case Action.RATE:
@@ -288,15 +544,26 @@ def transition(
             changes["rating"] = None
             changes["reply"] = ""
             changes["closed_at"] = None
-            changes["due_date"] = policy.due_date(ticket.request_type, now)
+            changes["due_date"] = policy.due_date(ticket.request_type, now, ticket.category_code)
+            changes["due_soon_at"] = changes["overdue_at"] = changes["escalated_at"] = None
+            details["redo"] = "1"
+            details["department"] = ticket.lead_department
         case _:
             pass  # state change (or none) and the audit entry only
     if "due_date" in changes and changes["due_date"] != ticket.due_date:
         details["due_date"] = f"{ticket.due_date} → {changes['due_date']}"
-    if note.strip() and action not in (Action.REPLY, Action.CLOSE_AT_ONCE):
-        details["note"] = note.strip()
-    target = rule.target or ticket.status
+    if note and action not in (Action.REPLY, Action.CLOSE_AT_ONCE, Action.REPORT):
+        details["note"] = note
+    if attachments:
+        details["attachments"] = ",".join(attachments)
+    target = target or ticket.status
     entry = AuditEntry(now, actor, action.value, ticket.status, target, reason, details)
     return dataclasses.replace(
         ticket, status=target, updated_at=now, audit=(*ticket.audit, entry), **changes
     )
+
+
+def _is_part(ticket: Ticket, department: str) -> bool:
+    """``department`` co-handles the ticket or was called in by the whistle."""
+    part = ticket.assignment_of(department) if department else None
+    return part is not None and part.role is not AssignmentRole.LEAD

@@ -36,7 +36,9 @@ class Status(StrEnum):
 
     Draft (草稿, written by the node before an agent picks up), accepted (受理),
     dispatched to a department (派单), signed for by it (签收), being handled
-    (办理), replied (答复), closed (办结), called back (回访), rated (评价);
+    (办理), its answer drafted and awaiting the department's own reviewer
+    (待审核, 内部审核), replied to the centre (答复), closed (办结), called back
+    (回访), rated (评价);
     returned by a department and awaiting review (退单); linked to an earlier
     ticket as a duplicate; discarded (an empty or invalid call).
     """
@@ -46,6 +48,7 @@ class Status(StrEnum):
     DISPATCHED = "dispatched"
     SIGNED = "signed"
     HANDLING = "handling"
+    REVIEWING = "reviewing"
     REPLIED = "replied"
     CLOSED = "closed"
     CALLED_BACK = "called_back"
@@ -65,6 +68,7 @@ _STATUS_LABELS = {
     Status.DISPATCHED: "派单",
     Status.SIGNED: "签收",
     Status.HANDLING: "办理",
+    Status.REVIEWING: "待审核",
     Status.REPLIED: "答复",
     Status.CLOSED: "办结",
     Status.CALLED_BACK: "回访",
@@ -76,15 +80,26 @@ _STATUS_LABELS = {
 
 # States in which a department still owes the citizen an answer: supervision and
 # urging apply.
-OPEN_STATUSES = frozenset({Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED})
+OPEN_STATUSES = frozenset(
+    {Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.REVIEWING, Status.RETURNED}
+)
 # States in which nothing more is done for the citizen: a callback task on such a
 # ticket is no longer owed.  A ticket linked as a duplicate is not among them: its
 # caller still asked to be called back.
 FINISHED_STATUSES = frozenset({Status.CLOSED, Status.CALLED_BACK, Status.RATED, Status.DISCARDED})
 # States counted as overdue once the due date has passed (a reply stops the clock).
 RUNNING_STATUSES = frozenset(
-    {Status.ACCEPTED, Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.RETURNED}
+    {
+        Status.ACCEPTED,
+        Status.DISPATCHED,
+        Status.SIGNED,
+        Status.HANDLING,
+        Status.REVIEWING,
+        Status.RETURNED,
+    }
 )
+# States in which a department holds the ticket (and its users may act on it).
+WITH_DEPARTMENT = frozenset({Status.DISPATCHED, Status.SIGNED, Status.HANDLING, Status.REVIEWING})
 
 
 class Rating(StrEnum):
@@ -151,6 +166,92 @@ class ExtensionRequest:
     requested_by: str
     working_days: int
     reason: str
+
+
+class AssignmentRole(StrEnum):
+    """A department's part in a ticket: it leads and answers for the whole (主办),
+    helps the lead (协办), or was called in by a street's whistle (吹哨报到)."""
+
+    LEAD = "lead"
+    CO = "co"
+    WHISTLE = "whistle"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    AssignmentRole.LEAD: "主办",
+    AssignmentRole.CO: "协办",
+    AssignmentRole.WHISTLE: "吹哨报到",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One department's part in a ticket now.
+
+    ``due_at`` is when it must sign (lead and co: 签收) or report in (whistle: 报到);
+    ``signed_at`` when it did; ``reported_at`` and ``report`` its part of the answer
+    (co and whistle: what it did, for the lead to answer for the whole).  ``urged_at``
+    is when the sweep urged it for a missed ``due_at``."""
+
+    department: str
+    role: AssignmentRole
+    assigned_at: datetime
+    assigned_by: str
+    due_at: datetime | None = None
+    signed_at: datetime | None = None
+    reported_at: datetime | None = None
+    report: str = ""
+    urged_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.role, AssignmentRole):
+            object.__setattr__(self, "role", AssignmentRole(self.role))
+
+    @property
+    def owes_report(self) -> bool:
+        """A co-handler or a whistled department that has not reported its part."""
+        return self.role is not AssignmentRole.LEAD and self.reported_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRequest:
+    """A department's request to hand the ticket back (申请退单): only "not our
+    responsibility", with the department it should go to, awaiting the centre."""
+
+    requested_at: datetime
+    requested_by: str
+    department: str  # the department that asks
+    reason: str
+    suggested: str = ""  # where it should go, in the asker's view
+    previous_status: Status = Status.DISPATCHED  # where a refusal sends it back
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.previous_status, Status):
+            object.__setattr__(self, "previous_status", Status(self.previous_status))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDraft:
+    """The handler's answer (答复) awaiting the department's reviewer (内部审核)."""
+
+    text: str
+    drafted_at: datetime
+    drafted_by: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class MergedCaller:
+    """Another citizen whose repeat of the same matter was merged into this ticket
+    (并单): they are called back too."""
+
+    number: str
+    ticket: str  # the repeat's own ticket number, linked to this one
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +326,14 @@ class Ticket:
     callback_done_at: datetime | None = None
     closed_at: datetime | None = None
     updated_at: datetime | None = None
+    assignments: tuple[Assignment, ...] = ()
+    reply_draft: ReplyDraft | None = None
+    return_request: ReturnRequest | None = None
+    merged_callers: tuple[MergedCaller, ...] = ()
+    due_soon_at: datetime | None = None  # the sweep marked it 即将超期
+    overdue_at: datetime | None = None  # the sweep marked it 超期 (催办 and 督办 sent)
+    escalated_at: datetime | None = None  # still overdue N working days later: escalated again
+    supervised: bool = False  # 督办件: the centre supervises it
     audit: tuple[AuditEntry, ...] = ()
 
     def __post_init__(self) -> None:
@@ -250,6 +359,25 @@ class Ticket:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def lead(self) -> Assignment | None:
+        """The lead department's assignment (主办), if dispatched."""
+        return next((a for a in self.assignments if a.role is AssignmentRole.LEAD), None)
+
+    def assignment_of(self, department: str) -> Assignment | None:
+        """``department``'s own assignment on this ticket, if it has one."""
+        return next((a for a in self.assignments if a.department == department), None)
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        """Every department with a part in the ticket now, the lead first."""
+        return tuple(a.department for a in self.assignments)
+
+    @property
+    def reports_missing(self) -> tuple[str, ...]:
+        """The co-handlers and whistled departments that have not reported their part."""
+        return tuple(a.department for a in self.assignments if a.owes_report)
 
     @property
     def callback_due(self) -> bool:

@@ -15,37 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    Engine,
-    ForeignKey,
-    Integer,
-    Select,
-    String,
-    Text,
-    UniqueConstraint,
-    or_,
-    select,
-)
-from sqlalchemy.orm import (
-    DeclarativeBase,
-    Mapped,
-    Session,
-    mapped_column,
-    relationship,
-    selectinload,
-    sessionmaker,
-)
+from sqlalchemy import Engine, Select, or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from sip_config.settings import Settings
 from storage import sql
-from storage.sqltypes import UtcDateTime
+from tickets.attachments import Attachment, StoredFile
 from tickets.callbacks import callback_done, request_callback
 from tickets.duplicates import DuplicateMatch, address_key, find_duplicate, is_anonymous
 from tickets.lifecycle import Action, transition
@@ -55,8 +34,6 @@ from tickets.model import (
     AuditEntry,
     CallbackReason,
     Channel,
-    ExtensionRequest,
-    Rating,
     RequestType,
     Status,
     Ticket,
@@ -64,6 +41,37 @@ from tickets.model import (
     format_number,
 )
 from tickets.policy import TicketPolicy
+from tickets.rows import (
+    AttachmentRow,
+    AuditRow,
+    Base,
+    DepartmentRow,
+    ExampleRow,
+    SequenceRow,
+    TicketRow,
+    audit_row,
+    to_row,
+    to_ticket,
+)
+from tickets.sweep import SweepReport, sweep_ticket
+
+__all__ = [
+    "Attachment",
+    "AttachmentRow",
+    "AuditRow",
+    "Base",
+    "ChangeListener",
+    "ConcurrentChange",
+    "DepartmentRow",
+    "ExampleRow",
+    "Intake",
+    "SequenceRow",
+    "StoreError",
+    "TicketQuery",
+    "TicketRow",
+    "TicketStore",
+    "UnknownTicket",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "tickets_alembic_version"
@@ -88,212 +96,6 @@ class ConcurrentChange(Exception):
     retryable = True
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class TicketRow(Base):
-    __tablename__ = "tickets"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    due_date: Mapped[date] = mapped_column(Date, index=True)
-    channel: Mapped[str] = mapped_column(String(10))
-    caller_number: Mapped[str] = mapped_column(String(40), index=True)
-    caller_name: Mapped[str] = mapped_column(String(100))
-    confidential: Mapped[bool] = mapped_column(Boolean)
-    request_type: Mapped[str] = mapped_column(String(10), index=True)
-    domain: Mapped[str] = mapped_column(String(40), index=True)
-    category_code: Mapped[str] = mapped_column(String(20))
-    lead_department: Mapped[str] = mapped_column(String(100))
-    co_departments: Mapped[list[str]] = mapped_column(JSON)
-    address: Mapped[str] = mapped_column(Text)
-    # normalise_address(address): duplicate candidates are looked up by it
-    address_key: Mapped[str] = mapped_column(String(200), index=True, server_default="")
-    content: Mapped[str] = mapped_column(Text)
-    summary: Mapped[str] = mapped_column(Text)
-    transcript: Mapped[str] = mapped_column(Text)
-    call_id: Mapped[str] = mapped_column(String(100), index=True)
-    recording_dir: Mapped[str] = mapped_column(Text)
-    emergency_number: Mapped[str] = mapped_column(String(10))
-    needs_agent_review: Mapped[bool] = mapped_column(Boolean)
-    owner: Mapped[str] = mapped_column(String(100))
-    linked_to: Mapped[str] = mapped_column(String(40), index=True)
-    reply: Mapped[str] = mapped_column(Text)
-    rating: Mapped[str | None] = mapped_column(String(10))
-    extension: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    callback_number: Mapped[str] = mapped_column(String(40), index=True, server_default="")
-    callback_reason: Mapped[str] = mapped_column(String(20), server_default="")
-    callback_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    version: Mapped[int] = mapped_column(Integer)
-
-    audit: Mapped[list[AuditRow]] = relationship(
-        back_populates="ticket", order_by="AuditRow.seq", cascade="all, delete-orphan"
-    )
-
-    __table_args__ = (UniqueConstraint("number", name="uq_tickets_number"),)
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declaration)
-
-
-class AuditRow(Base):
-    __tablename__ = "ticket_audit"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE", name="fk_ticket_audit_ticket")
-    )
-    seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(30))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, str]] = mapped_column(JSON)
-
-    ticket: Mapped[TicketRow] = relationship(back_populates="audit")
-
-    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_ticket_audit_seq"),)
-
-
-class ExampleRow(Base):
-    """An agent's correction of what the understanding made of a request
-    (``tickets.examples``): the text, the model's labels (``predicted_*``, kept from
-    the first correction), the labels the agent set, who and when."""
-
-    __tablename__ = "ticket_examples"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE", name="fk_ticket_examples_ticket"),
-        index=True,
-    )
-    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(100))
-    text: Mapped[str] = mapped_column(Text)
-    predicted_request_type: Mapped[str] = mapped_column(String(10))
-    predicted_domain: Mapped[str] = mapped_column(String(100))
-    predicted_category_code: Mapped[str] = mapped_column(String(50))
-    predicted_department: Mapped[str] = mapped_column(String(100))
-    request_type: Mapped[str] = mapped_column(String(10))
-    domain: Mapped[str] = mapped_column(String(100))
-    category_code: Mapped[str] = mapped_column(String(50))
-    department: Mapped[str] = mapped_column(String(100))
-
-
-class SequenceRow(Base):
-    """The last number given out per prefix and day."""
-
-    __tablename__ = "ticket_sequences"
-
-    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    last: Mapped[int] = mapped_column(Integer)
-
-
-# Columns copied one to one between Ticket and TicketRow.
-_PLAIN = (
-    "number",
-    "created_at",
-    "updated_at",
-    "due_date",
-    "caller_number",
-    "caller_name",
-    "confidential",
-    "domain",
-    "category_code",
-    "lead_department",
-    "address",
-    "content",
-    "summary",
-    "transcript",
-    "call_id",
-    "recording_dir",
-    "emergency_number",
-    "needs_agent_review",
-    "owner",
-    "linked_to",
-    "reply",
-    "closed_at",
-    "callback_number",
-    "callback_done_at",
-)
-
-
-def _to_row(ticket: Ticket, row: TicketRow) -> None:
-    for name in _PLAIN:
-        setattr(row, name, getattr(ticket, name))
-    row.status = ticket.status.value
-    row.channel = ticket.channel.value
-    row.request_type = ticket.request_type.value
-    row.co_departments = list(ticket.co_departments)
-    row.rating = ticket.rating.value if ticket.rating else None
-    row.callback_reason = str(ticket.callback_reason)
-    row.address_key = address_key(ticket.address)
-    ext = ticket.extension
-    row.extension = (
-        None
-        if ext is None
-        else {
-            "requested_at": ext.requested_at.astimezone(UTC).isoformat(),
-            "requested_by": ext.requested_by,
-            "working_days": ext.working_days,
-            "reason": ext.reason,
-        }
-    )
-
-
-def _audit_row(entry: AuditEntry, seq: int) -> AuditRow:
-    return AuditRow(
-        seq=seq,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        from_status=entry.from_status.value if entry.from_status else None,
-        to_status=entry.to_status.value,
-        reason=entry.reason,
-        details=dict(entry.details),
-    )
-
-
-def _to_ticket(row: TicketRow, with_audit: bool = True) -> Ticket:
-    ext = row.extension
-    audit = tuple(
-        AuditEntry(
-            at=a.at,
-            actor=a.actor,
-            action=a.action,
-            from_status=Status(a.from_status) if a.from_status else None,
-            to_status=Status(a.to_status),
-            reason=a.reason,
-            details=dict(a.details or {}),
-        )
-        for a in (row.audit if with_audit else ())
-    )
-    return Ticket(
-        **{name: getattr(row, name) for name in _PLAIN},
-        status=Status(row.status),
-        channel=Channel(row.channel),
-        request_type=RequestType(row.request_type),
-        co_departments=tuple(row.co_departments or ()),
-        rating=Rating(row.rating) if row.rating else None,
-        callback_reason=CallbackReason(row.callback_reason) if row.callback_reason else "",
-        extension=None
-        if ext is None
-        else ExtensionRequest(
-            datetime.fromisoformat(ext["requested_at"]),
-            ext["requested_by"],
-            int(ext["working_days"]),
-            ext["reason"],
-        ),
-        audit=audit,
-    )
-
-
 def _callback_due(statement: Select[tuple[TicketRow]]) -> Select[tuple[TicketRow]]:
     """Only tickets whose callback task is waiting (as :attr:`Ticket.callback_due`)."""
     return statement.where(
@@ -315,8 +117,56 @@ class TicketQuery:
     created_before: datetime | None = None
     overdue_on: date | None = None  # open and due before this day
     callback_due: bool = False  # only tickets whose callback task is still waiting
+    statuses: tuple[Status, ...] = ()  # any of these
+    departments: tuple[str, ...] = ()  # one of them has a part in it (主办, 协办, 吹哨)
+    lead_only: bool = False  # … as its lead department
+    category_code: str = ""  # this code or one below it (CX01 under CX)
+    channel: Channel | None = None
+    due_by: date | None = None  # still running and due on or before this day (即将超期)
+    supervised: bool = False  # only 督办件
+    duplicates: bool = False  # only repeats linked to another ticket, or tickets merged into
+    text: str = ""  # in the number, summary, content or address
     limit: int = 100
     offset: int = 0
+
+
+def _more_filters(
+    statement: Select[tuple[TicketRow]], query: TicketQuery
+) -> Select[tuple[TicketRow]]:
+    """The 工单管理 console's filters of ``query`` (see :class:`TicketQuery`)."""
+    if query.statuses:
+        statement = statement.where(TicketRow.status.in_([s.value for s in query.statuses]))
+    if query.departments:
+        parts = select(DepartmentRow.ticket_id).where(
+            DepartmentRow.department.in_(query.departments)
+        )
+        if query.lead_only:
+            parts = parts.where(DepartmentRow.role == "lead")
+        statement = statement.where(TicketRow.id.in_(parts))
+    if query.category_code:
+        statement = statement.where(TicketRow.category_code.startswith(query.category_code))
+    if query.channel is not None:
+        statement = statement.where(TicketRow.channel == query.channel.value)
+    if query.due_by is not None:
+        statement = statement.where(
+            TicketRow.due_date <= query.due_by,
+            TicketRow.status.in_([s.value for s in RUNNING_STATUSES]),
+        )
+    if query.supervised:
+        statement = statement.where(TicketRow.supervised.is_(True))
+    if query.duplicates:
+        statement = statement.where(TicketRow.linked_to != "")
+    if text := query.text.strip():
+        like = f"%{text}%"
+        statement = statement.where(
+            or_(
+                TicketRow.number.like(like),
+                TicketRow.summary.like(like),
+                TicketRow.content.like(like),
+                TicketRow.address.like(like),
+            )
+        )
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,8 +280,8 @@ class TicketStore:
         number = self.next_number(session, deadlines.local_day(now))
         ticket = Ticket.from_draft(draft, number, now, deadlines.due_date(draft.request_type, now))
         row = TicketRow()
-        _to_row(ticket, row)
-        row.audit = [_audit_row(entry, seq) for seq, entry in enumerate(ticket.audit)]
+        to_row(ticket, row)
+        row.audit = [audit_row(entry, seq) for seq, entry in enumerate(ticket.audit)]
         session.add(row)
         session.flush()
         self._changed(session, ticket, ticket.audit)
@@ -459,7 +309,31 @@ class TicketStore:
                 policy=self.policy.deadlines,
             )
             self._write(session, linked)
+            self._merge(session, linked, match.number, now)
             return Intake(linked, match)
+
+    def _merge(self, session: Session, repeat: Ticket, into: str, now: datetime) -> None:
+        """并单: the repeat's caller joins the earlier ticket while it is still being
+        handled, to be called back too (a finished ticket is only linked to)."""
+        try:
+            earlier = to_ticket(self._row(session, into, lock=True))
+        except UnknownTicket:
+            return
+        if earlier.status in FINISHED_STATUSES or earlier.status in (
+            Status.LINKED,
+            Status.DISCARDED,
+        ):
+            return
+        merged = transition(
+            earlier,
+            Action.MERGE,
+            "system",
+            now,
+            linked_to=repeat.number,
+            caller_number=repeat.callback_number or repeat.caller_number,
+            policy=self.policy.deadlines,
+        )
+        self._write(session, merged)
 
     def transition(
         self, number: str, action: Action | str, actor: str, now: datetime, **options: Any
@@ -467,12 +341,99 @@ class TicketStore:
         """Apply :func:`tickets.lifecycle.transition` (same keyword options) and save the
         ticket with its new audit entry in one transaction; ``TransitionError`` if refused."""
         with self._transaction() as session:
-            ticket = _to_ticket(self._row(session, number, lock=True))
+            ticket = to_ticket(self._row(session, number, lock=True))
             changed = transition(
                 ticket, action, actor, now, policy=self.policy.deadlines, **options
             )
             self._write(session, changed)
             return changed
+
+    # -- the deadline sweep ----------------------------------------------------------
+
+    def sweep(self, now: datetime, batch: int = 200) -> SweepReport:
+        """Mark due-soon and overdue tickets, urge and supervise them, escalate those
+        long overdue and urge departments late to sign or report in
+        (:func:`tickets.sweep.sweep_ticket`), each ticket in its own transaction."""
+        report = SweepReport()
+        running = [s.value for s in RUNNING_STATUSES]
+        last_id = 0
+        while True:
+            with self._sessions() as session:
+                ids = list(
+                    session.scalars(
+                        select(TicketRow.id)
+                        .where(TicketRow.status.in_(running), TicketRow.id > last_id)
+                        .order_by(TicketRow.id)
+                        .limit(batch)
+                    )
+                )
+            if not ids:
+                return report
+            last_id = ids[-1]
+            for ticket_id in ids:
+                self._sweep_one(ticket_id, now, report)
+
+    def _sweep_one(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
+        with self._transaction() as session:
+            row = session.scalars(
+                select(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .with_for_update()
+                .options(selectinload(TicketRow.audit))
+            ).one_or_none()
+            if row is None:
+                return
+            ticket = to_ticket(row)
+            swept = sweep_ticket(ticket, now, self.policy.deadlines, report)
+            if swept is not ticket:
+                self._write(session, swept)
+
+    # -- attachments ---------------------------------------------------------------
+
+    def add_attachment(
+        self, number: str, attachment: StoredFile, actor: str, department: str, at: datetime
+    ) -> int:
+        """Record a stored attachment of ticket ``number``; its id."""
+        with self._transaction() as session:
+            row = self._row(session, number)
+            found = AttachmentRow(
+                ticket_id=row.id,
+                at=at,
+                actor=actor,
+                department=department,
+                name=attachment.name,
+                media_type=attachment.media_type,
+                size=attachment.size,
+                sha256=attachment.sha256,
+                path=str(attachment.path),
+            )
+            session.add(found)
+            session.flush()
+            return found.id
+
+    def attachments(self, number: str) -> list[Attachment]:
+        """The attachments of ticket ``number``, oldest first."""
+        with self._sessions() as session:
+            row = self._row(session, number)
+            rows = session.scalars(
+                select(AttachmentRow)
+                .where(AttachmentRow.ticket_id == row.id)
+                .order_by(AttachmentRow.id)
+            )
+            return [
+                Attachment(
+                    a.id,
+                    a.at,
+                    a.actor,
+                    a.department,
+                    a.name,
+                    a.media_type,
+                    a.size,
+                    a.sha256,
+                    Path(a.path),
+                )
+                for a in rows
+            ]
 
     # -- callback tasks ------------------------------------------------------------
 
@@ -489,7 +450,7 @@ class TicketStore:
         nothing.  ``UnknownTicket``, or ``CallbackError`` (bad number or reason, a
         finished ticket)."""
         with self._transaction() as session:
-            ticket = _to_ticket(self._row(session, number, lock=True))
+            ticket = to_ticket(self._row(session, number, lock=True))
             changed = request_callback(ticket, callback_number, reason, by, at)
             if changed is not ticket:
                 self._write(session, changed)
@@ -499,7 +460,7 @@ class TicketStore:
         """Mark the ticket's callback task done at ``at`` by ``by``, audited.
         ``UnknownTicket``, or ``CallbackError`` (no task, or already done)."""
         with self._transaction() as session:
-            ticket = _to_ticket(self._row(session, number, lock=True))
+            ticket = to_ticket(self._row(session, number, lock=True))
             changed = callback_done(ticket, by, at, note)
             self._write(session, changed)
             return changed
@@ -515,7 +476,7 @@ class TicketStore:
         if with_audit:
             statement = statement.options(selectinload(TicketRow.audit))
         with self._sessions() as session:
-            return [_to_ticket(row, with_audit) for row in session.scalars(statement)]
+            return [to_ticket(row, with_audit) for row in session.scalars(statement)]
 
     def save(
         self, ticket: Ticket, also: Callable[[Session, TicketRow], None] | None = None
@@ -547,8 +508,8 @@ class TicketStore:
             raise ConcurrentChange(
                 f"{ticket.number} was changed by someone else; read it again and redo the change"
             )
-        _to_row(ticket, row)
-        row.audit.extend(_audit_row(entry, seq) for seq, entry in enumerate(new, start=stored))
+        to_row(ticket, row)
+        row.audit.extend(audit_row(entry, seq) for seq, entry in enumerate(new, start=stored))
         session.flush()
         self._changed(session, ticket, new)
         return row
@@ -567,7 +528,7 @@ class TicketStore:
     def get(self, number: str) -> Ticket:
         """The ticket with its whole audit trail; ``UnknownTicket`` if there is none."""
         with self._sessions() as session:
-            return _to_ticket(self._row(session, number))
+            return to_ticket(self._row(session, number))
 
     def find(self, query: TicketQuery | None = None, with_audit: bool = False) -> list[Ticket]:
         """Tickets matching ``query``, newest first."""
@@ -592,18 +553,19 @@ class TicketStore:
             )
         if query.callback_due:
             statement = _callback_due(statement)
+        statement = _more_filters(statement, query)
         statement = statement.order_by(TicketRow.created_at.desc(), TicketRow.id.desc())
         statement = statement.limit(query.limit).offset(query.offset)
         if with_audit:
             statement = statement.options(selectinload(TicketRow.audit))
         with self._sessions() as session:
-            return [_to_ticket(row, with_audit) for row in session.scalars(statement)]
+            return [to_ticket(row, with_audit) for row in session.scalars(statement)]
 
     def _recent(self, session: Session, since: datetime, exclude: str = "") -> Sequence[Ticket]:
         statement = select(TicketRow).where(
             TicketRow.created_at >= since, TicketRow.number != exclude
         )
-        return [_to_ticket(row, with_audit=False) for row in session.scalars(statement)]
+        return [to_ticket(row, with_audit=False) for row in session.scalars(statement)]
 
     def _candidates(self, session: Session, ticket: Ticket, since: datetime) -> Sequence[Ticket]:
         """The tickets of the window that ``ticket`` could repeat: only those with its
@@ -623,7 +585,7 @@ class TicketStore:
             .order_by(TicketRow.created_at.desc())
             .limit(CANDIDATES_AT_MOST)  # one number calling all day (a switchboard) stays cheap
         )
-        return [_to_ticket(row, with_audit=False) for row in session.scalars(statement)]
+        return [to_ticket(row, with_audit=False) for row in session.scalars(statement)]
 
     def recent(self, since: datetime) -> Sequence[Ticket]:
         """Tickets created since ``since`` (candidates for duplicate detection)."""
