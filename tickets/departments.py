@@ -73,6 +73,7 @@ __all__ = [
     "default_directory",
     "format_working_hours",
     "load_directory",
+    "near_categories",
     "parse_directory",
     "parse_working_hours",
     "tree_paths",
@@ -611,7 +612,7 @@ class _Reader:
             return None
         path = "/".join(parts)
         if categories is not None and path not in categories:
-            near = _near_paths(path, categories)
+            near = near_categories(path, categories)
             hint = f"did you mean {', '.join(near)}?" if near else "use a path of the tree"
             self.problem(where, f"{path} is not a category of the tree: {hint}")
             return None
@@ -683,7 +684,7 @@ def _unknown(key: str, allowed: tuple[str, ...]) -> str:
     return f"unknown key: {hint}the keys here are {', '.join(allowed)}"
 
 
-def _near_paths(path: str, categories: Collection[str]) -> list[str]:
+def near_categories(path: str, categories: Collection[str]) -> list[str]:
     """Tree paths like ``path``: in its level1 by the last level (城乡建设/物业管理 →
     城乡建设/城市建设和市政管理/小区管理, 城乡建设/住房保障与房地产/物业服务), else
     by the whole path."""

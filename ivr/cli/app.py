@@ -8,6 +8,7 @@ import typer
 
 from ivr.cli.agents import agents_app
 from ivr.cli.asr import asr_app
+from ivr.cli.departments import departments_app
 from ivr.cli.models import models_app
 from ivr.cli.nlu import nlu_app, route
 from ivr.cli.phone import phone
@@ -30,6 +31,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(tts_app, name="tts")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(departments_app, name="departments")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(agents_app, name="agents")
 app.add_typer(users_app, name="users")
