@@ -230,6 +230,8 @@ def test_hierarchy(mini: Directory) -> None:
     assert not mini.is_within("district.east", "district.east")  # strictly below
     assert not mini.is_within("street.east.a", "district.west")
     assert not mini.is_within("district.east", "street.east.a")
+    assert not mini.is_within("生态环境局", "district.east")  # not in the directory
+    assert not mini.is_within("street.east.a", "no.such")
     assert mini.may_redispatch("district.east", "street.east.b")  # down
     assert not mini.may_redispatch("street.east.a", "street.east.b")  # sideways
     assert not mini.may_redispatch("street.east.a", "district.east")  # up

@@ -316,9 +316,13 @@ class Directory:
         return tuple(found)
 
     def is_within(self, unit_id: str, ancestor_id: str) -> bool:
-        """Whether ``unit_id`` lies strictly below ``ancestor_id`` (False for itself)."""
-        ancestor = self.get(ancestor_id).id
-        return any(a.id == ancestor for a in self.ancestors(unit_id))
+        """Whether ``unit_id`` lies strictly below ``ancestor_id`` (False for itself, and
+        when either is no department of the directory: a ticket may name a department
+        by a name from before the directory)."""
+        unit, ancestor = self.find(unit_id), self.find(ancestor_id)
+        if unit is None or ancestor is None:
+            return False
+        return any(a.id == ancestor.id for a in self.ancestors(unit.id))
 
     def may_redispatch(self, holder_id: str, target_id: str) -> bool:
         """Three-level dispatch (三级派单): the unit holding a ticket may pass it only down,
