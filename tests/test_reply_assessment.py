@@ -114,7 +114,8 @@ def test_a_caller_who_complained_again_about_the_same_thing() -> None:
     assert "complained_again" not in other.codes
     assert not other.flag
     assert "complained_again" in codes(NOISE, SUBSTANTIVE, later_complaints=later * 2)
-    assert "2次" in assess_reply(NOISE, SUBSTANTIVE, later_complaints=later * 2).reasons[-1].text
+    twice = assess_reply(NOISE, SUBSTANTIVE, later_complaints=later * 2)
+    assert "2次" in next(r.text for r in twice.reasons if r.code == "complained_again")
 
 
 @pytest.mark.parametrize("reply", ["", "   ", "\n\t ", None, 12345])
@@ -153,6 +154,8 @@ def test_score_is_within_bounds_and_reasons_are_known(complaint: str, reply: str
     assert 0.0 <= result.score <= 1.0
     assert isinstance(result.flag, bool)
     assert all(r.code in REASON_CODES and r.text for r in result.reasons)
+    order = list(REASON_CODES)
+    assert [order.index(c) for c in result.codes] == sorted(order.index(c) for c in result.codes)
     assert len(result.codes) == len(set(result.codes))
     data = result.as_dict(signals=True)
     assert set(data) == {"score", "flag", "reasons", "signals"}

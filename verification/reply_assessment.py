@@ -69,21 +69,23 @@ PROMISE_PENALTY = 0.1  # substance lost per promise without a date (at most two)
 PLACES_CHECKED = 5  # the complaint's first named places looked for in the reply
 SHOWN = 3  # items quoted in a reason's text
 
-# code → is it a hard reason (flags the reply whatever the score)?
+# code → is it a hard reason (flags the reply whatever the score)?  Reasons are
+# listed in this order, the weightiest first.
 REASON_CODES: dict[str, bool] = {
     "empty": True,
-    "too_short": True,
     "off_topic": True,
-    "boilerplate": True,
-    "complained_again": True,
-    "place_not_addressed": False,
     "place_mismatch": False,
+    "complained_again": True,
+    "too_short": True,
+    "boilerplate": True,
+    "promise_without_date": False,
+    "place_not_addressed": False,
     "time_not_addressed": False,
     "no_action": False,
     "no_result": False,
     "no_legal_basis": False,
-    "promise_without_date": False,
 }
+_ORDER = {code: n for n, code in enumerate(REASON_CODES)}
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,12 @@ class ReplyAssessor:
             boilerplate=content.boilerplate_share,
             again=again,
         )
-        reasons = (*_content_reasons(content), *relevance_reasons, *again_reasons)
+        reasons = tuple(
+            sorted(
+                (*_content_reasons(content), *relevance_reasons, *again_reasons),
+                key=lambda r: _ORDER[r.code],
+            )
+        )
         weight = SUBSTANCE_WEIGHT
         score = _clip(signals.relevance * (1.0 - weight + weight * substance))
         hard = any(REASON_CODES[r.code] for r in reasons)

@@ -14,6 +14,7 @@ from ivr.cli.nlu import nlu_app, route
 from ivr.cli.phone import phone
 from ivr.cli.prompts import prompts_app, tts_app
 from ivr.cli.qa import qa_app
+from ivr.cli.replies import replies_app
 from ivr.cli.serve import config_app, events_app, serve, status
 from ivr.cli.simulate import simulate_command
 from ivr.cli.staffing import capacity_command, staffing_command
@@ -36,6 +37,7 @@ app.add_typer(nlu_app, name="nlu")
 app.add_typer(agents_app, name="agents")
 app.add_typer(users_app, name="users")
 app.add_typer(qa_app, name="qa")
+app.add_typer(replies_app, name="replies")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("capacity")(capacity_command)
