@@ -54,7 +54,7 @@ from verification.reply_text import (
 )
 
 RELEVANCE_SCALE = 0.1  # r = 0.1 → relevance 0.63; own replies' median r ≈ 0.25, others' ≈ 0.02
-SUBSTANCE_WEIGHT = 0.3  # how much of the score concreteness and length can take away
+SUBSTANCE_WEIGHT = 0.5  # how much of the score concreteness and length can take away
 OTHER_PLACE = 0.5  # r is multiplied by this when the reply's places are all elsewhere
 OFF_TOPIC = 0.35  # relevance below this: the reply does not address the complaint
 FLAG_BELOW = 0.35  # a score below this is flagged even without a hard reason
