@@ -1,7 +1,8 @@
 """The phrase lists of the reply assessment, as data: ``reply_phrases.toml`` in
 this package (formulas, boilerplate, actions, results, legal basis, promises,
-deadlines, generic words, place suffixes), or a centre's own file of the same
-shape.  Loading checks the file and compiles its patterns once."""
+deadlines, generic words, place suffixes and the words a place's name stops
+at), or a centre's own file of the same shape.  Loading checks the file and
+compiles its patterns once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-_LISTS = ("formulas", "boilerplate", "actions", "results", "generic_words", "place_suffixes")
+_LISTS = (
+    "formulas",
+    "boilerplate",
+    "actions",
+    "results",
+    "generic_words",
+    "place_suffixes",
+    "place_name_stops",
+)
 _PATTERNS = ("legal_patterns", "promise_patterns", "deadline_patterns")
 
 
@@ -31,6 +40,7 @@ class Phrases:
     results: tuple[str, ...]
     generic_words: frozenset[str]
     place_suffixes: tuple[str, ...]
+    place_name_stops: frozenset[str]
     legal: tuple[re.Pattern[str], ...]
     promise: tuple[re.Pattern[str], ...]
     deadline: tuple[re.Pattern[str], ...]
@@ -66,6 +76,7 @@ def parse_phrases(text: str, source: str = "reply_phrases.toml") -> Phrases:
         results=lists["results"],
         generic_words=frozenset(lists["generic_words"]),
         place_suffixes=lists["place_suffixes"],
+        place_name_stops=frozenset(lists["place_name_stops"]),
         legal=compiled["legal_patterns"],
         promise=compiled["promise_patterns"],
         deadline=compiled["deadline_patterns"],

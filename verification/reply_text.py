@@ -6,9 +6,9 @@ say nothing about what the complaint is about).  The IDF table is jieba's own
 (``jieba/analyse/idf.txt``, 270,000 words from a general corpus) unless one is
 computed from a city's own texts (:meth:`IdfTable.from_texts`).
 
-Places are read by their suffixes (小区, 路, 街道, 村…) with the name in front
-cut at function words, and the anonymised codes of the TipDM data (A市, A2区,
-L6县) kept whole; the address extractor in ``call_routing.slots`` is built for
+Places are read by their suffixes (小区, 路, 街道, 村…), the name in front of
+one by jieba's parts of speech, and the anonymised codes of the TipDM data (A市,
+A2区, L6县) kept whole; the address extractor in ``call_routing.slots`` is built for
 callers' speech in Guangdong and reads too much into long written letters
 (收取好处归村).  Everything here is pure: text in, values out, no clock.
 """
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from verification.reply_phrases import Phrases
+from verification.reply_phrases import Phrases, load_phrases
 
 MAX_CHARS = 20_000  # a letter longer than this is compared on its first 20,000 characters
 TOP_TERMS = 30  # the complaint's key words: the 30 heaviest
@@ -37,70 +37,8 @@ _URL = re.compile(r"https?://\S+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _WORDLIKE = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _NOT_HAN = re.compile(r"[^\u3400-\u9fff]")
-# Where a place name in front of its suffix stops (read right to left).
-_NAME_STOPS = (
-    "反映",
-    "投诉",
-    "举报",
-    "关于",
-    "请求",
-    "要求",
-    "解决",
-    "维修",
-    "位于",
-    "附近",
-    "我们",
-    "我家",
-    "所在",
-    "居住",
-    "住在",
-    "至今",
-    "开始",
-    "导致",
-    "造成",
-    "希望",
-    "建议",
-    "咨询",
-    "好处",
-    "整个",
-    "全市",
-    "全区",
-    "全县",
-    "农村",
-    "城市",
-    "城区",
-    "的",
-    "在",
-    "和",
-    "与",
-    "及",
-    "对",
-    "从",
-    "到",
-    "把",
-    "被",
-    "给",
-    "向",
-    "是",
-    "了",
-    "以",
-    "为",
-    "这",
-    "那",
-    "该",
-    "各",
-    "个",
-    "等",
-    "或",
-    "由",
-    "往",
-    "经",
-    "沿",
-    "去",
-    "来",
-)
 _NAME_MAX = 6  # Han characters of a place's name in front of its suffix
-# Times of day and dates a complaint may hinge on (夜间施工, 每天晚上10点, 3月5日).
+# Times of day a complaint may hinge on (夜间施工, 每天晚上10点, 周末).
 _NIGHT = ("凌晨", "深夜", "半夜", "夜间", "夜里", "晚上", "夜晚", "晚间", "通宵", "午夜")
 _DAY = ("早上", "早晨", "上午", "中午", "午休", "下午", "傍晚", "白天")
 _WEEK = ("周末", "节假日", "双休日", "星期六", "星期天", "星期日", "周六", "周日")
@@ -158,7 +96,7 @@ class IdfTable:
     def from_texts(cls, texts: Iterable[str], phrases: Phrases | None = None) -> IdfTable:
         """A table from a city's own texts (complaints and replies): smoothed
         ``log((1 + n) / (1 + df)) + 1``; unseen words get the rarest weight."""
-        phrases = phrases or _default_phrases()
+        phrases = phrases or load_phrases()
         counts: Counter[str] = Counter()
         n = 0
         for text in texts:
@@ -181,13 +119,6 @@ def builtin_idf() -> IdfTable:
             continue
     ordered = sorted(weights.values())
     return IdfTable(weights, ordered[len(ordered) // 2] if ordered else 10.0)
-
-
-@functools.cache
-def _default_phrases() -> Phrases:
-    from verification.reply_phrases import load_phrases
-
-    return load_phrases()
 
 
 def key_terms(text_words: Sequence[str], idf: IdfTable, top: int = TOP_TERMS) -> dict[str, float]:
@@ -229,7 +160,7 @@ def places(text: str, phrases: Phrases) -> list[str]:
     for match in phrases.place_suffix_re.finditer(masked):
         start = match.start()
         head = _NOT_HAN.split(masked[max(last_end, start - _NAME_MAX) : start])[-1]
-        name = _name_before(head, len(match.group()) == 1)
+        name = _name_before(head, len(match.group()) == 1, phrases.place_name_stops)
         if len(name) < 2 or name in phrases.generic_words:
             continue
         found.append(name + match.group())
@@ -243,7 +174,7 @@ _NOUN_FLAGS = _NAME_FLAGS | {"n", "b", "s"}
 
 
 @functools.lru_cache(maxsize=8192)
-def _name_before(head: str, proper_only: bool) -> str:
+def _name_before(head: str, proper_only: bool, stops: frozenset[str]) -> str:
     """The place's name at the end of ``head`` (see :func:`places`)."""
     if not head:
         return ""
@@ -253,7 +184,7 @@ def _name_before(head: str, proper_only: bool) -> str:
     kept: list[str] = []
     named = False
     for token in reversed(tokens):
-        if token.flag not in _NOUN_FLAGS or token.word in _NAME_STOPS:
+        if token.flag not in _NOUN_FLAGS or token.word in stops:
             break
         kept.append(token.word)
         named = named or token.flag in _NAME_FLAGS
@@ -270,13 +201,14 @@ def _tagger():  # noqa: ANN202 (jieba's part-of-speech tokenizer)
 
 def place_core(place: str, phrases: Phrases) -> str:
     """A place without its suffix (东山路 → 东山), for finding it said shorter."""
-    match = phrases.place_suffix_re.search(place)
-    if match and match.end() == len(place) and match.start() >= 2:
-        return place[: match.start()]
+    for suffix in sorted(phrases.place_suffixes, key=len, reverse=True):
+        if place.endswith(suffix) and len(place) - len(suffix) >= 2:
+            return place[: -len(suffix)]
     return place
 
 
 def mentions_place(place: str, text: str, phrases: Phrases) -> bool:
+    """Whether ``text`` names ``place``, in full or without its suffix."""
     return place in text or place_core(place, phrases) in text
 
 
