@@ -72,7 +72,7 @@ def test_migration_makes_its_own_tables_beside_the_tickets(url: str) -> None:
         assert set(inspect(engine).get_table_names()) == WEB_TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "web0002"
+            assert context.get_current_revision() == "web0003"
             assert compare_metadata(context, WebBase.metadata) == []  # migrations match models
         with TicketStore(url):  # the tickets migrate the same database, untouched by ours
             pass
@@ -372,7 +372,7 @@ def test_upgrading_from_web0001_keeps_users_and_clears_the_new_flag(url: str) ->
         upgrade_database(url)
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "web0002"
+            assert context.get_current_revision() == "web0003"
             assert compare_metadata(context, WebBase.metadata) == []
             kept = connection.execute(text("SELECT count(*) FROM web_sessions")).scalar()
         assert kept == 1  # the column was added in place: no table copy, no cascade

@@ -39,6 +39,12 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"  # 值班长
     QA = "qa"  # 质检
     ADMIN = "admin"
+    DEPARTMENT_HANDLER = "department_handler"  # 承办单位经办人
+    DEPARTMENT_REVIEWER = "department_reviewer"  # 承办单位审核人
+
+
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_REVIEWER})
+CENTRE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN})
 
 
 ALL_ROLES = frozenset(Role)
@@ -56,6 +62,7 @@ class Principal:
     agent_id: str = ""  # the agent (SIP user) this user answers calls as
     via: str = "session"
     must_change_password: bool = False  # a session held at the password page
+    department: str = ""  # the department a department role works for (directory id)
 
     @property
     def held_for_password_change(self) -> bool:

@@ -52,7 +52,7 @@ MustChangeOpt = Annotated[
     ),
 ]
 
-_ROLES = ("agent", "supervisor", "qa", "admin")
+_ROLES = ("agent", "supervisor", "qa", "admin", "department_handler", "department_reviewer")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -85,6 +85,20 @@ def _password(given: str | None, generate: bool) -> tuple[str, bool]:
     return generate_password(), True
 
 
+def _department_id(settings: Settings, given: str) -> str:
+    """The directory id of the department named ``given`` (id, name or alias), or exit 2."""
+    if not given.strip():
+        return ""
+    from tickets.departments import DirectoryError, UnknownDepartment, load_directory
+
+    try:
+        return load_directory(settings.tickets.departments).get(given.strip()).id
+    except DirectoryError as exc:
+        raise _fail(f"tickets.departments: {exc}") from None
+    except UnknownDepartment as exc:
+        raise _fail(f"--department {given}: {exc}") from None
+
+
 def _actor() -> Actor:
     from web.audit import Actor
 
@@ -94,9 +108,24 @@ def _actor() -> Actor:
 @users_app.command("add")
 def add(
     name: NameArg,
-    role: Annotated[str, typer.Option("--role", help="agent, supervisor, qa or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="agent, supervisor, qa, admin, department_handler (承办单位经办人) or "
+            "department_reviewer (承办单位审核人).",
+        ),
+    ],
     agent_id: Annotated[
         str, typer.Option("--agent-id", help="For agents: the SIP user id of their [[agents]].")
+    ] = "",
+    department: Annotated[
+        str,
+        typer.Option(
+            "--department",
+            help="For department roles: the department's id or name in tickets.departments "
+            "(hotline departments list).",
+        ),
     ] = "",
     display_name: Annotated[
         str, typer.Option("--display-name", help="The name the consoles show, e.g. 张三.")
@@ -122,6 +151,7 @@ def add(
                 f"--agent-id {agent_id} is not in [[agents]] (known: {', '.join(known)}); "
                 "use the id the agent's softphone registers with"
             )
+        department = _department_id(settings, department)
         secret, made_up = _password(password, generate)
         try:
             user = accounts.add_user(
@@ -130,12 +160,14 @@ def add(
                 secret,
                 display_name=display_name,
                 agent_id=agent_id,
+                department=department,
                 must_change=must_change,
                 actor=_actor(),
             )
         except AccountError as exc:
             raise _fail(str(exc)) from None
     agent = f", agent {user.agent_id}" if user.agent_id else ""
+    agent += f", department {user.department}" if user.department else ""
     then = ", must change the password at sign-in" if user.must_change_password else ""
     console.print(escape(f"added {user.username} ({user.role}{agent}){then}"), highlight=False)
     if made_up:
@@ -215,6 +247,7 @@ def list_users(
                 "display_name": u.display_name,
                 "role": u.role.value,
                 "agent_id": u.agent_id,
+                "department": u.department,
                 "disabled": u.disabled,
                 "must_change_password": u.must_change_password,
                 "locked_until": u.locked_until.isoformat() if u.locked_until else None,
@@ -224,14 +257,14 @@ def list_users(
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("username", "name", "role", "agent", "state")
+    table = Table("username", "name", "role", "agent / department", "state")
     for u in users:
         state = "disabled" if u.disabled else "active"
         if u.locked_until is not None and u.locked_until > now:
             state += f", locked until {u.locked_until:%Y-%m-%d %H:%M} UTC"
         if u.must_change_password:
             state += ", must change password"
-        table.add_row(u.username, u.display_name, u.role.value, u.agent_id, state)
+        table.add_row(u.username, u.display_name, u.role.value, u.agent_id or u.department, state)
     console.print(table)
 
 

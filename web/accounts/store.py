@@ -53,7 +53,7 @@ from web.accounts.credentials import (
 )
 from web.accounts.tables import MIGRATIONS, SessionRow, TokenRow, UserRow
 from web.accounts.throttle import FailureWindow, MemoryLockouts
-from web.roles import Principal, Role
+from web.roles import DEPARTMENT_ROLES, Principal, Role
 
 log = logging.getLogger("hub")
 
@@ -112,10 +112,17 @@ class User:
     locked_until: datetime | None
     created_at: datetime
     updated_at: datetime
+    department: str = ""  # for a department role: the department they work for
 
     def principal(self, via: str = "session") -> Principal:
         return Principal(
-            self.id, self.username, self.role, self.agent_id, via, self.must_change_password
+            self.id,
+            self.username,
+            self.role,
+            self.agent_id,
+            via,
+            self.must_change_password,
+            self.department,
         )
 
 
@@ -167,6 +174,7 @@ def _to_user(row: UserRow) -> User:
         locked_until=row.locked_until,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        department=row.department or "",
     )
 
 
@@ -180,7 +188,7 @@ def upgrade_database(target: str | Engine, revision: str = "head") -> None:
     upgrade(target, MIGRATIONS, revision, DatabaseError, "accounts database")
 
 
-def _check_user_fields(username: str, role: Role, agent_id: str) -> None:
+def _check_user_fields(username: str, role: Role, agent_id: str, department: str = "") -> None:
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AccountError(
             f"{username!r} is no username: 1 to 64 characters without spaces, e.g. zhangsan"
@@ -191,6 +199,13 @@ def _check_user_fields(username: str, role: Role, agent_id: str) -> None:
         )
     if role is not Role.AGENT and agent_id:
         raise AccountError(f"{username}: only agents have an agent id (role is {role})")
+    if role in DEPARTMENT_ROLES and not department:
+        raise AccountError(
+            f"{username}: a {role} works for a department: give --department, "
+            "its id in tickets.departments (hotline departments list)"
+        )
+    if role not in DEPARTMENT_ROLES and department:
+        raise AccountError(f"{username}: only department roles have a department (role is {role})")
 
 
 class Accounts:
@@ -272,13 +287,17 @@ class Accounts:
         *,
         display_name: str = "",
         agent_id: str = "",
+        department: str = "",
         must_change: bool = False,
         actor: audit.Actor | None = None,
     ) -> User:
         """A new user; ``AccountError`` if the name is taken or a value is refused.
-        ``must_change``: the password is a one-time one, to be changed at sign-in."""
+        ``must_change``: the password is a one-time one, to be changed at sign-in.
+        ``department``: the department a department role works for (its directory id;
+        the caller checks it is in the directory)."""
         role = Role(role)
-        _check_user_fields(username, role, agent_id)
+        department = department.strip()
+        _check_user_fields(username, role, agent_id, department)
         try:
             check_password_rules(password, username)
         except WeakPassword as exc:
@@ -289,6 +308,7 @@ class Accounts:
             display_name=display_name or username,
             role=role.value,
             agent_id=agent_id,
+            department=department,
             password_hash=hash_password(self.hasher, password),
             disabled=False,
             must_change_password=must_change,
@@ -300,6 +320,7 @@ class Accounts:
         detail = {
             "role": role.value,
             "agent_id": agent_id,
+            "department": department,
             "display_name": row.display_name,
             "must_change_password": must_change,
         }

@@ -37,6 +37,8 @@ class UserRow(WebBase):
     # Set on a one-time password: the consoles admit only the password page until
     # the user picks their own (web0002).
     must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The department (tickets.departments id) a department role works for (web0003).
+    department: Mapped[str] = mapped_column(String(100), server_default="")
     failed_attempts: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
