@@ -15,6 +15,7 @@ from ivr.cli.phone import phone
 from ivr.cli.prompts import prompts_app, tts_app
 from ivr.cli.qa import qa_app
 from ivr.cli.replies import replies_app
+from ivr.cli.report import report_app
 from ivr.cli.serve import config_app, events_app, serve, status
 from ivr.cli.simulate import simulate_command
 from ivr.cli.staffing import capacity_command, staffing_command
@@ -38,6 +39,7 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(users_app, name="users")
 app.add_typer(qa_app, name="qa")
 app.add_typer(replies_app, name="replies")
+app.add_typer(report_app, name="report")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("capacity")(capacity_command)

@@ -17,8 +17,20 @@ from ivr.cli.common import (
     err,
     node_settings,
 )
+from ivr.cli.ticket_work import (
+    acting_user,
+    attach,
+    attachments_root,
+    check_permission,
+    directory,
+    fail,
+    parse_now,
+    ticket_store,
+    tickets_sweep,
+)
 
 tickets_app = typer.Typer(help="Work orders: list, show, change.", no_args_is_help=True)
+tickets_app.command("sweep")(tickets_sweep)
 
 
 def _rate_calls(config: Path | None, data_dir: Path | None, number: str, rating: str) -> None:
@@ -34,38 +46,26 @@ def _rate_calls(config: Path | None, data_dir: Path | None, number: str, rating:
 
 
 def _ticket_store(config: Path | None, data_dir: Path | None) -> Any:
-    """The ticket store from the settings (migrated on open), or exit 2 saying why."""
-    from events.outbox import Outbox, OutboxError
-    from events.ticket_feed import TicketFeed
-    from tickets.policy import TicketPolicy
-    from tickets.store import StoreError, TicketStore
-
-    settings = node_settings(config, **{"node.data_dir": data_dir})
-    try:
-        store = TicketStore(
-            settings.tickets_database_url, TicketPolicy.from_settings(settings.tickets)
-        )
-        # Changes made here reach other systems too: a running hub publishes them.
-        # The rows carry no node, so any hub on this database takes them, whatever
-        # configuration this command was given.
-        store.on_change = TicketFeed(Outbox(store.engine), settings.node.name)
-    except (StoreError, OutboxError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    return store
+    return ticket_store(config, data_dir)
 
 
-def _ticket_json(ticket: Any, store: Any, detail: bool = True) -> dict[str, Any]:
+def _ticket_json(ticket: Any, store: Any, detail: bool = True, now: Any = None) -> dict[str, Any]:
     """The ticket as the REST API gives it (one serialiser for the API and the CLI):
     everything it holds, and with ``detail`` its history too."""
     from datetime import UTC, datetime
 
     from tickets.lifecycle import allowed_actions
+    from tickets.work import work_summary
     from web.schemas.tickets import TicketDetail
 
-    today = store.policy.deadlines.local_day(datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    today = store.policy.deadlines.local_day(now)
     found = TicketDetail.from_ticket(ticket, today, allowed_actions(ticket))
-    return found.model_dump(mode="json", exclude=None if detail else {"history"})
+    data = found.model_dump(mode="json", exclude=None if detail else {"history"})
+    if detail:
+        for key, value in work_summary(ticket, now, store.policy.deadlines).items():
+            data.setdefault(key, value)
+    return data
 
 
 def _status_option(value: str | None) -> Any:
@@ -295,6 +295,32 @@ def _show_ticket(ticket: Any, zone: Any) -> None:
     if ticket.extension:
         ext = ticket.extension
         rows.append(("extension", f"{ext.working_days} working days asked: {ext.reason}"))
+    for part in ticket.assignments:
+        state = "signed" if part.signed_at else "not signed"
+        if part.due_at and not part.signed_at:
+            state += f", due {part.due_at.astimezone(zone):%Y-%m-%d %H:%M}"
+        if part.reported_at:
+            state += f", reported: {part.report}"
+        rows.append((part.role.label, f"{part.department} ({state})"))
+    if ticket.reply_draft:
+        draft = ticket.reply_draft
+        rows.append(("draft reply", f"{draft.text} (by {draft.drafted_by}, awaiting review)"))
+    if ticket.return_request:
+        asked = ticket.return_request
+        rows.append(("return asked", f"{asked.department} → {asked.suggested}: {asked.reason}"))
+    flags = [
+        label
+        for label, on in (
+            ("即将超期", ticket.due_soon_at),
+            ("超期", ticket.overdue_at),
+            ("升级督办", ticket.escalated_at),
+            ("督办件", ticket.supervised),
+        )
+        if on
+    ]
+    rows.append(("flags", " ".join(flags)))
+    if ticket.merged_callers:
+        rows.append(("merged", ", ".join(m.ticket for m in ticket.merged_callers)))
     for name, value in rows:
         if value:
             fields.add_row(name, value)
@@ -318,10 +344,11 @@ def _show_ticket(ticket: Any, zone: Any) -> None:
 def tickets_show(
     number: Annotated[str, typer.Argument(help="Ticket number, e.g. GD12345-20261128-000123.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    now: Annotated[str | None, typer.Option("--now", help="Deadlines as of this ISO time.")] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """One ticket with its audit trail."""
+    """One ticket with its departments' parts, deadlines, flags and audit trail."""
     from zoneinfo import ZoneInfo
 
     from tickets.store import UnknownTicket
@@ -334,7 +361,7 @@ def tickets_show(
             raise typer.Exit(2) from None
         zone = ZoneInfo(store.policy.deadlines.timezone)
     if as_json:
-        print(json.dumps(_ticket_json(ticket, store), ensure_ascii=False))
+        print(json.dumps(_ticket_json(ticket, store, now=parse_now(now)), ensure_ascii=False))
         return
     _show_ticket(ticket, zone)
 
@@ -342,34 +369,88 @@ def tickets_show(
 @tickets_app.command("transition")
 def tickets_transition(
     number: Annotated[str, typer.Argument(help="Ticket number.")],
-    action: Annotated[str, typer.Argument(help="e.g. accept, dispatch, sign, 退单, 改派, 重办.")],
-    actor: Annotated[str, typer.Option(help="Who does it (agent, department, user).")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            help="e.g. accept, dispatch, sign, note, request_return, request_extension, reply, "
+            "approve_reply, return_reply, close, reject_reply, redispatch, whistle, report_in, "
+            "report, or 受理, 派单, 签收, 退单, 改派, 答复, 审核通过, 办结, 重办 …"
+        ),
+    ],
+    actor: Annotated[
+        str, typer.Option(help="Who does it, recorded as given (the centre; no permission check).")
+    ] = "",
+    as_user: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="Act as this user (hotline users): their role and department decide, "
+            "refused exactly as the web would refuse them.",
+        ),
+    ] = "",
     reason: Annotated[str, typer.Option(help="Why (needed to return, re-dispatch …).")] = "",
-    department: Annotated[str, typer.Option(help="Lead department (dispatch, 改派).")] = "",
+    department: Annotated[
+        str,
+        typer.Option(
+            help="Department (dispatch, 改派, redispatch; for request_return the one it should "
+            "go to)."
+        ),
+    ] = "",
     co_department: Annotated[
-        list[str] | None, typer.Option(help="Co-handling department, repeatable.")
+        list[str] | None,
+        typer.Option(help="Co-handling department (dispatch) or one called in (whistle)."),
     ] = None,
     rating: Annotated[str | None, typer.Option(help="满意, 基本满意 or 不满意.")] = None,
     days: Annotated[int | None, typer.Option(help="Working days (extension).")] = None,
     linked_to: Annotated[str, typer.Option(help="Earlier ticket (link).")] = "",
-    note: Annotated[str, typer.Option(help="Reply text or a remark.")] = "",
+    note: Annotated[str, typer.Option(help="Reply text, a department's part or a remark.")] = "",
+    attach_files: Annotated[
+        list[Path] | None,
+        typer.Option("--attach", help="A photo or document for a note or reply, repeatable."),
+    ] = None,
+    now: Annotated[str | None, typer.Option("--now", help="As of this ISO time.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the ticket as JSON.")] = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Take ACTION on a ticket; refused actions name the ones allowed now."""
-    from datetime import UTC, datetime
-
-    from tickets.lifecycle import TransitionError
+    """Take ACTION on a ticket; refused actions name the ones allowed now (exit 2)."""
+    from tickets.lifecycle import TransitionError, parse_action
+    from tickets.permissions import acts_for
     from tickets.store import ConcurrentChange, UnknownTicket
 
+    if bool(actor.strip()) == bool(as_user.strip()):
+        raise fail("give --as USER (with their permissions) or --actor NAME (the centre)")
+    try:
+        wanted = parse_action(action)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    moment = parse_now(now)
+    rules = directory(config, data_dir)
     with _ticket_store(config, data_dir) as store:
+        by_department = ""
         try:
+            if as_user.strip():
+                user = acting_user(config, data_dir, as_user)
+                check_permission(user, store.get(number), wanted, rules)
+                actor, by_department = user.name, acts_for(user)
+            files = attach_files or []
+            ids = (
+                attach(
+                    store,
+                    attachments_root(config, data_dir),
+                    number,
+                    files,
+                    actor,
+                    by_department,
+                )
+                if files
+                else ()
+            )
             ticket = store.transition(
                 number,
-                action,
+                wanted,
                 actor,
-                datetime.now(UTC),
+                moment,
                 reason=reason,
                 department=department,
                 co_departments=tuple(co_department) if co_department else None,
@@ -377,14 +458,16 @@ def tickets_transition(
                 working_days=days,
                 linked_to=linked_to,
                 note=note,
+                attachments=ids,
+                by_department=by_department,
+                rules=rules,
             )
         except (TransitionError, UnknownTicket, ConcurrentChange) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2) from None
+            raise fail(str(exc)) from None
     if ticket.rating is not None:
         _rate_calls(config, data_dir, ticket.number, str(ticket.rating))
     if as_json:
-        print(json.dumps(_ticket_json(ticket, store), ensure_ascii=False))
+        print(json.dumps(_ticket_json(ticket, store, now=moment), ensure_ascii=False))
         return
     entry = ticket.audit[-1]
     console.print(

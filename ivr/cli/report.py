@@ -1,0 +1,107 @@
+"""``hotline report``: figures for supervisors, per department (承办单位考核)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ivr.cli.common import ConfigOpt, DataDirOpt, console
+from ivr.cli.ticket_work import directory, fail, parse_now, ticket_store
+
+report_app = typer.Typer(help="Figures for supervisors.", no_args_is_help=True)
+
+
+def _day(name: str, value: str | None, default: date) -> date:
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name} {value}: give a date as YYYY-MM-DD") from None
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+@report_app.command("departments")
+def report_departments(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD; default: 30 days ago).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD; default: today).")
+    ] = None,
+    now: Annotated[str | None, typer.Option("--now", help="As of this ISO time.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Per department, for tickets dispatched in the period: 按时签收率, 按时办结率,
+    退单率 and how many returns were upheld, 重办率, average handling time, overdue now."""
+    from zoneinfo import ZoneInfo
+
+    from tickets.figures import department_figures
+
+    moment = parse_now(now)
+    rules = directory(config, data_dir)
+    with ticket_store(config, data_dir) as store:
+        policy = store.policy.deadlines
+        zone = ZoneInfo(policy.timezone)
+        today = policy.local_day(moment)
+        first = _day("--from", start, today - timedelta(days=30))
+        last = _day("--to", end, today)
+        if last < first:
+            raise fail(f"--to {last} is before --from {first}")
+        begin = datetime.combine(first, time(), zone)
+        finish = datetime.combine(last + timedelta(days=1), time(), zone)
+        tickets = store.for_figures(begin, finish)
+        figures = department_figures(
+            tickets, begin, finish, moment, policy, rules.sign_within_hours
+        )
+
+    def name(department: str) -> str:
+        found = rules.find(department)
+        return found.name if found is not None else department
+
+    if as_json:
+        rows = [f.as_dict() | {"name": name(f.department)} for f in figures]
+        print(
+            json.dumps(
+                {"from": first.isoformat(), "to": last.isoformat(), "departments": rows},
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table(
+        "承办单位",
+        "派单",
+        "按时签收率",
+        "按时办结率",
+        "退单率",
+        "退单获准",
+        "重办率",
+        "平均办理(小时)",
+        "当前超期",
+        title=f"承办单位考核 {first} – {last}",
+    )
+    for f in figures:
+        hours = f.average_handling_hours
+        table.add_row(
+            name(f.department),
+            str(f.dispatched),
+            _percent(f.signed_on_time_rate),
+            _percent(f.closed_on_time_rate),
+            _percent(f.return_rate),
+            str(f.returns_upheld),
+            _percent(f.redo_rate),
+            "—" if hours is None else f"{hours:.1f}",
+            str(f.overdue_now),
+        )
+    console.print(table)
+    if not figures:
+        console.print("no ticket was dispatched in this period", highlight=False)
