@@ -301,6 +301,28 @@ class TicketsSection(Section):
     # The department directory and dispatch catalogue (TOML, see tickets/departments.py);
     # empty: the shipped example (tickets/directory/guangzhou.toml).
     departments: Path | None = None
+    # Working days by category code or its prefix (CX01 = 5, or CX = 10), over the type's.
+    category_deadlines: dict[str, int] = {}
+    # 即将超期 when this many working days or fewer are left.
+    due_soon_days: int = Field(1, ge=0, le=30)
+    # Still overdue this many working days after it was marked: escalated once more.
+    escalate_after_days: int = Field(3, ge=1, le=60)
+    # How often the hub's deadline sweep runs (seconds); 0: never (hotline tickets sweep).
+    sweep_every_s: float = Field(300.0, ge=0, le=86400)
+    # Largest attachment a department may upload (MiB).
+    attachment_max_mb: float = Field(10.0, gt=0, le=200)
+
+    @field_validator("category_deadlines")
+    @classmethod
+    def _category_days(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, days in value.items():
+            if not re.match(r"^[A-Z]{1,4}[0-9]*$", key):
+                raise ValueError(
+                    f"{key!r} is no category code; use a code like CX01 or a prefix CX"
+                )
+            if not 1 <= days <= 365:
+                raise ValueError(f"{key} = {days}: give 1 to 365 working days")
+        return value
 
     @field_validator("departments", mode="before")
     @classmethod

@@ -31,7 +31,12 @@ class DepartmentRules(Protocol):
         ...
 
     def find(self, key: str) -> object | None:
-        """The department with this id, name or alias (with ``working_hours``), or None."""
+        """The department with this id, name or alias (with ``working_hours`` and
+        ``level``), or None."""
+        ...
+
+    def children(self, department_id: str) -> tuple[object, ...]:
+        """The units directly below ``department_id``."""
         ...
 
 

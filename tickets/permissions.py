@@ -127,7 +127,23 @@ def acts_for(actor: Actor) -> str:
     return actor.department if actor.in_department else ""
 
 
-def _role_refusal(actor: Actor, ticket: Ticket, action: Action) -> str | None:
+def _unit_refusal(actor: Actor, action: Action, rules: DepartmentRules | None) -> str | None:
+    """What the actor's kind of unit cannot do: send down without sub-units, blow the
+    whistle unless a street (街镇吹哨)."""
+    if rules is None or not actor.in_department:
+        return None
+    if action is Action.REDISPATCH and not rules.children(actor.department):
+        return "the department has no sub-units to send it down to"
+    if action is Action.WHISTLE:
+        level = getattr(rules.find(actor.department), "level", "")
+        if str(level) != "street":
+            return "only a street (街道) blows the whistle (街镇吹哨、部门报到)"
+    return None
+
+
+def _role_refusal(
+    actor: Actor, ticket: Ticket, action: Action, rules: DepartmentRules | None = None
+) -> str | None:
     if action in SYSTEM_ACTIONS:
         return f"{action.value} ({action.label}) is the node's own deadline sweep"
     match actor.role:
@@ -146,7 +162,7 @@ def _role_refusal(actor: Actor, ticket: Ticket, action: Action) -> str | None:
         lead = lead_of(ticket)
         if lead is None or lead.department != actor.department:
             return "a sub-unit's ticket: only the department with a part in it acts on it"
-    return None
+    return _unit_refusal(actor, action, rules)
 
 
 def refusal(
@@ -160,7 +176,7 @@ def refusal(
     or ``None`` (the lifecycle still decides whether the ticket's state allows it)."""
     if not may_see(actor, ticket, rules, on_call):
         return Refusal(f"there is no ticket {ticket.number}", hidden=True)
-    reason = _role_refusal(actor, ticket, action)
+    reason = _role_refusal(actor, ticket, action, rules)
     return Refusal(reason) if reason else None
 
 
@@ -173,5 +189,5 @@ def actions_for(
     return tuple(
         a
         for a in allowed_actions(ticket, acts_for(actor))
-        if _role_refusal(actor, ticket, a) is None
+        if _role_refusal(actor, ticket, a, rules) is None
     )

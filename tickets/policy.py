@@ -32,6 +32,9 @@ class TicketPolicy:
                 {RequestType(key): days for key, days in section.deadlines.items()},
                 calendar,
                 section.timezone,
+                category_days=dict(section.category_deadlines),
+                due_soon_days=section.due_soon_days,
+                escalate_after_days=section.escalate_after_days,
             ),
             duplicates=DuplicateRules(
                 window=timedelta(days=section.duplicate_window_days),

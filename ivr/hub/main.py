@@ -27,6 +27,7 @@ from events.broker_address import broker_address
 from events.messages import Message
 from events.mqtt import MqttBus
 from ivr.hub.call_tickets import CallTickets
+from ivr.hub.deadline_sweep import sweep_deadlines
 from ivr.hub.flow import CallFlow, FlowOptions
 from ivr.hub.hub import Hub
 from ivr.hub.seating import Seating
@@ -166,6 +167,7 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
         catalog=hub.catalog,
         tickets=hub.tickets.store if hub.tickets is not None else None,
     )
+    context.directory = load_departments(settings)
     hub.watchers.append(
         lambda topic, message: context.fanout.publish(
             Update(topic, message.type, message.data, message.ts)
@@ -173,6 +175,19 @@ def start_web(settings: Settings, hub: Hub, stop: asyncio.Event) -> asyncio.Task
     )
     app = create_app(context)
     return asyncio.create_task(serve(app, settings.web.host, settings.web.port, stop))
+
+
+def load_departments(settings: Settings) -> Any:
+    """The department directory (``tickets.departments``, checked at start by the
+    preflight); None (logged) if it cannot be read now: the consoles fall back to
+    the shipped example."""
+    from tickets.departments import DirectoryError, load_directory
+
+    try:
+        return load_directory(settings.tickets.departments)
+    except DirectoryError as exc:
+        log.error("tickets.departments unusable: %s", exc)
+        return None
 
 
 def prepare_accounts(settings: Settings) -> None:
@@ -266,6 +281,11 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         )
     )
     web_task = start_web(settings, hub, stop)
+    sweeping = None
+    if hub.tickets is not None and settings.tickets.sweep_every_s > 0:
+        sweeping = asyncio.create_task(
+            sweep_deadlines(hub.tickets.store, settings.tickets.sweep_every_s, stop)
+        )
     await hub.publish_seat_states()
     reindexing = None
     if hub.catalog is not None:  # calls recorded while the hub was down
@@ -291,6 +311,9 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     if web_task is not None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(web_task, 10)
+    if sweeping is not None:
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(sweeping, 5)
     if durable is not None:
         await durable.stop()
     if reindexing is not None:
