@@ -274,9 +274,13 @@ def test_speech_after_hold_music_is_transcribed_with_the_vocabulary_on(plain, bi
     samples, rate = read_wav(SPEECH / "aishell1_BAC009S0764W0121_8k_ulaw_sim.wav")
     held = np.concatenate([nonspeech.hold_music(rate, seconds=4.0), samples])
     said = "甚至出现交易几乎停滞的情况"
-    with_words = cer(said, biased.transcribe(held, rate).text)
-    # hotwords cost ordinary speech a character or two (bench/asr_vocabulary.py: CER +1.6 points)
-    assert with_words <= 0.4 and with_words <= cer(said, plain.transcribe(held, rate).text) + 0.2
+    heard = biased.transcribe(held, rate)
+    # The music is not decoded and the speech after it is: its words come through.  Hotwords
+    # cost ordinary speech a few characters (bench/asr_vocabulary.py: CER +1.6 to +4.7
+    # points), and which ones varies from CPU to CPU, so the bound is on the whole sentence.
+    assert heard.withheld == "" and len(heard.text) >= 8
+    assert cer(said, heard.text) <= 0.4
+    assert cer(said, plain.transcribe(held, rate).text) <= 0.3
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
