@@ -64,6 +64,17 @@ def change_event(ticket: Any, entry: Any, node: str) -> Message:
         "confidential": ticket.confidential,
         "callback_pending": bool(ticket.callback_number) and ticket.callback_done_at is None,
         "rating": _value(ticket.rating),
+        "departments": [
+            {
+                "department": part.department,
+                "role": _value(part.role),
+                "signed": part.signed_at is not None,
+                "reported": part.reported_at is not None,
+            }
+            for part in getattr(ticket, "assignments", ())
+        ],
+        "supervised": bool(getattr(ticket, "supervised", False)),
+        "overdue": getattr(ticket, "overdue_at", None) is not None,
     }
     return Message(m.TICKET_CHANGED, data, node=node)
 

@@ -58,7 +58,12 @@ EVENTS: tuple[EventSpec, ...] = (
         "`GET /api/tickets/{number}` and an API token.",
         (
             _f("number", "string", "the ticket (工单) number"),
-            _f("action", "string", "what was done: create, accept, dispatch, close, …"),
+            _f(
+                "action",
+                "string",
+                "what was done: create, accept, dispatch, sign, reply, approve_reply, close, "
+                "urge, supervise, overdue, escalate, merge, …",
+            ),
             _f("actor", "string", "who did it: an agent or user id, or system"),
             _f("at", "string", "when (ISO 8601, UTC)"),
             _f("from_status", "string|null", "the status before (null when created)"),
@@ -80,6 +85,14 @@ EVENTS: tuple[EventSpec, ...] = (
             _f("confidential", "boolean", "the citizen asked for confidentiality"),
             _f("callback_pending", "boolean", "a callback task is waiting"),
             _f("rating", "string|null", "the citizen's rating, once rated"),
+            _f(
+                "departments",
+                "array",
+                "every department with a part now: {department, role (lead 主办, co 协办, "
+                "whistle 吹哨报到), signed, reported}",
+            ),
+            _f("supervised", "boolean", "a 督办件: the centre supervises it"),
+            _f("overdue", "boolean", "the deadline sweep marked it 超期"),
         ),
         {
             "number": TICKET_NUMBER,
@@ -105,6 +118,11 @@ EVENTS: tuple[EventSpec, ...] = (
             "confidential": False,
             "callback_pending": False,
             "rating": None,
+            "departments": [
+                {"department": "区生态环境局", "role": "lead", "signed": False, "reported": False}
+            ],
+            "supervised": False,
+            "overdue": False,
         },
     ),
 )
