@@ -236,3 +236,17 @@ def test_department_figures_from_the_trail() -> None:
     assert figures[eco].average_handling_hours == 6.0
     assert figures[water].return_rate == 1.0 and figures[water].returns_upheld == 1
     assert department_figures([on_time], end, end + timedelta(days=1), MONDAY, POLICY) == []
+
+
+def test_departments_are_named_by_their_directory_ids() -> None:
+    # dispatched before the directory (by the taxonomy's name): its department still acts
+    legacy = transition(accepted(), Action.DISPATCH, "agent-1", MONDAY, department="生态环境局")
+    handler = Actor("eco-wang", "department_handler", "city.ecology")
+    assert may_see(handler, legacy, CITY) and refusal(handler, legacy, Action.SIGN, CITY) is None
+    signed = act(legacy, Action.SIGN, "city.ecology", MONDAY)
+    assert signed.status is Status.SIGNED and signed.lead_department == "city.ecology"
+    assert signed.assignments[0].signed_at == MONDAY
+    named = act(accepted(), Action.DISPATCH, "", MONDAY, department="广州市水务局")
+    assert named.lead_department == "city.water"
+    with pytest.raises(TransitionError, match="no department '水利局'"):
+        act(accepted(), Action.DISPATCH, "", MONDAY, department="水利局")

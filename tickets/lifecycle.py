@@ -346,6 +346,8 @@ def transition(
 
     Raises :class:`TransitionError` naming the allowed actions.
     """
+    if rules is not None:
+        ticket = in_directory(ticket, rules)
     if isinstance(action, str) and not isinstance(action, Action):
         try:
             action = parse_action(action)
@@ -373,7 +375,12 @@ def transition(
     details: dict[str, str] = {}
     if by_department:
         details["by_department"] = by_department
-    department = department.strip()
+    try:
+        department = _unit(rules, department)
+        if co_departments is not None:
+            co_departments = tuple(_unit(rules, d) for d in co_departments if d.strip())
+    except LookupError as exc:
+        raise refuse(str(exc)) from None
     target = rule.target
     note = note.strip()
     match action:
@@ -561,6 +568,41 @@ def transition(
     return dataclasses.replace(
         ticket, status=target, updated_at=now, audit=(*ticket.audit, entry), **changes
     )
+
+
+def in_directory(ticket: Ticket, rules: DepartmentRules) -> Ticket:
+    """``ticket`` with its departments named by their directory ids (one dispatched
+    before the directory named them by name or alias: 生态环境局 → city.ecology)."""
+
+    def known(name: str) -> str:
+        return str(getattr(rules.find(name), "id", "") or name) if name else name
+
+    parts = tuple(
+        dataclasses.replace(a, department=known(a.department)) for a in ticket.assignments
+    )
+    lead, co = known(ticket.lead_department), tuple(known(d) for d in ticket.co_departments)
+    if (
+        parts == ticket.assignments
+        and lead == ticket.lead_department
+        and co == ticket.co_departments
+    ):
+        return ticket
+    return dataclasses.replace(ticket, assignments=parts, lead_department=lead, co_departments=co)
+
+
+def _unit(rules: DepartmentRules | None, name: str) -> str:
+    """The directory id of the department ``name`` (an id, name or alias); as given
+    without a directory.  ``LookupError`` naming near departments if unknown."""
+    name = name.strip()
+    if not name or rules is None:
+        return name
+    found = rules.find(name)
+    if found is None:
+        near = getattr(rules, "near", None)
+        close = ", ".join(str(getattr(d, "id", d)) for d in (near(name) if near else ())[:3])
+        hint = f"; did you mean {close}?" if close else "; see hotline departments list"
+        raise LookupError(f"there is no department {name!r} in the directory{hint}")
+    return str(getattr(found, "id", name))
 
 
 def _is_part(ticket: Ticket, department: str) -> bool:

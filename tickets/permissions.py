@@ -98,13 +98,22 @@ class Refusal:
     hidden: bool = False
 
 
+def _ids(rules: DepartmentRules | None, departments: set[str]) -> set[str]:
+    """The departments as directory ids (a ticket dispatched before the directory
+    may name its department by name or alias)."""
+    if rules is None:
+        return departments
+    found = {getattr(rules.find(d), "id", "") for d in departments}
+    return departments | {d for d in found if d}
+
+
 def _theirs(actor: Actor, ticket: Ticket, rules: DepartmentRules | None) -> bool:
     """The actor's department, or one of its sub-units, has a part in the ticket."""
     mine = actor.department
     if not mine:
         return False
     lead = lead_of(ticket)
-    departments = {*ticket.departments, *((lead.department,) if lead else ())}
+    departments = _ids(rules, {*ticket.departments, *((lead.department,) if lead else ())})
     if mine in departments:
         return True
     return rules is not None and any(rules.is_within(d, mine) for d in departments)
@@ -158,9 +167,10 @@ def _role_refusal(
                 f"a department's reviewer approves or returns the reply; "
                 f"{action.value} ({action.label}) is not theirs"
             )
-    if actor.in_department and actor.department not in ticket.departments:
+    if actor.in_department:
         lead = lead_of(ticket)
-        if lead is None or lead.department != actor.department:
+        parts = _ids(rules, {*ticket.departments, *((lead.department,) if lead else ())})
+        if actor.department not in parts:
             return "a sub-unit's ticket: only the department with a part in it acts on it"
     return _unit_refusal(actor, action, rules)
 
