@@ -266,6 +266,7 @@ class TicketDraft:
     request_type: RequestType = RequestType.CONSULTATION
     domain: str = ""
     category_code: str = ""
+    category_path: str = ""  # in the city's three-level tree: level1/level2/level3
     lead_department: str = ""
     co_departments: tuple[str, ...] = ()
     address: str = ""
@@ -306,6 +307,7 @@ class Ticket:
     request_type: RequestType = RequestType.CONSULTATION
     domain: str = ""
     category_code: str = ""
+    category_path: str = ""  # in the city's three-level tree: level1/level2/level3
     lead_department: str = ""
     co_departments: tuple[str, ...] = ()
     address: str = ""

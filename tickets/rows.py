@@ -61,6 +61,7 @@ class TicketRow(Base):
     request_type: Mapped[str] = mapped_column(String(10), index=True)
     domain: Mapped[str] = mapped_column(String(40), index=True)
     category_code: Mapped[str] = mapped_column(String(20))
+    category_path: Mapped[str] = mapped_column(String(200), server_default="")
     lead_department: Mapped[str] = mapped_column(String(100))
     co_departments: Mapped[list[str]] = mapped_column(JSON)
     address: Mapped[str] = mapped_column(Text)
@@ -202,6 +203,7 @@ _PLAIN = (
     "confidential",
     "domain",
     "category_code",
+    "category_path",
     "lead_department",
     "address",
     "content",

@@ -121,6 +121,7 @@ class TicketQuery:
     departments: tuple[str, ...] = ()  # one of them has a part in it (主办, 协办, 吹哨)
     lead_only: bool = False  # … as its lead department
     category_code: str = ""  # this code or one below it (CX01 under CX)
+    category_path: str = ""  # this path of the tree or one below it (城乡建设/物业管理)
     channel: Channel | None = None
     due_by: date | None = None  # still running and due on or before this day (即将超期)
     supervised: bool = False  # only 督办件
@@ -145,6 +146,8 @@ def _more_filters(
         statement = statement.where(TicketRow.id.in_(parts))
     if query.category_code:
         statement = statement.where(TicketRow.category_code.startswith(query.category_code))
+    if query.category_path:
+        statement = statement.where(TicketRow.category_path.startswith(query.category_path))
     if query.channel is not None:
         statement = statement.where(TicketRow.channel == query.channel.value)
     if query.due_by is not None:

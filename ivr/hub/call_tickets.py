@@ -22,8 +22,18 @@ from tickets.store import TicketStore
 log = logging.getLogger("hub")
 
 
-def draft_for_call(flow: CallFlow) -> TicketDraft:
-    """What the call tells us, as a draft work order."""
+def category_path(categories: Any) -> str:
+    """``level1/level2/level3`` of the understanding's place in the city's tree."""
+    if categories is None:
+        return ""
+    parts = (categories.level1, categories.level2, categories.level3)
+    return "/".join(p for p in parts if p)
+
+
+def draft_for_call(flow: CallFlow, directory: Any = None) -> TicketDraft:
+    """What the call tells us, as a draft work order; with the department
+    ``directory``, its dispatch catalogue suggests the lead and co-handlers (the
+    agent confirms or changes them), else the taxonomy's departments stand."""
     understanding = flow.understanding
     said = flow.said()
     if understanding is None:
@@ -40,6 +50,12 @@ def draft_for_call(flow: CallFlow) -> TicketDraft:
     slots = understanding.slots
     departments = list(understanding.departments)
     address = slots.address
+    where = (address.address or address.text) if address is not None else ""
+    path = category_path(understanding.categories)
+    if directory is not None and path:
+        suggested = directory.suggest(*path.split("/"), address=where)
+        if suggested.lead is not None:
+            departments = [suggested.lead.id, *(d.id for d in suggested.co)]
     return TicketDraft(
         channel=Channel.PHONE,
         caller_number=flow.caller,
@@ -47,9 +63,10 @@ def draft_for_call(flow: CallFlow) -> TicketDraft:
         request_type=RequestType(understanding.request_type or RequestType.CONSULTATION.value),
         domain=understanding.domain,
         category_code=understanding.category_code,
+        category_path=path,
         lead_department=departments[0] if departments else "",
         co_departments=tuple(departments[1:]),
-        address=(address.address or address.text) if address is not None else "",
+        address=where,
         content=said,
         summary=understanding.summary,
         transcript="\n".join(line.get("text", "") for line in flow.transcript),
@@ -70,8 +87,9 @@ def conversation_text(flow: CallFlow) -> str:
 
 
 class CallTickets:
-    def __init__(self, store: TicketStore) -> None:
+    def __init__(self, store: TicketStore, directory: Any = None) -> None:
         self.store = store
+        self.directory = directory  # tickets.departments.Directory: the dispatch catalogue
         self.by_call: dict[str, str] = {}  # call id → ticket number
         self._tried: set[str] = set()  # one attempt per call: a broken store is not hammered
 
@@ -82,7 +100,7 @@ class CallTickets:
         self._tried.add(flow.call_id)
         if len(self._tried) > 10_000:
             self._tried = set(self.by_call)
-        draft = draft_for_call(flow)
+        draft = draft_for_call(flow, self.directory)
         try:
             intake = await in_sql_thread(self.store.intake, draft, datetime.now(UTC))
         except Exception:  # the call goes on; the recording and the transcript are kept

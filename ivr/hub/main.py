@@ -59,7 +59,7 @@ def open_tickets(settings: Settings, durable: Durable | None = None) -> CallTick
         return None
     if durable is not None:
         store.on_change = TicketFeed(durable.outbox, settings.node.name, durable.publisher.wake)
-    return CallTickets(store)
+    return CallTickets(store, load_departments(settings))
 
 
 class Durable:

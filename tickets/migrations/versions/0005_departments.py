@@ -2,8 +2,9 @@
 department's reviewer, the request to hand a ticket back, merged callers, the
 sweep's marks, and attachments.
 
-- ``tickets`` gains JSON columns for the parts, the drafted reply, the return
-  request and merged callers, the sweep's three marks and the 督办 flag;
+- ``tickets`` gains the category's path in the city's tree, JSON columns for the
+  parts, the drafted reply, the return request and merged callers, the sweep's
+  three marks and the 督办 flag;
 - ``ticket_departments`` indexes which department has a part in which ticket
   (a department's console and filters read it);
 - ``ticket_attachments`` records each attachment's file, type, size and hash.
@@ -36,6 +37,7 @@ _SIGNED = ("signed", "handling", "reviewing", "replied", "closed", "called_back"
 def upgrade() -> None:
     # Plain ALTER TABLE … ADD COLUMN on SQLite too (never a batch copy: see 0002).
     add = op.add_column
+    add("tickets", sa.Column("category_path", sa.String(200), nullable=False, server_default=""))
     add("tickets", sa.Column("assignments", sa.JSON(), nullable=False, server_default="[]"))
     add("tickets", sa.Column("reply_draft", sa.JSON(), nullable=True))
     add("tickets", sa.Column("return_request", sa.JSON(), nullable=True))
@@ -138,5 +140,6 @@ def downgrade() -> None:
         "return_request",
         "reply_draft",
         "assignments",
+        "category_path",
     ):
         op.drop_column("tickets", column)
