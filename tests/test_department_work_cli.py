@@ -141,6 +141,7 @@ def test_a_department_works_a_ticket_as_its_users_and_the_centre_closes_it(
         at=later + timedelta(hours=2),
     )
     assert drafted["status"] == "reviewing"
+    assert drafted["assessment"]["flag"] is False and drafted["assessment"]["score"] > 0.5
     assert drafted["review"]["reply_draft"]["text"].startswith("12月8日现场检查")
     refused(
         run(url, tmp, "tickets", "transition", number, "approve_reply", "--as", "eco-wang"),
@@ -195,6 +196,7 @@ def test_the_sweep_marks_an_overdue_ticket_and_records_a_supervision(
     actions = [e["action"] for e in shown["history"]]
     assert actions[-3:] == ["overdue", "urge", "supervise"]
     assert shown["flags"]["overdue_at"] and shown["flags"]["supervised"] is True
+    assert not shown.get("assessment")  # nothing answered yet
     assert shown["deadlines"]["overdue"] is True and shown["deadlines"]["working_days_left"] < 0
     report = json.loads(
         ok(run(url, tmp, "report", "departments", "--now", past.isoformat(), "--json"))

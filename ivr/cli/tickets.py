@@ -64,8 +64,35 @@ def _ticket_json(ticket: Any, store: Any, detail: bool = True, now: Any = None) 
     data = found.model_dump(mode="json", exclude=None if detail else {"history"})
     if detail:
         for key, value in work_summary(ticket, now, store.policy.deadlines).items():
-            data.setdefault(key, value)
+            if not data.get(key):
+                data[key] = value
+        answer = ticket.reply_draft.text if ticket.reply_draft else ticket.reply
+        if answer and not data.get("assessment"):
+            data["assessment"] = _assessment(ticket, answer, store)
     return data
+
+
+def _assessment(ticket: Any, answer: str, store: Any) -> dict[str, Any]:
+    """The 形式办结 check of the department's answer, as the centre's review shows it:
+    relevance to the complaint, boilerplate, undated promises, and the repeats linked
+    to the ticket since (the citizen complained again)."""
+    from tickets.store import TicketQuery
+    from verification import assess_reply
+
+    since = next(
+        (e.at for e in reversed(ticket.audit) if e.action in ("reply", "approve_reply")), None
+    )
+    again = (
+        [
+            t.content
+            for t in store.find(TicketQuery(duplicates=True, created_from=since, limit=50))
+            if t.linked_to == ticket.number and t.content
+        ]
+        if since is not None
+        else []
+    )
+    complaint = ticket.content or ticket.summary
+    return assess_reply(complaint, answer, later_complaints=again).as_dict()
 
 
 def _status_option(value: str | None) -> Any:
