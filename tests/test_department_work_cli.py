@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import refused
 from tests.support.nodes import HOTLINE
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
@@ -35,14 +36,6 @@ def run(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-def refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 2, output
-    assert "Traceback" not in output, output
-    for fragment in fragments:
-        assert fragment in output, output
 
 
 @pytest.fixture
