@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -356,24 +356,41 @@ class TicketStore:
     def sweep(self, now: datetime, batch: int = 200) -> SweepReport:
         """Mark due-soon and overdue tickets, urge and supervise them, escalate those
         long overdue and urge departments late to sign or report in
-        (:func:`tickets.sweep.sweep_ticket`), each ticket in its own transaction."""
+        (:func:`tickets.sweep.sweep_ticket`).  Only candidates are read (due within a
+        few weeks, or with a part that may be late to sign), in batches without locks;
+        a ticket the sweep changes is read again under a lock and written in its own
+        transaction, so a sweep never holds up the desk."""
         report = SweepReport()
-        running = [s.value for s in RUNNING_STATUSES]
+        policy = self.policy.deadlines
+        # Working days ahead never reach further than this many calendar days.
+        horizon = policy.local_day(now) + timedelta(days=policy.due_soon_days * 2 + 21)
+        parts = select(DepartmentRow.ticket_id).where(DepartmentRow.role != "lead")
+        candidates = TicketRow.status.in_([s.value for s in RUNNING_STATUSES]) & or_(
+            TicketRow.due_date <= horizon,
+            TicketRow.status == Status.DISPATCHED.value,
+            TicketRow.id.in_(parts),
+        )
         last_id = 0
         while True:
             with self._sessions() as session:
-                ids = list(
+                rows = list(
                     session.scalars(
-                        select(TicketRow.id)
-                        .where(TicketRow.status.in_(running), TicketRow.id > last_id)
+                        select(TicketRow)
+                        .where(candidates, TicketRow.id > last_id)
                         .order_by(TicketRow.id)
                         .limit(batch)
+                        .options(selectinload(TicketRow.audit))
                     )
                 )
-            if not ids:
+                due = [
+                    row.id
+                    for row in rows
+                    if sweep_ticket(ticket := to_ticket(row), now, policy) is not ticket
+                ]
+            if not rows:
                 return report
-            last_id = ids[-1]
-            for ticket_id in ids:
+            last_id = rows[-1].id
+            for ticket_id in due:
                 self._sweep_one(ticket_id, now, report)
 
     def _sweep_one(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
