@@ -302,6 +302,7 @@ def test_every_change_and_login_is_audited(accounts: Accounts) -> None:
         "agent_id": "1001",
         "display_name": "zhang",
         "must_change_password": False,
+        "department": "",
     }
     assert entries[4].detail == {"must_change_password": False}
     assert entries[1].detail == {"reason": "wrong"} and entries[1].ip == "10.0.0.1"

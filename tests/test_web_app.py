@@ -87,12 +87,19 @@ async def test_metrics_name_queues_service_level_asr_and_restarts(tmp_path) -> N
 
 # -- the header: every console the role may use ---------------------------------------------
 
-CONSOLES = {"/desk": "话务员工作台", "/wallboard": "值班长看板", "/qa": "质检"}
+CONSOLES = {
+    "/desk": "话务员工作台",
+    "/wallboard": "值班长看板",
+    "/qa": "质检",
+    "/department": "承办单位工作台",
+}
 MAY_USE = {
     Role.AGENT: ["/desk", "/qa"],
     Role.SUPERVISOR: ["/wallboard", "/qa"],
     Role.QA: ["/qa"],
     Role.ADMIN: ["/wallboard", "/qa"],  # the desk needs an agent's own seat
+    Role.DEPARTMENT_HANDLER: ["/department"],
+    Role.DEPARTMENT_REVIEWER: ["/department"],
 }
 
 

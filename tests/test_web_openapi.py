@@ -65,6 +65,19 @@ def run_schemathesis(node: ServedNode, token: str) -> Run:
                 "path.call_id": {"dictionary": "calls", "probability": 0.5},
             },
             "headers": {"Authorization": f"Bearer {token}"},
+            # An upload valid by the schema may still be the wrong kind of file (checked by
+            # its first bytes: 415), too big (413) or empty (422).
+            "operations": [
+                {
+                    "include-path": "/api/tickets/{number}/attachments",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", 401, 403, 404, 409, 413, 415, 422]
+                        }
+                    },
+                }
+            ],
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
             "cache": {"enabled": False},
             "request-timeout": 10,

@@ -30,6 +30,9 @@ USERS = {  # signed in with API tokens, but for the browser
     "wang": Principal(5, "wang", Role.AGENT, agent_id="1002", via="token"),
     "portal": Principal(6, "portal", Role.SUPERVISOR, via="token"),
     "browser": Principal(7, "browser", Role.SUPERVISOR, via="session"),
+    "tianhe": Principal(
+        8, "tianhe", Role.DEPARTMENT_HANDLER, via="token", department="district.tianhe"
+    ),
 }
 CSRF = "csrf-secret"
 STREETLIGHT = "天河区天河路100号小区门口的路灯坏了一个星期，晚上很黑，电话13800138000"
@@ -320,7 +323,7 @@ def test_list_filters_newest_first(api: Api) -> None:
 def test_show_gives_the_history_and_404_for_unknown_numbers(api: Api) -> None:
     number = api.create().json()["number"]
     api.act("sup", number, action="accept")
-    api.act("sup", number, action="派单", department="市城市管理和综合执法局")
+    api.act("sup", number, action="派单", department="广州市城市管理和综合执法局")
     shown = api.get("sup", f"/api/tickets/{number}")
     assert shown.status_code == 200
     body = shown.json()
@@ -332,8 +335,8 @@ def test_show_gives_the_history_and_404_for_unknown_numbers(api: Api) -> None:
         ("dispatch", "accepted", "dispatched"),
     ]
     assert history[2]["actor"] == "sup"
-    assert history[2]["details"]["department"] == "市城市管理和综合执法局"
-    assert set(body["allowed_actions"]) == {"sign", "return", "supervise", "urge"}
+    assert history[2]["details"]["department"] == "city.urban_management"  # the directory's id
+    assert set(body["allowed_actions"]) == {"sign", "request_return", "supervise", "urge"}
     missing = api.get("sup", "/api/tickets/GD12345-20260101-999999")
     assert missing.status_code == 404
     assert "GD12345-20260101-999999" in missing.json()["detail"]
@@ -376,25 +379,32 @@ def test_transitions_allowed_and_refused(api: Api) -> None:
         "li",
         number,
         action="dispatch",
-        department="市城市管理和综合执法局",
+        department="广州市城市管理和综合执法局",
         co_departments=["天河区人民政府"],
     )
     assert dispatched.status_code == 200
-    for step in [
-        {"action": "sign"},
-        {"action": "start"},
-        {"action": "reply", "reply": "路灯已于今日修复"},
-        {"action": "close"},
-        {"action": "callback"},
+    assert [a["department"] for a in dispatched.json()["assignments"]] == [
+        "city.urban_management",  # named by the directory's ids
+        "district.tianhe",
+    ]
+    for user, step in [
+        ("portal", {"action": "sign"}),
+        ("tianhe", {"action": "sign"}),  # the co-handler's part
+        ("tianhe", {"action": "report", "note": "已配合排查线路"}),
+        ("portal", {"action": "start"}),
+        ("portal", {"action": "reply", "reply": "路灯已于今日修复"}),  # to the reviewer (待审核)
+        ("portal", {"action": "approve_reply"}),
+        ("portal", {"action": "close"}),
+        ("portal", {"action": "callback"}),
     ]:
-        response = api.act("portal", number, **step)
+        response = api.act(user, number, **step)
         assert response.status_code == 200, (step, response.text)
     assert _field(api.act("portal", number, action="rate", rating="还行")) == ["rating"]
     rated = api.act("portal", number, action="rate", rating="不满意").json()
     assert rated["status"] == "rated" and rated["rating"] == "不满意"
     assert rated["reply"] == "路灯已于今日修复"
     transitions = [e for e in api.recorded if e.action == "ticket.transition"]
-    assert len(transitions) == 8
+    assert len(transitions) == 11
     assert transitions[0].detail == {"action": "accept", "from": "draft", "to": "accepted"}
     assert transitions[-1].username == "portal"
 

@@ -27,7 +27,19 @@ from web.navigation import (
     see_other,
 )
 from web.roles import PageForbidden, SeeOther, route_table
-from web.routers import account, auth, desk, health, qa, supervision, tickets, wallboard
+from web.routers import (
+    account,
+    auth,
+    department,
+    desk,
+    dispatch,
+    health,
+    qa,
+    supervision,
+    ticket_files,
+    tickets,
+    wallboard,
+)
 from web.schemas import openapi
 from web.schemas.errors import refusal
 
@@ -79,10 +91,13 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(tickets.router)
+    app.include_router(ticket_files.router)
+    app.include_router(dispatch.router)
     app.include_router(desk.router)
     app.include_router(wallboard.router)
     app.include_router(supervision.router)
     app.include_router(qa.router)
+    app.include_router(department.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only
     return app

@@ -21,7 +21,9 @@ class WebContext:
     ``console`` is the hub as the consoles see it (:class:`~web.console_view.ConsoleView`):
     None when the app runs without calls (API tests, tools); routers that need
     live calls answer 503 then, and those that need agents also when it has none.
-    ``accounts`` is ``web.auth``'s store.
+    ``accounts`` is ``web.auth``'s store.  ``directory`` is the department directory
+    and dispatch catalogue (``tickets.departments.Directory``, set by the hub's
+    assembly); None: the shipped example (:func:`web.deps.department_directory`).
     """
 
     settings: Settings
@@ -29,5 +31,6 @@ class WebContext:
     tickets: TicketStore | None = None
     catalog: CallCatalog | None = None  # finished calls, for QA review and history
     accounts: Any = None
+    directory: Any = None  # tickets.departments.Directory; None: the shipped example
     fanout: Fanout = field(default_factory=Fanout)
     extras: dict[str, Any] = field(default_factory=dict)

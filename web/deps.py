@@ -21,6 +21,7 @@ from web.roles import Principal, Role, require_roles
 
 if TYPE_CHECKING:
     from recordings.catalog import CallCatalog
+    from tickets.departments import Directory
     from tickets.store import TicketStore
 
 
@@ -61,6 +62,16 @@ def call_catalog(context: WebContext) -> CallCatalog:
     if context.catalog is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "通话目录未启用 (no call catalog)")
     return context.catalog
+
+
+def department_directory(context: WebContext) -> Directory:
+    """The node's department directory (``WebContext.directory``), else the shipped
+    example (``tickets/directory/guangzhou.toml``)."""
+    if context.directory is not None:
+        return context.directory
+    from tickets.departments import default_directory
+
+    return default_directory()
 
 
 agent_only = require_roles(Role.AGENT)

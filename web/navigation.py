@@ -25,18 +25,23 @@ ROLE_HOME = {
     Role.SUPERVISOR: "/wallboard",
     Role.QA: "/qa",
     Role.ADMIN: "/wallboard",
+    Role.DEPARTMENT_HANDLER: "/department",
+    Role.DEPARTMENT_REVIEWER: "/department",
 }
 ROLE_LABELS = {
     Role.AGENT: "话务员",
     Role.SUPERVISOR: "值班长",
     Role.QA: "质检员",
     Role.ADMIN: "管理员",
+    Role.DEPARTMENT_HANDLER: "承办单位经办人",
+    Role.DEPARTMENT_REVIEWER: "承办单位审核人",
 }
 # (path, label) of each console page, in header order.
 CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
     ("/desk", "话务员工作台"),
     ("/wallboard", "值班长看板"),
     ("/qa", "质检"),
+    ("/department", "承办单位工作台"),
 )
 
 

@@ -23,7 +23,7 @@ from web.accounts import Accounts
 from web.app import create_app
 from web.context import WebContext
 from web.csrf import require_csrf
-from web.roles import ALL_ROLES, Role, require_roles
+from web.roles import ALL_ROLES, DEPARTMENT_ROLES, Role, require_roles
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 WEB = WebSection(session_hours=8, login_attempts=3, lockout_minutes=15)
@@ -33,13 +33,18 @@ USERS = {
     Role.SUPERVISOR: ("zhao", "super-pass-1"),
     Role.QA: ("li", "qa-pass-1"),
     Role.ADMIN: ("root", "admin-pass-1"),
+    Role.DEPARTMENT_HANDLER: ("chen", "handler-pass-1"),
+    Role.DEPARTMENT_REVIEWER: ("lin", "reviewer-pass-1"),
 }
 HOMES = {
     Role.AGENT: "/desk",
     Role.SUPERVISOR: "/wallboard",
     Role.QA: "/qa",
     Role.ADMIN: "/wallboard",
+    Role.DEPARTMENT_HANDLER: "/department",
+    Role.DEPARTMENT_REVIEWER: "/department",
 }
+DEPARTMENT = "district.tianhe"  # the department users of department roles work for
 
 
 class Clock:
@@ -95,7 +100,8 @@ def open_accounts_at(
     )
     for role, (name, password) in USERS.items():
         agent_id = "1001" if role is Role.AGENT else ""
-        accounts.add_user(name, role, password, agent_id=agent_id)
+        department = DEPARTMENT if role in DEPARTMENT_ROLES else ""
+        accounts.add_user(name, role, password, agent_id=agent_id, department=department)
     return accounts
 
 

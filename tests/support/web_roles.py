@@ -38,20 +38,30 @@ from fastapi.testclient import TestClient
 
 from web.audit import MemoryAuditLog
 from web.csrf import SAFE_METHODS, require_csrf
-from web.roles import ALL_ROLES, Principal, Role, declared_roles
+from web.roles import ALL_ROLES, DEPARTMENT_ROLES, Principal, Role, declared_roles
 
 PUBLIC: frozenset[Role] = frozenset()  # matrix value: open to anyone, signed in or not
-_IDS = {Role.AGENT: 901, Role.SUPERVISOR: 902, Role.QA: 903, Role.ADMIN: 904}
+_IDS = {
+    Role.AGENT: 901,
+    Role.SUPERVISOR: 902,
+    Role.QA: 903,
+    Role.ADMIN: 904,
+    Role.DEPARTMENT_HANDLER: 905,
+    Role.DEPARTMENT_REVIEWER: 906,
+}
+DEPARTMENT = "district.tianhe"  # the department test principals of department roles work for
 
 
 def principal_for_role(role: Role, agent_id: str = "1001") -> Principal:
-    """A test principal of ``role`` (agents answer as ``agent_id``), via "token"."""
+    """A test principal of ``role`` (agents answer as ``agent_id``; department roles
+    work for :data:`DEPARTMENT`), via "token"."""
     return Principal(
         _IDS[role],
         f"test-{role.value}",
         role,
         agent_id if role is Role.AGENT else "",
         "token",
+        department=DEPARTMENT if role in DEPARTMENT_ROLES else "",
     )
 
 

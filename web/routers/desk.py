@@ -28,6 +28,7 @@ from events import topics
 from tickets.examples import save_corrected
 from tickets.lifecycle import Action, TransitionError, allowed_actions, transition
 from tickets.model import RequestType, Status, Ticket
+from tickets.permissions import SUPERVISOR_ACTIONS
 from tickets.store import ConcurrentChange, TicketQuery, UnknownTicket
 from web import audit
 from web.console_view import ConsoleView
@@ -37,7 +38,6 @@ from web.deps import AgentDep, ConsoleDep, ContextDep, agent_only, agents_consol
 from web.fanout import Update
 from web.masking import mask_for
 from web.roles import Principal
-from web.routers.tickets import SUPERVISOR_ACTIONS
 from web.schemas.errors import refusals
 from web.schemas.text import NOT_BLANK, strip_blanks
 from web.schemas.tickets import TicketDetail

@@ -463,7 +463,7 @@ def get_recording(
     request: Request,
     principal: Viewer,
     call_id: CallId,
-    leg: Annotated[str, Path(description="qa (stereo), caller, agent or played.")],
+    leg: Annotated[str, Path(description="qa (stereo), caller, agent or played.", examples=["qa"])],
 ) -> FileResponse:
     """One leg's WAV, with range requests; only legs the manifest lists, only files
     inside the call's directory under the recordings root."""

@@ -40,6 +40,8 @@ MEANINGS: dict[int, str] = {
     "or the session must change its password first.",
     404: "There is no such thing (or not one the caller may see).",
     409: "Not possible in the current state; `detail` says why.",
+    413: "The upload is larger than this node takes; `detail` says the limit.",
+    415: "The upload is not a type this node takes; `detail` names those it does.",
     503: "The part of the node this needs is not running on it.",
 }
 

@@ -204,3 +204,18 @@ def _yes_no(value: str) -> str:
 YesNo = Annotated[
     str, AfterValidator(_yes_no), WithJsonSchema({"type": "string", "enum": ["", "yes", "no"]})
 ]
+
+
+def _strict_day(value: Any) -> date:
+    if isinstance(value, str) and (parts := _DATE.fullmatch(value)):
+        try:
+            return date(int(parts["y"]), int(parts["mo"]), int(parts["d"]))
+        except ValueError:
+            pass
+    raise PydanticCustomError("day", "应为日期 YYYY-MM-DD (a date)")
+
+
+# A calendar day, YYYY-MM-DD only (not a number, not a time).
+Day = Annotated[
+    date, PlainValidator(_strict_day), WithJsonSchema({"type": "string", "format": "date"})
+]

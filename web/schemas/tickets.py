@@ -27,6 +27,17 @@ from tickets.lifecycle import ACTION_ALIASES, Action, parse_action
 from tickets.model import Channel, Rating, RequestType, Status, Ticket
 from web.schemas.errors import Problem
 from web.schemas.text import NOT_BLANK, strip_blanks
+from web.schemas.ticket_work import (
+    AssessmentOut,
+    AssignmentOut,
+    AttachmentOut,
+    DeadlinesOut,
+    FlagsOut,
+    MergedCallerOut,
+    ReplyDraftOut,
+    ReturnRequestOut,
+    SuggestionOut,
+)
 
 # Digits (3 to 20; full-width ones as an IME types them are read as ASCII), a +
 # in front, spaces and dashes anywhere; or nothing.  The schema's pattern allows
@@ -133,9 +144,16 @@ class TransitionRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"action": "accept"},
-                {"action": "dispatch", "department": "市城市管理和综合执法局"},
-                {"action": "return", "reason": "不属于本单位职责"},
+                {"action": "dispatch", "department": "district.tianhe"},
+                {"action": "sign"},
+                {
+                    "action": "request_return",
+                    "reason": "不属于本单位职责",
+                    "department": "city.transport",
+                },
                 {"action": "reply", "reply": "路灯已于今日修复"},
+                {"action": "approve_reply"},
+                {"action": "reject_reply", "reason": "答复未说明处理结果"},
                 {"action": "rate", "rating": "满意"},
             ],
             # reply only with an answer (see _reply_only_to_answer)
@@ -147,17 +165,24 @@ class TransitionRequest(BaseModel):
     )
 
     action: ActionName = Field(
-        description="accept, discard, link, unlink, close_at_once, dispatch, sign, return, "
-        "approve_return, reject_return, start, request_extension, approve_extension, "
-        "refuse_extension, supervise, urge, reply, reject_reply, close, callback, rate, "
-        "reopen; or a Chinese name (受理, 派单, 签收, 退单, 改派, 答复, 办结, 回访, 评价 …)."
+        description="accept, discard, link, unlink, close_at_once, dispatch, redispatch, sign, "
+        "note, request_return, approve_return, reject_return, start, whistle, report_in, "
+        "report, request_extension, approve_extension, refuse_extension, supervise, urge, "
+        "reply, approve_reply, return_reply, reject_reply, close, callback, rate, reopen; "
+        "or a Chinese name (受理, 派单, 签收, 退单, 改派, 答复, 审核通过, 办结, 回访, 评价 …)."
     )
     reason: str = Field("", max_length=2000, description="Why (return, re-dispatch, reopen …).")
     department: str = Field(
-        "", max_length=100, description="Lead department (dispatch, approve_return)."
+        "",
+        max_length=100,
+        description="Department, by id, name or alias: the lead for dispatch, redispatch "
+        "(a sub-unit) and approve_return (改派); for request_return the one it should go to.",
     )
     co_departments: list[Annotated[str, Field(max_length=100)]] | None = Field(
-        None, description="Co-handling departments (dispatch, approve_return)."
+        None,
+        max_length=20,
+        description="Co-handling departments (dispatch, approve_return); the departments "
+        "called in (whistle).",
     )
     rating: Rating | None = Field(None, description="满意, 基本满意 or 不满意 (rate).")
     working_days: WorkingDays | None = Field(
@@ -167,7 +192,14 @@ class TransitionRequest(BaseModel):
     reply: str = Field(
         "", max_length=4000, description="The answer to the citizen (reply, close_at_once)."
     )
-    note: str = Field("", max_length=2000, description="A remark kept in the history.")
+    note: str = Field(
+        "",
+        max_length=2000,
+        description="A remark kept in the history; progress (note); a department's part (report).",
+    )
+    attachments: list[Annotated[int, Field(ge=1)]] = Field(
+        [], max_length=20, description="Ids of this ticket's attachments the note refers to."
+    )
 
     @field_validator("reason", "department", "linked_to", "reply", "note")
     @classmethod
@@ -244,14 +276,27 @@ class TicketSummary(BaseModel):
     emergency_number: str = Field(description="110, 119 or 120 when emergency words were heard.")
     needs_agent_review: bool
     call_id: str = Field(description="The call it came from (its recordings in QA), if any.")
+    lead_department_name: str = Field("", description="The lead department's name.")
+    working_days_left: int | None = Field(
+        None, description="Working days to the due date (negative once past)."
+    )
+    countdown: str = Field("", description="剩余N个工作日, 今日到期 or 已超期N天.")
+    supervised: bool = Field(False, description="督办件.")
+    due_soon: bool = Field(False, description="Marked 即将超期 by the sweep.")
+    escalated: bool = Field(False, description="Escalated (升级督办) by the sweep.")
 
     @classmethod
-    def from_ticket(cls, ticket: Ticket, today: date) -> Self:
-        return cls(**_summary_fields(ticket, today))
+    def from_ticket(cls, ticket: Ticket, today: date, **facts: object) -> Self:
+        """``facts``: ``lead_department_name``, ``working_days_left``, ``countdown``
+        (``web.ticket_views``)."""
+        return cls(**_summary_fields(ticket, today), **facts)
 
 
 def _summary_fields(ticket: Ticket, today: date) -> dict[str, object]:
     return {
+        "supervised": ticket.supervised,
+        "due_soon": ticket.due_soon_at is not None,
+        "escalated": ticket.escalated_at is not None,
         "number": ticket.number,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
@@ -293,6 +338,25 @@ class TicketDetail(TicketSummary):
     closed_at: datetime | None
     allowed_actions: list[str] = Field(description="Actions the caller of the API may take now.")
     history: list[AuditEntryOut]
+    assignments: list[AssignmentOut] = Field(
+        [], description="The departments' parts: 主办, 协办, 吹哨报到."
+    )
+    deadlines: DeadlinesOut | None = None
+    flags: FlagsOut | None = None
+    reply_draft: ReplyDraftOut | None = Field(
+        None, description="The reply awaiting the department's reviewer (待审核)."
+    )
+    return_request: ReturnRequestOut | None = Field(
+        None, description="A return request awaiting the centre (退单)."
+    )
+    merged_callers: list[MergedCallerOut] = Field([], description="Callers merged in (并单).")
+    attachments: list[AttachmentOut] = []
+    suggestion: SuggestionOut | None = Field(
+        None, description="What the dispatch catalogue proposes (主办, 协办, why)."
+    )
+    assessment: AssessmentOut | None = Field(
+        None, description="The reply's automatic assessment (形式办结 flags), 待审核 and 答复."
+    )
 
     @classmethod
     def from_ticket(
@@ -302,6 +366,8 @@ class TicketDetail(TicketSummary):
         allowed: tuple[Action, ...] = (),
         **extra: object,
     ) -> Self:
+        """``extra``: the departmental work (``web.ticket_views.work_view``), the
+        attachments, suggestion and assessment, and the summary's facts."""
         ext = ticket.extension
         return cls(
             **_summary_fields(ticket, today),
