@@ -91,13 +91,14 @@ CONSOLES = {
     "/desk": "话务员工作台",
     "/wallboard": "值班长看板",
     "/qa": "质检",
+    "/tickets": "工单管理",
     "/department": "承办单位工作台",
 }
 MAY_USE = {
-    Role.AGENT: ["/desk", "/qa"],
-    Role.SUPERVISOR: ["/wallboard", "/qa"],
-    Role.QA: ["/qa"],
-    Role.ADMIN: ["/wallboard", "/qa"],  # the desk needs an agent's own seat
+    Role.AGENT: ["/desk", "/qa", "/tickets"],
+    Role.SUPERVISOR: ["/wallboard", "/qa", "/tickets"],
+    Role.QA: ["/qa", "/tickets"],
+    Role.ADMIN: ["/wallboard", "/qa", "/tickets"],  # the desk needs an agent's own seat
     Role.DEPARTMENT_HANDLER: ["/department"],
     Role.DEPARTMENT_REVIEWER: ["/department"],
 }
@@ -149,9 +150,10 @@ def test_a_page_of_a_console_marks_that_console() -> None:
     navigation = Navigation(route_table(app), CONSOLE_PAGES)
     qa = principal_for_role(Role.QA)
     assert [(link.href, link.current) for link in navigation.links(qa, "/qa/calls/c-1")] == [
-        ("/qa", True)
+        ("/qa", True),
+        ("/tickets", False),
     ]
-    assert [link.current for link in navigation.links(qa, "/qaz")] == [False]
+    assert [link.current for link in navigation.links(qa, "/qaz")] == [False, False]
     held = replace(principal_for_role(Role.ADMIN), via="session", must_change_password=True)
     assert navigation.links(held, "/account/password") == []  # nowhere else to go yet
     assert navigation.links(None, "/") == []

@@ -205,9 +205,11 @@ def test_the_sign_in_page_is_no_place_to_return_to(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("role", "url", "may_use"),
     [
-        (Role.QA, "/desk", ["/qa"]),
-        (Role.AGENT, "/wallboard", ["/desk", "/qa"]),
-        (Role.ADMIN, "/desk", ["/wallboard", "/qa"]),
+        (Role.QA, "/desk", ["/qa", "/tickets"]),
+        (Role.AGENT, "/wallboard", ["/desk", "/qa", "/tickets"]),
+        (Role.ADMIN, "/desk", ["/wallboard", "/qa", "/tickets"]),
+        (Role.DEPARTMENT_HANDLER, "/desk", ["/department"]),
+        (Role.DEPARTMENT_REVIEWER, "/wallboard", ["/department"]),
     ],
 )
 def test_a_role_without_the_page_gets_a_403_page_not_a_redirect(

@@ -416,11 +416,85 @@ def test_merged_callers_are_shown_masked(api: Api) -> None:
     assert full[0]["caller_number"] == "13900139000"
 
 
+# -- the 工单管理 console ----------------------------------------------------------------
+
+
+def page(api: Api, user: str, url: str, **params: Any) -> str:
+    answer = api.get(user, url, **params)
+    assert answer.status_code == 200, (user, url, answer.text[:300])
+    assert answer.headers["content-type"].startswith("text/html")
+    return answer.text
+
+
+def test_the_console_lists_and_filters_tickets(api: Api) -> None:
+    waiting = api.accepted()
+    elsewhere = api.accepted("越秀区北京路步行街的垃圾桶满了没人清理", "13600136000")
+    api.ok("sup", elsewhere, action="dispatch", department=YUEXIU)
+    watched = api.accepted("天河区体育西路的井盖松动了", "13700137000")
+    api.ok("sup", watched, action="dispatch", department=TIANHE)
+    api.ok("sup", watched, action="supervise")
+    listed = page(api, "sup", "/tickets")
+    assert all(number in listed for number in (waiting, elsewhere, watched))
+    assert 'id="tk-bulk"' in listed and "剩余15个工作日" in listed and "督办" in listed
+    assert "天河区人民政府" in listed and "越秀区人民政府" in listed
+    for params, shown in [
+        ({"department": YUEXIU}, {elsewhere}),
+        ({"q": "井盖"}, {watched}),
+        ({"status": "accepted"}, {waiting}),
+        ({"supervised": "1"}, {watched}),
+        ({"department": TIANHE, "lead_only": "1"}, {watched}),  # the waiting one: no parts yet
+    ]:
+        found = page(api, "sup", "/tickets", **params)
+        assert {n for n in (waiting, elsewhere, watched) if n in found} == shown, params
+    assert "没有符合条件的工单" in page(api, "li", "/tickets")  # an agent: only their own
+    read_only = page(api, "qa", "/tickets")
+    assert watched in read_only and 'id="tk-bulk"' not in read_only
+    assert api.get("chen", "/tickets").status_code == 403  # a department has its own console
+
+
+def test_the_review_page_shows_the_flags_and_the_centres_decision(api: Api) -> None:
+    number = api.dispatched(TIANHE)
+    api.ok("chen", number, action="sign")
+    api.ok("chen", number, action="reply", reply=BOILERPLATE)
+    api.ok("lin", number, action="approve_reply")
+    html = page(api, "sup", f"/tickets/{number}")
+    assert 'id="tk-assessment"' in html and "疑似形式办结" in html
+    assert "答复以套话为主" in html and 'data-code="boilerplate"' in html
+    assert 'id="tk-form-close"' in html and 'id="tk-form-reject_reply"' in html
+    assert BOILERPLATE in html and "审核通过" in html and "天河区人民政府" in html
+    assert "13800138000" in html  # a supervisor sees the number in full
+    qa = page(api, "qa", f"/tickets/{number}")
+    assert 'class="tk-action' not in qa and "只读" in qa and "138****8000" in qa
+    assert api.get("sup", "/tickets/GD12345-20260101-999999").status_code == 404
+    assert api.get("li", f"/tickets/{number}").status_code == 404  # not the agent's
+    assert api.get("chen", f"/tickets/{number}").status_code == 403
+
+
+def test_the_dispatch_form_preselects_the_catalogues_suggestion(api: Api) -> None:
+    number = api.accepted()
+    html = page(api, "sup", f"/tickets/{number}")
+    form = html.split('id="tk-form-dispatch"')[1].split("</form>")[0]
+    assert "派单建议：主办 <strong>天河区人民政府</strong>" in form
+    assert f'<option value="{TIANHE}" selected>' in form
+    assert '<option value="city.urban_management" selected>' in form
+
+
+def test_the_figures_tab_for_supervisors(api: Api) -> None:
+    number = api.dispatched(TIANHE)
+    api.ok("chen", number, action="sign")
+    html = page(api, "sup", "/tickets/figures")
+    assert 'id="tk-figures"' in html and "天河区人民政府" in html and "100.0%" in html
+    assert "承办单位考核" in page(api, "sup", "/tickets")
+    assert "承办单位考核" not in page(api, "li", "/tickets")
+    assert api.get("li", "/tickets/figures").status_code == 403
+
+
 # -- every new route × every role ----------------------------------------------------------
 
 NO_TICKET = "GD12345-20260101-999999"
 WRITERS = ALL_ROLES - {Role.QA}
 CENTRE_DISPATCH = {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
+CENTRE = {Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN}
 
 
 def test_every_new_route_admits_exactly_its_roles(api: Api) -> None:
@@ -435,6 +509,9 @@ def test_every_new_route_admits_exactly_its_roles(api: Api) -> None:
             ("POST", "/api/tickets/bulk/dispatch"): CENTRE_DISPATCH,
             ("GET", "/api/departments"): ALL_ROLES,
             ("GET", "/api/report/departments"): {Role.SUPERVISOR, Role.ADMIN},
+            ("GET", "/tickets"): CENTRE,
+            ("GET", "/tickets/figures"): {Role.SUPERVISOR, Role.ADMIN},
+            ("GET", f"/tickets/{NO_TICKET}"): CENTRE,
         },
         bodies={
             ("POST", f"/api/tickets/{NO_TICKET}/transitions"): {"action": "sign"},

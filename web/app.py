@@ -37,6 +37,7 @@ from web.routers import (
     qa,
     supervision,
     ticket_files,
+    ticket_pages,
     tickets,
     wallboard,
 )
@@ -97,6 +98,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(wallboard.router)
     app.include_router(supervision.router)
     app.include_router(qa.router)
+    app.include_router(ticket_pages.router)
     app.include_router(department.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only

@@ -41,6 +41,7 @@ CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
     ("/desk", "话务员工作台"),
     ("/wallboard", "值班长看板"),
     ("/qa", "质检"),
+    ("/tickets", "工单管理"),
     ("/department", "承办单位工作台"),
 )
 
