@@ -489,6 +489,80 @@ def test_the_figures_tab_for_supervisors(api: Api) -> None:
     assert api.get("li", "/tickets/figures").status_code == 403
 
 
+# -- the 承办单位工作台 ---------------------------------------------------------------
+
+
+def tab_numbers(html: str) -> list[str]:
+    table = html.split('id="department-tickets"')[1].split("</table>")[0]
+    return [part.split('"')[0] for part in table.split('data-number="')[1:]]
+
+
+def test_the_department_console_sorts_its_tickets_into_tabs(api: Api) -> None:
+    to_sign = api.dispatched(TIANHE)
+    handling = api.accepted("天河区体育西路的井盖松动了", "13700137000")
+    api.ok("sup", handling, action="dispatch", department=TIANHE)
+    api.ok("chen", handling, action="sign")
+    reviewing = api.accepted("天河区天河北路的人行道砖破损", "13500135000")
+    api.ok("sup", reviewing, action="dispatch", department=TIANHE)
+    api.ok("chen", reviewing, action="sign")
+    api.ok("chen", reviewing, action="reply", reply=CONCRETE)
+    returning = api.accepted("天河区龙口西路有人占道经营", "13400134000")
+    api.ok("sup", returning, action="dispatch", department=TIANHE)
+    api.ok("chen", returning, action="request_return", reason="属越秀区", department=YUEXIU)
+    other = api.accepted("越秀区北京路步行街的垃圾桶满了没人清理", "13600136000")
+    api.ok("sup", other, action="dispatch", department=YUEXIU)
+
+    home = page(api, "chen", "/department")
+    assert "承办单位工作台 · 天河区人民政府" in home
+    assert tab_numbers(home) == [to_sign]  # the first tab with tickets: 待签收
+    assert "签收时限" in home and "剩余" in home
+    for tab, expected in [
+        ("handling", [handling]),
+        ("reviewing", [reviewing]),
+        ("returning", [returning]),
+        ("answered", []),
+    ]:
+        html = page(api, "lin", "/department", tab=tab)
+        assert tab_numbers(html) == expected, tab
+        assert other not in html
+    assert 'aria-current="page">办理中<span class="tk-count">1</span>' in page(
+        api, "chen", "/department", tab="handling"
+    )
+    assert api.get("chen", "/department", tab="nowhere").status_code == 422
+
+
+def test_a_sub_units_ticket_is_shown_read_only_to_the_district(api: Api) -> None:
+    number = api.dispatched(TIANHE)
+    api.ok("chen", number, action="sign")
+    api.ok("chen", number, action="redispatch", department=SHIPAI, reason="石牌街道辖区")
+    district = page(api, "chen", "/department")
+    assert number in district and "下级单位" in district and "（只读）" in district
+    street = page(api, "shi", f"/department/tickets/{number}")
+    assert 'id="tk-form-sign"' in street
+    read_only = page(api, "chen", f"/department/tickets/{number}")
+    assert 'class="tk-action' not in read_only and "只读" in read_only
+
+
+def test_the_department_ticket_page_offers_the_departments_own_actions(api: Api) -> None:
+    number = api.dispatched(TIANHE)
+    api.ok("chen", number, action="sign")
+    html = page(api, "chen", f"/department/tickets/{number}")
+    for action in ("note", "reply", "request_return", "request_extension", "redispatch"):
+        assert f'id="tk-form-{action}"' in html, action
+    assert 'id="tk-form-whistle"' not in html  # a district does not blow the whistle
+    below = html.split('id="tk-form-redispatch"')[1].split("</form>")[0]
+    assert SHIPAI in below and YUEXIU not in below  # only sub-units are offered
+    assert 'id="tk-upload"' in html and "138****8000" in html and "13800138000" not in html
+    assert 'id="tk-audio"' not in html  # no recordings for departments
+    api.ok("chen", number, action="reply", reply=BOILERPLATE)
+    review = page(api, "lin", f"/department/tickets/{number}")
+    assert BOILERPLATE in review and "待本单位审核" in review
+    assert 'id="tk-form-approve_reply"' in review and 'id="tk-form-return_reply"' in review
+    assert 'id="tk-assessment"' in review
+    assert api.get("yue", f"/department/tickets/{number}").status_code == 404
+    assert api.get("sup", f"/department/tickets/{number}").status_code == 403
+
+
 # -- every new route × every role ----------------------------------------------------------
 
 NO_TICKET = "GD12345-20260101-999999"
@@ -512,6 +586,11 @@ def test_every_new_route_admits_exactly_its_roles(api: Api) -> None:
             ("GET", "/tickets"): CENTRE,
             ("GET", "/tickets/figures"): {Role.SUPERVISOR, Role.ADMIN},
             ("GET", f"/tickets/{NO_TICKET}"): CENTRE,
+            ("GET", "/department"): {Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_REVIEWER},
+            ("GET", f"/department/tickets/{NO_TICKET}"): {
+                Role.DEPARTMENT_HANDLER,
+                Role.DEPARTMENT_REVIEWER,
+            },
         },
         bodies={
             ("POST", f"/api/tickets/{NO_TICKET}/transitions"): {"action": "sign"},
