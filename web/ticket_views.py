@@ -46,17 +46,24 @@ def countdown(due: date, today: date, days_left: int, running: bool) -> str:
     return f"剩余{days_left}个工作日"
 
 
+def _span(seconds: float) -> str:
+    """A span of time in words: 2天7小时, 5小时20分, 40分."""
+    minutes = int(abs(seconds)) // 60
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    return f"{hours}小时{minutes}分" if hours else f"{minutes}分"
+
+
 def hours_countdown(due_at: datetime | None, done_at: datetime | None, now: datetime) -> str:
-    """A time to sign or report in: 已完成, 剩余N小时M分, or 已超时N小时."""
+    """A time to sign or report in: 已完成, 剩余… or 已超时…."""
     if due_at is None:
         return ""
     if done_at is not None:
         return "已完成"
     seconds = (due_at - now).total_seconds()
-    hours, minutes = divmod(int(abs(seconds)) // 60, 60)
-    if seconds < 0:
-        return f"已超时{hours}小时{minutes}分" if hours else f"已超时{minutes}分"
-    return f"剩余{hours}小时{minutes}分" if hours else f"剩余{minutes}分"
+    return f"已超时{_span(seconds)}" if seconds < 0 else f"剩余{_span(seconds)}"
 
 
 def work_view(
