@@ -47,6 +47,7 @@ CONCRETE = (
     "经核实，天河区天河路100号小区门口路灯因线路老化损坏。我区已于今日派员到现场"
     "更换灯具和线路，当晚路灯恢复照明，夜间已复查正常。"
 )
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(512)
 # Other tickets, so that the lists look like a working day: (content, address, days ago).
 OTHERS = [
     ("天河区体育西路的井盖松动了，车一过就响", "天河区体育西路", 1),
@@ -217,6 +218,17 @@ def test_a_department_answers_and_the_centre_rejects_a_boilerplate_reply(
     assert "138****8000" in handler.inner_text(".tk-facts")  # masked for departments
     act(handler, "sign")
     assert status_of(handler) == "签收"
+    # A photo of the site with a progress note (办理进展), then the answer.
+    upload = handler.locator("#tk-upload")
+    upload.locator('input[name="file"]').set_input_files(
+        files=[{"name": "现场照片.png", "mimeType": "image/png", "buffer": PHOTO}]
+    )
+    upload.locator('textarea[name="note"]').fill("已派员到现场查看，灯具损坏")
+    with handler.expect_navigation():
+        upload.locator("button[type=submit]").click()
+    handler.wait_for_selector("#tk-notice.tk-shown")
+    assert "现场照片.png" in handler.inner_text("#tk-files")
+    assert "已派员到现场查看" in handler.inner_text("#tk-history")
     act(handler, "reply", reply=BOILERPLATE)
     assert status_of(handler) == "待审核"
 

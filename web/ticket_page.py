@@ -172,8 +172,11 @@ def _recordings(context: WebContext, principal: Principal, call_id: str) -> dict
     }
 
 
-def _history(history: list[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
-    """The audit trail with department ids in its details named."""
+def _history(
+    history: list[dict[str, Any]], directory: Directory, files: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The audit trail with department ids and attachment ids in its details named."""
+    file_names = {str(f["id"]): f["name"] for f in files}
 
     def named(value: str) -> str:
         found = [directory.find(part.strip()) for part in value.split(",")]
@@ -189,7 +192,11 @@ def _history(history: list[dict[str, Any]], directory: Directory) -> list[dict[s
             {
                 **entry,
                 "details": {
-                    key: named(value) if key in _NAMED else value
+                    key: named(value)
+                    if key in _NAMED
+                    else "、".join(file_names.get(i, i) for i in value.split(","))
+                    if key == "attachments"
+                    else value
                     for key, value in details.items()
                     if value and not (key == "department" and value == acting)
                 },
@@ -243,7 +250,10 @@ def page_context(
         "principal": principal,
         "home": home,
         "ticket_base": "/tickets" if home == "/tickets" else "/department/tickets",
-        "ticket": {**ticket, "history": _history(ticket["history"], directory)},
+        "ticket": {
+            **ticket,
+            "history": _history(ticket["history"], directory, ticket["attachments"]),
+        },
         "detail_labels": DETAIL_LABELS,
         "may_upload": principal.role is not Role.QA
         and (centre or "note" in ticket["allowed_actions"]),

@@ -10,16 +10,25 @@ intake (number, deadline, duplicate detection and linking).
   (tests, tools without a hub), else the console's ``understand`` (the hub's
   model).  Without one, or when it fails, the ticket is still taken in, marked
   for an agent's review.
-- **Who sees what.** Supervisors, admins and QA staff see every ticket (QA
-  read-only).  An agent sees the tickets they own — ``owner`` equal to their
+- **Who sees what** is :mod:`tickets.permissions` (``web.ticket_access``), as the
+  CLI's ``--as`` applies it.  Supervisors, admins and QA staff see every ticket
+  (QA read-only).  An agent sees the tickets they own — ``owner`` equal to their
   agent id or, for a user without one, their user name (what the API records as
   the actor of their actions, so ``accept`` makes a ticket theirs) — and the
-  ticket of the call they are on now (the console's view); any other ticket is
-  404 to them, as if it did not exist.  Agents may not take the supervisory
-  actions (:data:`SUPERVISOR_ACTIONS`).  Integrations call with an API token
-  of a user whose role decides the same.
+  ticket of the call they are on now (the console's view).  A department's
+  handler or reviewer sees the tickets their department (or a sub-unit of it)
+  has a part in and acts where their own department has one.  Any other ticket
+  is 404 to them, as if it did not exist; an action their role may not take is
+  403 with the reason; one the ticket's state does not allow is 409.
+  Integrations call with an API token of a user whose role decides the same.
+- **What a ticket shows**: everything it holds, its history, the departments'
+  parts and deadlines, the sweep's flags, the reply under review, a return
+  request, merged callers, attachments, the dispatch catalogue's suggestion and,
+  while its reply is reviewed (待审核, 答复), the reply's 形式办结 assessment
+  (``web.ticket_views``).
 - **Numbers** are masked by ``web.masking``'s rule (in full for supervisors and
-  admins, and for an agent on the ticket of their current call).
+  admins, and for an agent on the ticket of their current call; masked for
+  department roles).
 - **Writes** need the CSRF token when signed in with the session cookie
   (``X-CSRF-Token``; API tokens need none) and are recorded in the audit log
   (``ticket.create``, ``ticket.transition``).
