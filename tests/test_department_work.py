@@ -250,3 +250,20 @@ def test_departments_are_named_by_their_directory_ids() -> None:
     assert named.lead_department == "city.water"
     with pytest.raises(TransitionError, match="no department '水利局'"):
         act(accepted(), Action.DISPATCH, "", MONDAY, department="水利局")
+
+
+def test_a_co_handler_signing_first_leaves_the_ticket_with_the_lead() -> None:
+    ticket = act(
+        accepted(),
+        Action.DISPATCH,
+        "",
+        MONDAY,
+        department="city.ecology",
+        co_departments=("city.urban_management",),
+    )
+    co_first = act(ticket, Action.SIGN, "city.urban_management", MONDAY)
+    assert co_first.status is Status.DISPATCHED  # the lead has not signed
+    assert co_first.assignment_of("city.urban_management").signed_at == MONDAY  # type: ignore[union-attr]
+    assert co_first.lead is not None and co_first.lead.signed_at is None
+    lead_signs = act(co_first, Action.SIGN, "city.ecology", MONDAY)
+    assert lead_signs.status is Status.SIGNED

@@ -73,6 +73,7 @@ EXPECTED: dict[Status, dict[Action, Status | None]] = {
         **_WITH_DEPARTMENT,
     },
     Status.REVIEWING: {
+        Action.NOTE: None,
         Action.APPROVE_REPLY: Status.REPLIED,
         Action.RETURN_REPLY: Status.HANDLING,
         Action.REQUEST_EXTENSION: None,

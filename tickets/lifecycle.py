@@ -191,7 +191,7 @@ RULES: Mapping[Action, Rule] = {
     Action.APPROVE_RETURN: Rule(_from(Status.RETURNED), Status.DISPATCHED, needs_reason=True),
     Action.REJECT_RETURN: Rule(_from(Status.RETURNED), None, needs_reason=True),
     Action.START: Rule(_from(Status.SIGNED), Status.HANDLING),
-    Action.NOTE: Rule(_HELD, None),
+    Action.NOTE: Rule(_HELD | _from(Status.REVIEWING), None),
     Action.WHISTLE: Rule(_HELD, None),
     Action.REPORT_IN: Rule(WITH_DEPARTMENT, None),
     Action.REPORT: Rule(WITH_DEPARTMENT, None),
@@ -455,8 +455,10 @@ def transition(
                 else reported_in(ticket, by_department, now)
             )
             details["department"] = by_department or ticket.lead_department
-            if action is Action.SIGN and not _is_part(ticket, by_department):
-                target = Status.SIGNED
+            # A co-handler's own signature leaves the ticket where the lead has it.
+            target = Status.SIGNED if action is Action.SIGN else None
+            if _is_part(ticket, by_department):
+                target = None
         case Action.NOTE:
             if not note:
                 raise refuse("needs the progress to record (note)")
