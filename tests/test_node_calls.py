@@ -201,8 +201,15 @@ def test_fifty_concurrent_calls(node: Node) -> None:
                 assert w.getnframes() / 8000 >= 4.5
     assert len({m["worker"] for m in manifests}) >= 13, "calls were spread over the workers"
     wait_for(lambda: node.calls_in_progress() == 0, 20, "no leaked calls")
+    # The hub may still be catching up on the burst's events (transcripts, tickets)
+    # and admission may have cut the share for a moment: it opens again by itself.
+    wait_for(
+        lambda: node.status().get("admission", {}).get("state") == "open",
+        30,
+        "admission open again after the burst",
+    )
     code, summary = node.phone("--hangup-after", "1")
-    assert code == 0 and summary["answered"], "the node still answers afterwards"
+    assert code == 0 and summary["answered"], ("the node still answers afterwards", summary)
 
 
 @pytest.mark.parametrize(

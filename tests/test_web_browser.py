@@ -332,7 +332,11 @@ def test_a_deep_link_signs_in_and_returns_there_and_a_refused_page_leads_home(
 
     fill_sign_in(page, name, password)
     page.wait_for_url(f"{base}{wanted}")  # back where the link pointed
-    assert header_links(page) == [("/wallboard", "值班长看板", ""), ("/qa", "质检", "page")]
+    assert header_links(page) == [
+        ("/wallboard", "值班长看板", ""),
+        ("/qa", "质检", "page"),
+        ("/tickets", "工单管理", ""),
+    ]
 
     page.goto(f"{base}/desk")  # the agents' desk: refused with a page, not a loop
     assert page.inner_text("h1") == "无权访问此页面"
@@ -371,7 +375,7 @@ def test_a_one_time_password_is_changed_on_the_way_in_and_the_console_confirms_i
     page.press("#confirm_password", "Enter")
     page.wait_for_url(f"{base}/qa")  # the console, not an empty sign-in page
     assert page.inner_text("#flash").startswith("密码已修改")
-    assert header_links(page) == [("/qa", "质检", "page")]
+    assert header_links(page) == [("/qa", "质检", "page"), ("/tickets", "工单管理", "")]
     save_screenshot(page, "password-changed")
     page.reload()
     assert page.locator("#flash").count() == 0, "the confirmation shows once"
