@@ -108,8 +108,8 @@ def test_a_header_only_file_gives_an_empty_list(tmp_path: Path) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 
 
-@pytest.mark.skipif(not REPLIES.is_file(), reason="shared/ is not beside the checkout")
 def test_own_replies_score_above_other_messages_replies_on_real_pairs(tmp_path: Path) -> None:
+    assert REPLIES.is_file(), f"{REPLIES} is missing: check out the project beside ../shared"
     with REPLIES.open(encoding="utf-8-sig", newline="") as handle:
         messages = list(csv.DictReader(handle))
     rng = random.Random(12345)
