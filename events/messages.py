@@ -80,6 +80,7 @@ HANGUP = "hangup"
 TRANSFER = "transfer"  # hand the caller to a number (SIP REFER), e.g. 119
 DIAL = "dial"  # ring an agent for the call; bridge them when they answer
 CALLBACK = "callback"  # ring the reserved agent, then the citizen; bridge them
+SURVEY_DIAL = "survey_dial"  # ring a citizen for a 回访 survey; the hub then drives the call
 DRAIN = "drain"
 COMMANDS = {
     ANSWER,
@@ -92,6 +93,7 @@ COMMANDS = {
     TRANSFER,
     DIAL,
     CALLBACK,
+    SURVEY_DIAL,
     DRAIN,
 }
 

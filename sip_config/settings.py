@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from sip_config import rules
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
+from sip_config.verification_settings import VerificationSection
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Codec = Literal["PCMA", "PCMU", "G722"]
@@ -451,6 +452,7 @@ class Settings(BaseSettings):
     routing: RoutingSection = RoutingSection()
     acd: AcdSection = AcdSection()
     web: WebSection = WebSection()
+    verification: VerificationSection = VerificationSection()
     agents: list[AgentSettings] = []
     seat_groups: dict[str, SeatGroupSettings] = {}
 
@@ -465,6 +467,11 @@ class Settings(BaseSettings):
         twice = sorted({agent_id for agent_id in ids if ids.count(agent_id) > 1})
         if twice:
             raise ValueError(f"agents: id {', '.join(twice)} is listed twice; ids must be unique")
+        if self.verification.enabled and not self.survey_trunk_uri:
+            raise ValueError(
+                "verification.enabled: survey calls need a trunk to dial citizens; set "
+                "verification.trunk_uri (or acd.trunk_uri) to e.g. sip:{number}@gateway"
+            )
         return self
 
     @classmethod
@@ -500,6 +507,16 @@ class Settings(BaseSettings):
         if self.tickets.database_url:
             return self.tickets.database_url
         return f"sqlite:///{(self.node.data_dir / 'tickets.db').resolve()}"
+
+    @property
+    def survey_trunk_uri(self) -> str:
+        """Where 回访 survey calls dial out (``verification.trunk_uri``, else the ACD's)."""
+        return self.verification.trunk_uri or self.acd.trunk_uri
+
+    @property
+    def survey_caller_id(self) -> str:
+        """The number citizens see on a survey call."""
+        return self.verification.caller_id or (self.sip.numbers or ["12345"])[0]
 
     @property
     def local_broker(self) -> bool:

@@ -20,10 +20,11 @@ at all is :mod:`tickets.permissions`; the department-level changes are
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from tickets.assignments import (
     DepartmentRules,
@@ -47,10 +48,13 @@ from tickets.model import (
     Rating,
     ReplyDraft,
     RequestType,
+    Resolution,
     ReturnRequest,
     Status,
     Ticket,
 )
+
+_Choice = TypeVar("_Choice", Rating, Resolution)
 
 
 class Action(StrEnum):
@@ -89,6 +93,8 @@ class Action(StrEnum):
     CLOSE = "close"
     CALLBACK = "callback"
     RATE = "rate"
+    FLAG_REVIEW = "flag_review"
+    UPHOLD = "uphold"
     REOPEN = "reopen"
 
     @property
@@ -129,6 +135,8 @@ ACTION_LABELS: Mapping[Action, str] = {
     Action.CLOSE: "办结",
     Action.CALLBACK: "回访",
     Action.RATE: "评价",
+    Action.FLAG_REVIEW: "回访复核",
+    Action.UPHOLD: "维持办结",
     Action.REOPEN: "重办",
 }
 
@@ -141,7 +149,9 @@ ACTION_ALIASES: Mapping[str, Action] = {
 }
 
 # Taken by the node itself (the deadline sweep), never by a person.
-SYSTEM_ACTIONS = frozenset({Action.DUE_SOON, Action.OVERDUE, Action.ESCALATE, Action.MERGE})
+SYSTEM_ACTIONS = frozenset(
+    {Action.DUE_SOON, Action.OVERDUE, Action.ESCALATE, Action.MERGE, Action.FLAG_REVIEW}
+)
 # A co-handler's or whistled department's own part: allowed while a department
 # holds the ticket, whatever the lead is doing.
 PART_ACTIONS = frozenset({Action.SIGN, Action.REPORT_IN, Action.REPORT, Action.NOTE})
@@ -176,6 +186,7 @@ def _from(*statuses: Status) -> frozenset[Status]:
 
 _HELD = _from(Status.SIGNED, Status.HANDLING)
 _MERGEABLE = OPEN_STATUSES | _from(Status.DRAFT, Status.ACCEPTED, Status.REPLIED)
+_VERIFIED = _from(Status.CLOSED, Status.CALLED_BACK, Status.RATED)  # closed, maybe called back
 
 RULES: Mapping[Action, Rule] = {
     Action.ACCEPT: Rule(_from(Status.DRAFT), Status.ACCEPTED),
@@ -210,7 +221,9 @@ RULES: Mapping[Action, Rule] = {
     Action.CLOSE: Rule(_from(Status.REPLIED), Status.CLOSED),
     Action.CALLBACK: Rule(_from(Status.CLOSED), Status.CALLED_BACK),
     Action.RATE: Rule(_from(Status.CALLED_BACK), Status.RATED),
-    Action.REOPEN: Rule(_from(Status.RATED), Status.HANDLING, needs_reason=True),
+    Action.FLAG_REVIEW: Rule(_VERIFIED, None),
+    Action.UPHOLD: Rule(_VERIFIED, None, needs_reason=True),
+    Action.REOPEN: Rule(_VERIFIED, Status.HANDLING, needs_reason=True),
 }
 
 # Request types an agent may close during the call (即时办结): a question answered.
@@ -271,8 +284,12 @@ def _state_refusal(ticket: Ticket, action: Action, department: str = "") -> str 
             f"only a {RequestType.CONSULTATION.value} can be closed at once; "
             f"this is a {ticket.request_type.value}: dispatch it"
         )
-    if action is Action.REOPEN and ticket.rating is not Rating.DISSATISFIED:
-        return f"only a ticket rated {Rating.DISSATISFIED.value} can be handled again"
+    if action is Action.REOPEN and not (ticket.verification_review or disputed(ticket)):
+        return "only a ticket the citizen said is unsolved, or rated 差评, is handled again"
+    if action is Action.UPHOLD and not ticket.verification_review:
+        return "no 回访 result of this ticket awaits review"
+    if action is Action.FLAG_REVIEW and ticket.verification_review:
+        return "already awaiting review"
     if action is Action.REQUEST_EXTENSION and ticket.extension is not None:
         return "an extension request is already waiting for approval"
     if action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION) and ticket.extension is None:
@@ -318,6 +335,7 @@ def transition(
     department: str = "",
     co_departments: tuple[str, ...] | None = None,
     rating: Rating | str | None = None,
+    resolution: Resolution | str | None = None,
     working_days: int | None = None,
     linked_to: str = "",
     note: str = "",
@@ -335,7 +353,9 @@ def transition(
       request_return, the department it should go to; for whistle,
       ``co_departments`` are the departments called in;
     - ``by_department``: the department ``actor`` acts for (empty: the centre);
-    - ``rating``: 满意, 基本满意 or 不满意, for rate;
+    - ``rating``: 非常满意, 满意, 基本满意, 不满意 or 非常不满意, for rate, with
+      ``resolution`` (已解决, 部分解决, 未解决) when the citizen said it: 未解决,
+      部分解决 or 差评 leave the ticket awaiting the centre's review (重办 or 维持办结);
     - ``working_days``: days asked for by request_extension (approve_extension
       may grant a different number);
     - ``linked_to``: the earlier ticket's number, for link; the repeat's number, for merge
@@ -540,17 +560,27 @@ def transition(
         case Action.CLOSE:
             changes["closed_at"] = now
         case Action.RATE:
-            try:
-                value = Rating(rating) if rating is not None else None
-            except ValueError:
-                value = None
-            if value is None:
+            value = _choice(Rating, rating, "rating", refuse)
+            solved = _choice(Resolution, resolution, "resolution", refuse)
+            if value is None and solved is None:
                 choices = ", ".join(r.value for r in Rating)
-                raise refuse(f"needs a rating: one of {choices}")
-            changes["rating"] = value
-            details["rating"] = value.value
+                raise refuse(f"needs a rating ({choices}) or whether it was solved")
+            changes["rating"], changes["resolution"] = value, solved
+            if value is not None:
+                details["rating"] = value.value
+            if solved is not None:
+                details["resolution"] = solved.value
+            if _disputed(value, solved):
+                changes["verification_review"] = True
+        case Action.FLAG_REVIEW:
+            changes["verification_review"] = True
+        case Action.UPHOLD:
+            changes["verification_review"] = False
         case Action.REOPEN:
             changes["rating"] = None
+            changes["resolution"] = None
+            changes["verification_review"] = False
+            changes["redo_count"] = ticket.redo_count + 1
             changes["reply"] = ""
             changes["closed_at"] = None
             changes["due_date"] = policy.due_date(ticket.request_type, now, ticket.category_code)
@@ -570,6 +600,29 @@ def transition(
     return dataclasses.replace(
         ticket, status=target, updated_at=now, audit=(*ticket.audit, entry), **changes
     )
+
+
+def _choice(
+    kind: type[_Choice], value: object, name: str, refuse: Callable[[str], TransitionError]
+) -> _Choice | None:
+    """``value`` as one of ``kind`` (None when not given); refused naming the choices."""
+    if value is None or value == "":
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise refuse(f"{value!r} is not a {name}: one of {choices}") from None
+
+
+def _disputed(rating: Rating | None, resolution: Resolution | None) -> bool:
+    unsolved = resolution in (Resolution.UNSOLVED, Resolution.PARTLY)
+    return unsolved or (rating is not None and rating.is_bad)
+
+
+def disputed(ticket: Ticket) -> bool:
+    """未解决, 部分解决 or 差评: what the citizen said calls for the centre's review."""
+    return _disputed(ticket.rating, ticket.resolution)
 
 
 def in_directory(ticket: Ticket, rules: DepartmentRules) -> Ticket:

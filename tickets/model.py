@@ -103,11 +103,58 @@ WITH_DEPARTMENT = frozenset({Status.DISPATCHED, Status.SIGNED, Status.HANDLING, 
 
 
 class Rating(StrEnum):
-    """好差评: the citizen's rating at the callback."""
+    """好差评: the citizen's rating at the callback, five levels (5 非常满意 … 1
+    非常不满意); the last two are 差评."""
 
+    VERY_SATISFIED = "非常满意"
     SATISFIED = "满意"
     BASICALLY_SATISFIED = "基本满意"
     DISSATISFIED = "不满意"
+    VERY_DISSATISFIED = "非常不满意"
+
+    @property
+    def score(self) -> int:
+        """5 for 非常满意 down to 1 for 非常不满意 (the key the citizen presses)."""
+        return _RATING_SCORES[self]
+
+    @property
+    def is_bad(self) -> bool:
+        """差评: 不满意 or 非常不满意."""
+        return self.score <= 2
+
+    @property
+    def is_satisfied(self) -> bool:
+        """Counted in 满意率: 非常满意, 满意 and 基本满意."""
+        return self.score >= 3
+
+    @classmethod
+    def from_score(cls, score: int) -> Rating:
+        for rating, value in _RATING_SCORES.items():
+            if value == score:
+                return rating
+        raise ValueError(f"a rating is 1 to 5, not {score}")
+
+
+_RATING_SCORES = {
+    Rating.VERY_SATISFIED: 5,
+    Rating.SATISFIED: 4,
+    Rating.BASICALLY_SATISFIED: 3,
+    Rating.DISSATISFIED: 2,
+    Rating.VERY_DISSATISFIED: 1,
+}
+
+
+class Resolution(StrEnum):
+    """Whether the citizen says the problem was solved (asked at the 回访)."""
+
+    SOLVED = "已解决"
+    PARTLY = "部分解决"
+    UNSOLVED = "未解决"
+
+    @property
+    def key(self) -> str:
+        """The key the citizen presses for it: 1 solved, 2 not, 3 partly."""
+        return {Resolution.SOLVED: "1", Resolution.UNSOLVED: "2", Resolution.PARTLY: "3"}[self]
 
 
 class CallbackReason(StrEnum):
@@ -280,6 +327,7 @@ class TicketDraft:
     callback_number: str = ""  # the number to call back; empty: no callback task
     callback_reason: str = ""  # a CallbackReason (text is accepted); empty when none
     callback_done_at: datetime | None = None  # when the citizen was called back
+    declined_callback: bool = False  # the caller asked not to be called back (不需回访)
 
     def __post_init__(self) -> None:
         _callback_reason(self)
@@ -336,6 +384,10 @@ class Ticket:
     overdue_at: datetime | None = None  # the sweep marked it 超期 (催办 and 督办 sent)
     escalated_at: datetime | None = None  # still overdue N working days later: escalated again
     supervised: bool = False  # 督办件: the centre supervises it
+    declined_callback: bool = False  # the caller asked not to be called back (不需回访)
+    resolution: Resolution | None = None  # solved or not, as the citizen said at the 回访
+    verification_review: bool = False  # 未解决 or 差评: the centre decides 重办 or not
+    redo_count: int = 0  # times reopened (重办) after the citizen's answer
     audit: tuple[AuditEntry, ...] = ()
 
     def __post_init__(self) -> None:

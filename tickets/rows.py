@@ -35,6 +35,7 @@ from tickets.model import (
     Rating,
     ReplyDraft,
     RequestType,
+    Resolution,
     ReturnRequest,
     Status,
     Ticket,
@@ -91,6 +92,10 @@ class TicketRow(Base):
     overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     supervised: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    declined_callback: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    resolution: Mapped[str | None] = mapped_column(String(10))
+    verification_review: Mapped[bool] = mapped_column(Boolean, server_default="0", index=True)
+    redo_count: Mapped[int] = mapped_column(Integer, server_default="0")
     version: Mapped[int] = mapped_column(Integer)
 
     audit: Mapped[list[AuditRow]] = relationship(
@@ -182,6 +187,43 @@ class AttachmentRow(Base):
     path: Mapped[str] = mapped_column(Text)
 
 
+class VerificationTaskRow(Base):
+    """A 回访 task (``tickets.verification_tasks``): attempts as JSON, the answers
+    as columns (figures count them)."""
+
+    __tablename__ = "verification_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(40), index=True)
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(30), server_default="")
+    sampled: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_by: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default="[]")
+    resolution: Mapped[str] = mapped_column(String(10), server_default="")
+    rating: Mapped[str] = mapped_column(String(10), server_default="")
+    resolution_source: Mapped[str] = mapped_column(String(10), server_default="")
+    rating_source: Mapped[str] = mapped_column(String(10), server_default="")
+    comment: Mapped[str] = mapped_column(Text, server_default="")
+    call_id: Mapped[str] = mapped_column(String(100), server_default="")
+    recording_dir: Mapped[str] = mapped_column(Text, server_default="")
+    assigned_to: Mapped[str] = mapped_column(String(100), server_default="")
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    department: Mapped[str] = mapped_column(String(100), index=True, server_default="")
+    seat_group: Mapped[str] = mapped_column(String(100), server_default="")
+    forced: Mapped[bool] = mapped_column(Boolean, server_default="0")
+
+    __table_args__ = (
+        UniqueConstraint("ticket", "number", "round", "kind", name="uq_verification_tasks_round"),
+    )
+
+
 class SequenceRow(Base):
     """The last number given out per prefix and day."""
 
@@ -223,6 +265,9 @@ _PLAIN = (
     "overdue_at",
     "escalated_at",
     "supervised",
+    "declined_callback",
+    "verification_review",
+    "redo_count",
 )
 
 
@@ -316,6 +361,7 @@ def to_row(ticket: Ticket, row: TicketRow) -> None:
     row.request_type = ticket.request_type.value
     row.co_departments = list(ticket.co_departments)
     row.rating = ticket.rating.value if ticket.rating else None
+    row.resolution = ticket.resolution.value if ticket.resolution else None
     row.callback_reason = str(ticket.callback_reason)
     row.address_key = address_key(ticket.address)
     row.assignments = [_assignment_json(a) for a in ticket.assignments]
@@ -375,6 +421,7 @@ def to_ticket(row: TicketRow, with_audit: bool = True) -> Ticket:
         request_type=RequestType(row.request_type),
         co_departments=tuple(row.co_departments or ()),
         rating=Rating(row.rating) if row.rating else None,
+        resolution=Resolution(row.resolution) if row.resolution else None,
         callback_reason=CallbackReason(row.callback_reason) if row.callback_reason else "",
         extension=None
         if ext is None

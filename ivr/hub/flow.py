@@ -263,6 +263,13 @@ class CallFlow:
             return []
         return [Command(m.STOP_PLAYBACK), *self._close(now, prompt)]
 
+    def take_over(self, now: float, why: str) -> list[Command]:
+        """A call the node placed itself (a 回访 survey) whose citizen wants a person:
+        answered already, it goes to seat allocation like a caller's own call."""
+        self.answered = True
+        self.history.append((now, f"taken_over:{why}"))
+        return self._offer_agent(now, why)
+
     def late_final(self, data: dict[str, Any]) -> None:
         """A transcript that came after the call ended (the last utterance is decoded
         once the audio stops): kept for the transcript, nothing else happens."""

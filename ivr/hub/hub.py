@@ -26,6 +26,8 @@ from ivr.hub.call_tickets import CallTickets
 from ivr.hub.flow import CallFlow, Command, FlowOptions, Step
 from ivr.hub.seating import Actions, Publish, Seating
 from ivr.hub.sql_work import in_sql_thread
+from ivr.hub.survey_calls import SurveyCalls
+from ivr.hub.survey_flow import SurveyFlow
 from ivr.node.logs import fields
 from recordings.catalog import CallCatalog
 from recordings.transcript import write_transcript
@@ -120,6 +122,8 @@ class Hub:
         self.stale_offers = 0  # since the hub started
         self._offers_waiting = 0  # offers received and not yet answered (or dropped)
         self._stale_logged = -math.inf
+        # 回访 survey calls (None: verification is off); set by the assembly.
+        self.surveys: SurveyCalls | None = None
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:
@@ -226,6 +230,13 @@ class Hub:
         call_id, data = message.call_id, message.data
         log.info(message.type, extra=fields(event=message.type, **data))
         flow = self.flows.get(call_id)
+        if self.surveys is not None and self.surveys.owns(call_id):
+            await self.surveys.on_event(message)
+            if message.type == m.RECORDING_SAVED and call_id not in self.finished:
+                await self._catalogue(data)  # QA reviews survey calls too
+            if call_id not in self.flows and call_id not in self.finished:
+                return  # a survey call (not handed to an agent)
+            flow = self.flows.get(call_id)
         if flow is None and self.seating is not None and call_id in self.seating.callback_calls:
             now = self.clock()
             await self._act(self.seating.on_callback_event(call_id, message.type, data, now))
@@ -443,6 +454,40 @@ class Hub:
             self.finished.pop(gone)
             self._saved.pop(gone, None)
 
+    async def send_to_worker(self, worker: str, call_id: str, command: Command) -> None:
+        """A command for a call the hub drives outside a CallFlow (a survey call)."""
+        if command.type == m.PLAY and "text" in command.data:
+            rendered = await self._rendered(command)
+            if rendered is None:
+                return
+            command = rendered
+        await self.bus.publish(
+            topics.worker_commands(worker),
+            Message(command.type, {"call_id": call_id, **command.data}, node=self.node),
+        )
+
+    async def take_over_survey(self, survey: SurveyFlow) -> None:
+        """A survey's citizen asked for a person (or reported an emergency): the call
+        goes on as an ordinary call, queued for an agent who sees the ticket."""
+        now = self.clock()
+        flow = CallFlow(survey.call_id, worker=survey.worker, caller=survey.number)
+        flow.options = self.options
+        flow.ticket = survey.ticket
+        flow.transcript = [
+            {"leg": "caller", "turn": 0, "text": line["text"], "content": line["text"]}
+            for line in survey.heard
+        ]
+        self.flows[flow.call_id] = flow
+        commands = flow.take_over(now, "survey")
+        await self._send(flow, commands, stepped=True)
+        if flow.wants_agent and flow.step is Step.QUEUED and self.seating is not None:
+            self._handed.add(flow.call_id)
+            if survey.emergency:
+                priority: int = CallerPriority.EMERGENCY_ADJACENT
+            else:
+                priority = await self._priority(flow)
+            await self._act(self.seating.enqueue(flow, now, priority))
+
     def worker_with_room(self) -> str | None:
         """The media worker with the most free legs, if one has two (a callback)."""
         best, most = None, 1
@@ -481,6 +526,8 @@ class Hub:
                 continue  # not answered yet: the worker refuses it if nobody answers
             if self.seating is not None and call_id in self.seating.callback_calls:
                 continue  # a callback seat allocation is making
+            if self.surveys is not None and self.surveys.owns(call_id):
+                continue  # a 回访 survey call
             if call_id and call_id not in self.flows and call_id not in self.finished:
                 flow = CallFlow(call_id, worker=worker, caller=call.get("caller", ""))
                 self.flows[call_id] = flow
@@ -503,6 +550,8 @@ class Hub:
                 node=self.node,
             )
             await self._on_call_event(ended)
+        if self.surveys is not None:
+            await self.surveys.lose_worker(worker)
 
     def _bus_up_since(self, now: float) -> float | None:
         """Since when the hub's own link to the broker is up; None while it is down
@@ -525,6 +574,8 @@ class Hub:
         if self.seating is not None:
             await self._act(self.seating.tick(now))
             await self._publish_queue_stats(now)
+        if self.surveys is not None:
+            await self.surveys.tick()
         for call_id, flow in list(self.flows.items()):
             commands = flow.on_tick(now)
             if flow.step is Step.ENDED and call_id in self.flows:

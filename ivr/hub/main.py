@@ -31,6 +31,8 @@ from ivr.hub.deadline_sweep import sweep_deadlines
 from ivr.hub.flow import CallFlow, FlowOptions
 from ivr.hub.hub import Hub
 from ivr.hub.seating import Seating
+from ivr.hub.survey_calls import SurveyCalls, run_surveys
+from ivr.hub.survey_flow import SurveyTimeouts
 from ivr.node.logs import configure, fields
 from recordings.catalog import CallCatalog
 from sip_config import Settings
@@ -210,6 +212,38 @@ def seating_for(settings: Settings) -> Callable[[dict[str, CallFlow]], Seating] 
     return lambda flows: build_seating(settings, flows)
 
 
+def open_surveys(settings: Settings, hub: Hub) -> SurveyCalls:
+    """The 回访 survey calls of ``[verification]``, on the hub's ticket store."""
+    from tickets.verification_store import VerificationStore
+    from verification.schedule import VerificationPolicy, load_do_not_call
+    from verification.survey_script import SurveyScript
+
+    assert hub.tickets is not None
+    section = settings.verification
+    directory = hub.tickets.directory
+
+    def department_name(department: str) -> str:
+        found = directory.find(department) if directory is not None and department else None
+        return str(getattr(found, "name", "") or department)
+
+    return SurveyCalls(
+        VerificationStore(hub.tickets.store),
+        VerificationPolicy.from_settings(settings),
+        settings.survey_trunk_uri,
+        settings.survey_caller_id,
+        hub.render,
+        hub.send_to_worker,
+        hub.worker_with_room,
+        hand_to_agent=hub.take_over_survey,
+        clock=hub.clock,
+        script_options=SurveyScript(comment=section.comment),
+        timeouts=SurveyTimeouts(dial_s=section.ring_timeout_s),
+        max_calls=section.max_calls,
+        do_not_call=load_do_not_call(section.do_not_call),
+        department_name=department_name,
+    )
+
+
 def prompt_renderer(settings: Settings) -> Callable[[str], str]:
     from tts.prompts import render_text
 
@@ -286,6 +320,12 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         sweeping = asyncio.create_task(
             sweep_deadlines(hub.tickets.store, settings.tickets.sweep_every_s, stop)
         )
+    surveying = None
+    if settings.verification.enabled and hub.tickets is not None:
+        hub.surveys = open_surveys(settings, hub)
+        surveying = asyncio.create_task(
+            run_surveys(hub.surveys, settings.verification.every_s, stop, settings.run_dir)
+        )
     await hub.publish_seat_states()
     reindexing = None
     if hub.catalog is not None:  # calls recorded while the hub was down
@@ -311,9 +351,10 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     if web_task is not None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(web_task, 10)
-    if sweeping is not None:
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(sweeping, 5)
+    for background in (sweeping, surveying):
+        if background is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(background, 5)
     if durable is not None:
         await durable.stop()
     if reindexing is not None:

@@ -443,6 +443,9 @@ class MediaWorker:
         if message.type == m.CALLBACK:
             await self._callback(data)
             return
+        if message.type == m.SURVEY_DIAL:
+            await self._survey_dial(data)
+            return
         call = self.calls.get(message.call_id)
         if call is None:
             raise KeyError(f"no call {message.call_id!r} on worker {self.worker_id}")
@@ -555,6 +558,47 @@ class MediaWorker:
         except EngineError:
             self.calls.pop(call_id, None)
             raise
+        await self.publish_status()
+
+    async def _survey_dial(self, data: dict[str, Any]) -> None:
+        """Ring a citizen for a 回访 survey, from the hotline's number; once answered
+        the call is like any other (the hub plays, listens, may bridge an agent),
+        and recorded.  A dial that cannot start ends the call at once (call.ended,
+        not answered), so the hub counts the attempt."""
+        call_id, uri = str(data["call_id"]), str(data["uri"])
+        if call_id in self.calls:
+            raise ValueError(f"call {call_id} is already on worker {self.worker_id}")
+        number = str(data["number"])
+        caller_id = str(data.get("caller_id", ""))
+        call = WorkerCall(
+            call_id,
+            "",
+            "",
+            caller=caller_id or self.worker_id,
+            called=number,
+            started=datetime.now(UTC),
+            state="dialling",
+            ticket=str(data.get("ticket", "")),
+            remote_uri=uri,
+        )
+        log.info("dialling a citizen for a survey", extra=fields(call_id=call_id, uri=uri))
+        try:
+            leg = await asyncio.wrap_future(self.engine.make_call(uri, caller_id))
+        except EngineError as exc:
+            log.warning("survey dial failed", extra=fields(call_id=call_id, error=str(exc)))
+            await self._emit(
+                call,
+                m.CALL_ENDED,
+                reason="dial_failed",
+                status_code=503,
+                answered=False,
+                duration_s=0.0,
+                media={},
+            )
+            return
+        call.leg = leg
+        self.calls[call_id] = call
+        self.by_leg[leg] = call_id
         await self.publish_status()
 
     async def _agent_recordings(self, call: WorkerCall, agent: OtherLeg) -> None:
