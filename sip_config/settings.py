@@ -515,8 +515,8 @@ class Settings(BaseSettings):
 
     @property
     def survey_caller_id(self) -> str:
-        """The number citizens see on a survey call."""
-        return self.verification.caller_id or (self.sip.numbers or ["12345"])[0]
+        """The number citizens see on a survey call (the workers call from it)."""
+        return (self.sip.numbers or ["12345"])[0]
 
     @property
     def local_broker(self) -> bool:

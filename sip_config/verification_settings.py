@@ -17,12 +17,19 @@ def _window(text: str) -> tuple[time, time]:
     if match is None:
         raise ValueError(f"{text!r} is not a window; write HH:MM-HH:MM, e.g. 09:00-12:00")
     try:
-        start, end = (time.fromisoformat(part.zfill(5)) for part in match.groups())
+        start, end = (_clock(part) for part in match.groups())
     except ValueError:
         raise ValueError(f"{text!r} has a time that does not exist") from None
     if end <= start:
         raise ValueError(f"the window {text!r} ends before it starts")
     return start, end
+
+
+def _clock(text: str) -> time:
+    """``09:00`` → 09:00; ``24:00`` is the end of the day."""
+    if text.zfill(5) == "24:00":
+        return time.max
+    return time.fromisoformat(text.zfill(5))
 
 
 class VerificationSection(BaseModel):
@@ -33,14 +40,12 @@ class VerificationSection(BaseModel):
     enabled: bool = False
     # Where survey calls dial out: a URI with {number}; empty: acd.trunk_uri.
     trunk_uri: str = ""
-    # The number citizens see calling (empty: the first of sip.numbers).
-    caller_id: str = ""
     # Local calling windows; never on a public holiday of the tickets' calendar.
     calling_hours: list[str] = ["09:00-12:00", "14:00-20:30"]
     weekends: bool = True  # Saturdays and Sundays that are not holidays are calling days
     within_working_days: int = Field(2, ge=1, le=30)  # after the ticket is closed
     attempts: int = Field(3, ge=1, le=10)
-    retry_after_min: float = Field(60.0, ge=1, le=1440)
+    retry_after_min: float = Field(60.0, gt=0, le=1440)
     ring_timeout_s: float = Field(40.0, ge=5, le=180)
     # 即时办结 tickets: every one (close_at_once = true) or a share of them.
     close_at_once: bool = False
@@ -70,13 +75,6 @@ class VerificationSection(BaseModel):
     def _trunk(cls, value: str) -> str:
         if value and not re.match(r"^sips?:[^@\s]*\{number\}[^@\s]*@[^\s]+$", value):
             raise ValueError("must look like sip:{number}@gateway.example (with {number})")
-        return value
-
-    @field_validator("caller_id")
-    @classmethod
-    def _caller_id(cls, value: str) -> str:
-        if value and not re.match(r"^\+?[0-9]{3,32}$", value):
-            raise ValueError("must be a phone number (digits, + in front), e.g. 12345")
         return value
 
     def windows(self) -> tuple[tuple[time, time], ...]:

@@ -72,6 +72,7 @@ class SipView:
     )
     session_expires_s: int = _key(1800, ge=90, le=86400)
     transfer_uri: str = _key("", rule=rules.transfer_uri)
+    numbers: tuple[str, ...] = _key(("12345",), rule=rules.non_empty_unique)
 
 
 @dataclass(frozen=True)

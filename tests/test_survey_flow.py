@@ -289,3 +289,15 @@ def test_an_old_prompt_ending_late_does_not_move_the_survey_on() -> None:
     assert call.finish(script.ASK_SOLVED) == []  # the first question's end, late
     assert call.flow.step is SurveyStep.ASKING
     assert call.send(m.PROMPT_FINISHED, prompt=script.ASK_RATING, interrupted=True) == []
+
+
+def test_a_key_pressed_during_the_introduction_answers_the_first_question() -> None:
+    call = Call()
+    call.send(m.CALL_ANSWERED)
+    call.send(m.LISTEN_TIMEOUT)
+    assert call.send(m.DTMF, digit="9") == []  # no answer: the introduction goes on
+    early = call.send(m.DTMF, digit="1")
+    assert early[0].type == m.STOP_PLAYBACK
+    assert prompts(early) == [script.ASK_RATING]
+    assert call.flow.answers["resolution"][:2] == (Resolution.SOLVED, AnswerSource.KEY)
+    assert call.finish("summary") == []  # the stopped introduction does not come back

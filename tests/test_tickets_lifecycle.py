@@ -84,9 +84,10 @@ EXPECTED: dict[Status, dict[Action, Status | None]] = {
         Action.CLOSE: Status.CLOSED,
         Action.MERGE: None,
     },
-    Status.CLOSED: {Action.CALLBACK: Status.CALLED_BACK},
-    Status.CALLED_BACK: {Action.RATE: Status.RATED},
-    Status.RATED: {Action.REOPEN: Status.HANDLING},
+    # 回访: the survey may flag any verified state for the centre's review (回访复核).
+    Status.CLOSED: {Action.CALLBACK: Status.CALLED_BACK, Action.FLAG_REVIEW: None},
+    Status.CALLED_BACK: {Action.RATE: Status.RATED, Action.FLAG_REVIEW: None},
+    Status.RATED: {Action.REOPEN: Status.HANDLING, Action.FLAG_REVIEW: None},
     Status.RETURNED: {
         Action.APPROVE_RETURN: Status.DISPATCHED,
         Action.REJECT_RETURN: Status.DISPATCHED,
@@ -313,7 +314,7 @@ def test_reopen_only_after_a_bad_rating() -> None:
     for rating in (Rating.SATISFIED, Rating.BASICALLY_SATISFIED):
         ticket = make(Status.RATED, rating=rating)
         assert allowed_actions(ticket) == ()
-        with pytest.raises(TransitionError, match="不满意"):
+        with pytest.raises(TransitionError, match="差评"):
             transition(ticket, Action.REOPEN, "hotline", NOW, reason="x")
     bad = make(Status.RATED, reply="已处理", closed_at=NOW)
     later = NOW + timedelta(days=20)
@@ -323,10 +324,10 @@ def test_reopen_only_after_a_bad_rating() -> None:
     assert again.due_date == POLICY.due_date(RequestType.CONSULTATION, later)
 
 
-def test_rating_must_be_one_of_three() -> None:
+def test_rating_must_be_one_of_five() -> None:
     ticket = make(Status.CALLED_BACK)
     for bad in (None, "很好"):
-        with pytest.raises(TransitionError, match="满意, 基本满意, 不满意"):
+        with pytest.raises(TransitionError, match="非常满意, 满意, 基本满意, 不满意, 非常不满意"):
             transition(ticket, Action.RATE, "callback", NOW, rating=bad)
     assert transition(ticket, Action.RATE, "callback", NOW, rating="基本满意").rating is (
         Rating.BASICALLY_SATISFIED

@@ -70,11 +70,12 @@ def test_migration_creates_the_schema_on_an_empty_database(url: str) -> None:
             "ticket_examples",
             "ticket_departments",
             "ticket_attachments",
+            "verification_tasks",
             VERSION_TABLE,
         }
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
             assert compare_metadata(context, Base.metadata) == []  # migrations match the models
         upgrade_database(url)  # a second run changes nothing
     finally:

@@ -25,13 +25,20 @@ class CallingHoursError(ValueError):
     """Calling windows that cannot be used (reversed, overlapping, none at all)."""
 
 
+def _clock(text: str) -> time:
+    """``09:00`` → 09:00; ``24:00`` is the end of the day."""
+    return time.max if text == "24:00" else time.fromisoformat(text)
+
+
 def parse_window(text: str) -> tuple[time, time]:
     """``"09:00-12:00"`` → the window; :class:`CallingHoursError` naming the form."""
     start, sep, end = text.replace("–", "-").partition("-")
     try:
         if not sep:
             raise ValueError
-        window = (time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        # 9:00 as well as 09:00, as verification.calling_hours takes it
+        opens, closes = (_clock(part.strip().zfill(5)) for part in (start, end))
+        window = (opens, closes)
     except ValueError:
         raise CallingHoursError(
             f"{text!r} is not a calling window; write it as HH:MM-HH:MM, e.g. 09:00-12:00"
@@ -88,7 +95,7 @@ class CallingHours:
         """``moment`` itself when calling is allowed then, else the start of the next
         window (in ``moment``'s zone, or the hotline's for a naive one)."""
         local = self.local(moment)
-        day = local.date()
+        first = day = local.date()
         for _ in range(_LOOK_AHEAD_DAYS):
             if self.is_calling_day(day):
                 for start, end in self.windows:
@@ -99,7 +106,7 @@ class CallingHours:
                         return found.astimezone(moment.tzinfo or self.zone)
             day += timedelta(days=1)
         raise CallingHoursError(
-            f"no calling day in the {_LOOK_AHEAD_DAYS} days after {day:%Y-%m-%d}: "
+            f"no calling day in the {_LOOK_AHEAD_DAYS} days from {first:%Y-%m-%d}: "
             "check verification.calling_hours and the holiday calendar"
         )
 

@@ -21,6 +21,7 @@ from ivr.cli.simulate import simulate_command
 from ivr.cli.staffing import capacity_command, staffing_command
 from ivr.cli.tickets import tickets_app
 from ivr.cli.users import users_app
+from ivr.cli.verification import verification_app
 
 app = typer.Typer(help="12345 hotline node: SIP front, media workers, hub.", no_args_is_help=True)
 app.command()(serve)
@@ -40,6 +41,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(qa_app, name="qa")
 app.add_typer(replies_app, name="replies")
 app.add_typer(report_app, name="report")
+app.add_typer(verification_app, name="verification")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("capacity")(capacity_command)

@@ -1,4 +1,5 @@
-"""``hotline report``: figures for supervisors, per department (承办单位考核)."""
+"""``hotline report``: figures for supervisors, per department (承办单位考核) and
+for 回访 (per department and seat group)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,83 @@ def report_departments(
     console.print(table)
     if not figures:
         console.print("no ticket was dispatched in this period", highlight=False)
+
+
+@report_app.command("verification")
+def report_verification(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD; default: 30 days ago).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD; default: today).")
+    ] = None,
+    now: Annotated[str | None, typer.Option("--now", help="As of this ISO time.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """回访 figures for tasks planned in the period, per department and seat group:
+    回访率, 联系成功率, 解决率, 满意率, 差评, 回访后重办, ratings by key and by voice."""
+    from zoneinfo import ZoneInfo
+
+    from tickets.verification_store import TaskQuery, VerificationStore
+    from verification.figures import figures
+
+    moment = parse_now(now)
+    rules = directory(config, data_dir)
+    with ticket_store(config, data_dir) as store:
+        policy = store.policy.deadlines
+        zone = ZoneInfo(policy.timezone)
+        today = policy.local_day(moment)
+        first = _day("--from", start, today - timedelta(days=30))
+        last = _day("--to", end, today)
+        if last < first:
+            raise fail(f"--to {last} is before --from {first}")
+        begin = datetime.combine(first, time(), zone)
+        finish = datetime.combine(last + timedelta(days=1), time(), zone)
+        tasks = VerificationStore(store).find(
+            TaskQuery(created_from=begin, created_to=finish, limit=1_000_000)
+        )
+        redo = {number: store.get(number).redo_count for number in {t.ticket for t in tasks}}
+
+    def name(department: str) -> str:
+        found = rules.find(department)
+        return found.name if found is not None else department
+
+    report = figures(tasks, redo, name)
+    if as_json:
+        body = {"from": first.isoformat(), "to": last.isoformat(), **report.as_dict()}
+        print(json.dumps(body, ensure_ascii=False))
+        return
+    table = Table(
+        "",
+        "应回访",
+        "回访率",
+        "联系成功率",
+        "解决率",
+        "满意率",
+        "差评",
+        "回访后重办",
+        "按键/语音",
+        title=f"回访 {first} – {last}",
+    )
+    rows = [("合计", report.total), *report.departments.items()]
+    for label, f in rows:
+        table.add_row(
+            label,
+            str(f.due),
+            _percent(_ratio(f.answered, f.due)),
+            _percent(_ratio(f.reached, f.tried)),
+            _percent(_ratio(f.solved, f.asked_solved)),
+            _percent(_ratio(f.satisfied, f.rated)),
+            str(f.bad),
+            str(f.redone),
+            f"{f.by_source.get('key', 0)}/{f.by_source.get('voice', 0)}",
+        )
+    console.print(table)
+    if not tasks:
+        console.print("no 回访 task in this period", highlight=False)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

@@ -327,6 +327,14 @@ class SurveyFlow:
         return self._next(now)
 
     def _on_digit(self, digit: str, now: float) -> list[Command]:
+        if self.step in (SurveyStep.GREETING, SurveyStep.INTRO):
+            # A citizen who knows the survey answers the first question at once.
+            if resolution_answer(digit=digit) is None:
+                return []
+            self.history.append((now, "answered_early"))
+            stop = self._stop()
+            self.question, self.asked = QUESTIONS[0], 1
+            return stop + self._answered(resolution_answer(digit=digit), AnswerSource.KEY, now)
         if self.step not in (SurveyStep.ASKING, SurveyStep.LISTENING, SurveyStep.TRANSCRIBING):
             return []
         stop = self._stop()
@@ -341,8 +349,11 @@ class SurveyFlow:
         )
         if answer is None:
             return stop + self._not_answered(now, f"key {digit}")
-        self.answers[self.question] = (answer.value, AnswerSource.KEY, digit)
-        return stop + self._next(now)
+        return stop + self._answered(answer, AnswerSource.KEY, now)
+
+    def _answered(self, answer: Any, source: AnswerSource, now: float) -> list[Command]:
+        self.answers[self.question] = (answer.value, source, answer.heard)
+        return self._next(now)
 
     def _on_final(self, data: dict[str, Any], now: float) -> list[Command]:
         text = str(data.get("content") or data.get("text", "")).strip()
@@ -375,8 +386,7 @@ class SurveyFlow:
         )
         if answer is None:
             return self._stop() + self._not_answered(now, "unclear")
-        self.answers[self.question] = (answer.value, AnswerSource.VOICE, text)
-        return self._stop() + self._next(now)
+        return self._stop() + self._answered(answer, AnswerSource.VOICE, now)
 
     def _interrupted(self, kind: Interruption, text: str, now: float) -> list[Command] | None:
         """What an interruption does; None: go on with the question (a complaint

@@ -164,7 +164,6 @@ class SipEngine:
         self.port = 0
         self._ep: Any = None
         self._account: Any = None
-        self._caller_ids: dict[str, Any] = {}  # outbound identities (the hotline's number)
         self._comfort: Any = None  # silence sent into every call (see _reconnect)
         self._poller = Poller(self._jobs, config.poll_ms, config.idle_poll_ms)
 
@@ -250,7 +249,9 @@ class SipEngine:
         ep.libStart()
         self._comfort = pj.AudioMediaPlayer()
         self._comfort.createPlayer(str(self._silence_wav))  # loops
-        acc_cfg = self._account_config(cfg.identity)
+        acc_cfg = pj.AccountConfig()
+        host = cfg.public_address or cfg.bind
+        acc_cfg.idUri = f"sip:{cfg.identity}@{host}:{self.port}"
         if cfg.registrar:
             acc_cfg.idUri = f"sip:{cfg.identity}@{cfg.registrar}"
             acc_cfg.regConfig.registrarUri = f"sip:{cfg.registrar}"
@@ -259,17 +260,6 @@ class SipEngine:
                 acc_cfg.sipConfig.authCreds.append(
                     pj.AuthCredInfo("digest", "*", cfg.username or cfg.identity, 0, cfg.password)
                 )
-        account = _Account(self)
-        account.create(acc_cfg, True)
-        self._account = account
-
-    def _account_config(self, identity: str) -> Any:
-        """An account's configuration: ``identity`` as the user of its SIP URI (the
-        From of its calls), media on the engine's address."""
-        cfg = self.config
-        acc_cfg = pj.AccountConfig()
-        host = cfg.public_address or cfg.bind
-        acc_cfg.idUri = f"sip:{identity}@{host}:{self.port}"
         acc_cfg.mediaConfig.transportConfig.boundAddress = cfg.bind
         acc_cfg.mediaConfig.transportConfig.port = 0
         if cfg.public_address:
@@ -277,17 +267,9 @@ class SipEngine:
         acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_OPTIONAL
         acc_cfg.callConfig.timerSessExpiresSec = cfg.session_expires_s
         acc_cfg.callConfig.timerMinSESec = 90
-        return acc_cfg
-
-    def _caller_id_account(self, number: str) -> Any:
-        """An unregistered account whose calls show ``number`` as the caller (the
-        hotline's number on survey calls), made once per number."""
-        account = self._caller_ids.get(number)
-        if account is None:
-            account = _Account(self)
-            account.create(self._account_config(number), False)
-            self._caller_ids[number] = account
-        return account
+        account = _Account(self)
+        account.create(acc_cfg, True)
+        self._account = account
 
     def _create_transports(self) -> int:
         cfg = self.config
@@ -336,7 +318,6 @@ class SipEngine:
         self._graveyard.sweep(0.0, everything=True)
         self._free_taps.clear()  # no call is left: the bridge no longer calls them
         self._comfort = None
-        self._caller_ids.clear()
         self._account = None
         self._poller.close()
         try:
@@ -788,13 +769,11 @@ class SipEngine:
 
         return self.submit(run)
 
-    def make_call(self, uri: str, caller_id: str = "") -> concurrent.futures.Future:
-        """Place an outbound call (from ``caller_id`` when given, else the engine's
-        own identity); the future holds the new leg id."""
+    def make_call(self, uri: str) -> concurrent.futures.Future:
+        """Place an outbound call; the future holds the new leg id."""
 
         def run() -> str:
-            account = self._caller_id_account(caller_id) if caller_id else self._account
-            call = _Call(self, account)
+            call = _Call(self, self._account)
             leg = Leg(self._new_leg_id(), call, outbound=True, created=time.monotonic())
             call.leg_id = leg.leg_id
             self._legs[leg.leg_id] = leg

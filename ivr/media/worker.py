@@ -72,7 +72,8 @@ class MediaWorker:
                 rtp_timeout_s=settings.workers.rtp_timeout_s,
                 max_call_s=settings.workers.max_call_s,
                 user_agent=f"hotline-node worker {worker_id}",
-                identity=f"worker-{worker_id}",
+                # The hotline's number: what agents, and citizens called back, see.
+                identity=settings.sip.numbers[0],
                 pjsip_log_level=settings.workers.pjsip_log_level,
                 idle_poll_ms=settings.workers.idle_poll_ms,
                 media_thread=settings.workers.media_thread,
@@ -561,44 +562,22 @@ class MediaWorker:
         await self.publish_status()
 
     async def _survey_dial(self, data: dict[str, Any]) -> None:
-        """Ring a citizen for a 回访 survey, from the hotline's number; once answered
-        the call is like any other (the hub plays, listens, may bridge an agent),
-        and recorded.  A dial that cannot start ends the call at once (call.ended,
-        not answered), so the hub counts the attempt."""
-        call_id, uri = str(data["call_id"]), str(data["uri"])
+        """Ring a citizen for a 回访 survey; answered, the hub drives the call like any
+        other (recorded).  A dial that cannot start ends at once (call.ended)."""
+        call_id, uri, number = str(data["call_id"]), str(data["uri"]), str(data["number"])
         if call_id in self.calls:
             raise ValueError(f"call {call_id} is already on worker {self.worker_id}")
-        number = str(data["number"])
-        caller_id = str(data.get("caller_id", ""))
-        call = WorkerCall(
-            call_id,
-            "",
-            "",
-            caller=caller_id or self.worker_id,
-            called=number,
-            started=datetime.now(UTC),
-            state="dialling",
-            ticket=str(data.get("ticket", "")),
-            remote_uri=uri,
-        )
-        log.info("dialling a citizen for a survey", extra=fields(call_id=call_id, uri=uri))
+        hotline, started, ticket = self.settings.sip.numbers[0], datetime.now(UTC), data["ticket"]
+        call = WorkerCall(call_id, "", "", hotline, number, started, "dialling", ticket=ticket)
+        call.remote_uri = uri
         try:
-            leg = await asyncio.wrap_future(self.engine.make_call(uri, caller_id))
+            call.leg = await asyncio.wrap_future(self.engine.make_call(uri))
         except EngineError as exc:
             log.warning("survey dial failed", extra=fields(call_id=call_id, error=str(exc)))
-            await self._emit(
-                call,
-                m.CALL_ENDED,
-                reason="dial_failed",
-                status_code=503,
-                answered=False,
-                duration_s=0.0,
-                media={},
-            )
+            ended = {"status_code": 503, "answered": False, "duration_s": 0.0, "media": {}}
+            await self._emit(call, m.CALL_ENDED, reason="dial_failed", **ended)
             return
-        call.leg = leg
-        self.calls[call_id] = call
-        self.by_leg[leg] = call_id
+        self.calls[call_id], self.by_leg[call.leg] = call, call_id
         await self.publish_status()
 
     async def _agent_recordings(self, call: WorkerCall, agent: OtherLeg) -> None:
