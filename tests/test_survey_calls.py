@@ -16,8 +16,8 @@ import pytest
 from events import messages as m
 from events.messages import Message
 from ivr.hub.flow import Command
-from ivr.hub.survey_calls import SurveyCalls, verified
-from ivr.hub.survey_flow import SurveyFlow, SurveyResult
+from ivr.hub.survey_calls import SurveyCalls
+from ivr.hub.survey_flow import SurveyFlow
 from tickets.lifecycle import Action
 from tickets.model import Rating, Resolution, Status, TicketDraft
 from tickets.store import TicketStore
@@ -31,6 +31,7 @@ from tickets.verification_tasks import (
 )
 from verification import survey_script as script
 from verification.calling_hours import CallingHours
+from verification.outcome import NotVerifiable, ticket_after_answers
 from verification.schedule import VerificationPolicy
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -312,13 +313,10 @@ async def test_anonymous_callers_get_a_skipped_task_with_the_reason(store: Ticke
     assert rig.verification.find(TaskQuery(ticket=number))[0].state is TaskState.SKIPPED
 
 
-def test_verified_refuses_nothing_on_a_ticket_reopened_meanwhile(store: TicketStore) -> None:
+def test_answers_never_rate_a_ticket_reopened_meanwhile(store: TicketStore) -> None:
     number = closed_ticket(store)
     store.transition(number, Action.CALLBACK, "v", MONDAY_10)
     store.transition(number, Action.RATE, "v", MONDAY_10, rating="不满意", resolution="未解决")
     store.transition(number, Action.REOPEN, "centre", MONDAY_10, reason="重办")
-    result = SurveyResult(AttemptOutcome.COMPLETED, Resolution.SOLVED, AnswerSource.KEY)
-    from tickets.lifecycle import TransitionError
-
-    with pytest.raises(TransitionError):
-        verified(store.get(number), result, MONDAY_10, disputes=True)
+    with pytest.raises(NotVerifiable, match="办理"):
+        ticket_after_answers(store.get(number), Resolution.SOLVED, None, "", MONDAY_10)

@@ -105,3 +105,14 @@ class ConsoleView(Protocol):
     async def force_group(self, group: str, on: bool | None) -> str:
         """Switch an extra seat group on or off now; ``None``: back to its windows."""
         ...
+
+    # ---- 回访 ---------------------------------------------------------------------
+    def verification_status(self) -> dict[str, Any] | None:
+        """The node's survey calls: ``paused``, ``calls`` on the line, ``max_calls``;
+        None when 回访 calls are off (``verification.enabled``)."""
+        ...
+
+    async def call_for_verification(self, task_id: int, agent_id: str) -> str:
+        """Ring the verifier's softphone (``agent_id``, one of ``[[agents]]``), then
+        the citizen of 回访 task ``task_id``; the call is recorded onto the task."""
+        ...

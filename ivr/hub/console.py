@@ -279,6 +279,23 @@ class Console:
         await self.hub._act(seating.tick(now))
         return ""
 
+    # ---- 回访 -------------------------------------------------------------------
+    def verification_status(self) -> dict[str, Any] | None:
+        """The survey calls' state (paused, calls on the line); None when off."""
+        surveys = self.hub.surveys
+        return surveys.status() if surveys is not None else None
+
+    async def call_for_verification(self, task_id: int, agent_id: str) -> str:
+        """A verifier's softphone rings, then the citizen of 回访 task ``task_id``;
+        "" when the call is placed, else why not."""
+        surveys = self.hub.surveys
+        if surveys is None:
+            return "回访 calls are off on this node (verification.enabled)"
+        uri = self.hub.seating.agent_uris.get(agent_id) if self.hub.seating else None
+        if not agent_id or uri is None:
+            return f"no softphone for {agent_id or 'this user'}: add it to [[agents]] in node.toml"
+        return await surveys.person_call(task_id, agent_id, uri)
+
 
 def _call_entry(flow: CallFlow) -> dict[str, Any]:
     """A call as the agent's history lists it."""

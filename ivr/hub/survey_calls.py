@@ -35,11 +35,17 @@ from events import messages as m
 from events.messages import Message
 from ivr.hub.flow import Command
 from ivr.hub.sql_work import in_sql_thread
-from ivr.hub.survey_flow import SurveyFlow, SurveyResult, SurveyStep, SurveyTimeouts
+from ivr.hub.survey_flow import (
+    SurveyFlow,
+    SurveyResult,
+    SurveyStep,
+    SurveyTimeouts,
+    dial_outcome,
+)
 from ivr.node.logs import fields
 from sip_config.sip_uris import number_uri
-from tickets.lifecycle import Action, TransitionError, transition
-from tickets.model import Status, Ticket
+from tickets.lifecycle import TransitionError
+from tickets.model import Ticket
 from tickets.verification_store import TaskQuery, VerificationStore
 from tickets.verification_tasks import (
     Attempt,
@@ -49,6 +55,7 @@ from tickets.verification_tasks import (
     VerificationTask,
 )
 from verification import survey_script as script
+from verification.outcome import NotVerifiable, ticket_after_answers
 from verification.schedule import (
     VerificationPolicy,
     after_attempt,
@@ -65,6 +72,16 @@ PLAN_LOOKBACK = timedelta(days=30)  # closed tickets this recent are planned
 STALE_CALLING = timedelta(minutes=30)  # a task "calling" this long with no call is lost
 
 Send = Callable[[str, str, Command], Awaitable[None]]  # worker, call id, command
+
+
+@dataclasses.dataclass
+class _PersonCall:
+    task_id: int
+    agent_id: str
+    started: datetime
+    reached: bool = False
+    code: int = 0
+    ended: bool = False
 
 
 @dataclasses.dataclass
@@ -113,11 +130,12 @@ class SurveyCalls:
         self.paused = False
         self.live: dict[str, _Live] = {}  # by call id
         self.ended: dict[str, int] = {}  # call id → task id, for the recording saved later
+        self.person_calls: dict[str, _PersonCall] = {}  # verifiers' calls, by call id
         self._dialled = 0
 
     # ---- which calls are ours ---------------------------------------------------
     def owns(self, call_id: str) -> bool:
-        return call_id in self.live or call_id in self.ended
+        return call_id in self.live or call_id in self.ended or call_id in self.person_calls
 
     def status(self) -> dict[str, Any]:
         return {"paused": self.paused, "calls": len(self.live), "max_calls": self.max_calls}
@@ -226,9 +244,72 @@ class SurveyCalls:
         rendered_summary = await asyncio.to_thread(self.render, summary) if summary else ""
         return rendered_intro, rendered_summary
 
+    # ---- a verifier's own call ---------------------------------------------------
+    async def person_call(self, task_id: int, agent_id: str, agent_uri: str) -> str:
+        """A verifier calls the citizen from their softphone through the node: their
+        phone rings first, then the citizen's; the call is recorded and noted on
+        the task.  "" when placed, else why not."""
+        try:
+            task = await in_sql_thread(self.store.get, task_id)
+        except LookupError as exc:
+            return str(exc)
+        if task.kind is not TaskKind.CALL or task.state not in (
+            TaskState.NEEDS_PERSON,
+            TaskState.SCHEDULED,
+            TaskState.DONE,
+        ):
+            return f"task {task_id} is {task.state.label}: no call to make"
+        try:
+            uri = number_uri(task.number, self.trunk_uri, "", "verification.trunk_uri")
+        except ValueError as exc:
+            return str(exc)
+        worker = self.pick_worker()
+        if worker is None:
+            return "no media worker has room for the call now; try again in a moment"
+        self._dialled += 1
+        now = self.wall_clock()
+        call_id = f"{now:%Y%m%d-%H%M%S}-hp{task_id}-{self._dialled}"
+        self.person_calls[call_id] = _PersonCall(task_id, agent_id, now)
+        data = {
+            "number": task.number,
+            "citizen_uri": uri,
+            "uri": agent_uri,
+            "agent_id": agent_id,
+            "dial_id": call_id,
+            "ticket": task.ticket,
+        }
+        await self.send(worker, call_id, Command(m.CALLBACK, data))
+        log.info("回访 call by a verifier", extra=fields(call_id=call_id, task=task_id))
+        return ""
+
+    async def _person_event(self, message: Message) -> None:
+        call = self.person_calls[message.call_id]
+        if message.type == m.CALLBACK_ANSWERED:
+            call.reached = True
+        elif message.type == m.CALLBACK_FAILED:
+            call.code = int(message.data.get("code", 0) or 0)
+        elif message.type == m.CALL_ENDED and not call.ended:
+            call.ended = True
+            outcome = AttemptOutcome.INCOMPLETE if call.reached else dial_outcome(call.code)
+            attempt = Attempt(
+                call.started, outcome, message.call_id, call.agent_id, "", self.wall_clock()
+            )
+
+            def note() -> None:
+                task = self.store.get(call.task_id)
+                self.store.save(dataclasses.replace(task, attempts=(*task.attempts, attempt)))
+
+            await in_sql_thread(note)
+        elif message.type == m.RECORDING_SAVED:
+            self.person_calls.pop(message.call_id, None)
+            await self._recording(call.task_id, message.data)
+
     # ---- a survey call's events -------------------------------------------------
     async def on_event(self, message: Message) -> None:
         call_id = message.call_id
+        if call_id in self.person_calls:
+            await self._person_event(message)
+            return
         if message.type == m.RECORDING_SAVED and call_id in self.ended:
             await self._recording(self.ended.pop(call_id), message.data)
             return
@@ -327,11 +408,14 @@ class SurveyCalls:
         def change(ticket: Ticket) -> Ticket | None:
             if result is None or result.outcome is not AttemptOutcome.COMPLETED:
                 return None
-            return verified(ticket, result, now, disputes=_comment_disputes(result))
+            disputes = bool(result.comment) and comment_disputes(result.comment)
+            return ticket_after_answers(
+                ticket, result.resolution, result.rating, result.comment, now, SURVEYOR, disputes
+            )
 
         try:
             await in_sql_thread(self.store.save, moved, change)
-        except TransitionError as exc:  # the ticket moved on meanwhile: keep the answers
+        except (NotVerifiable, TransitionError) as exc:  # the ticket moved on: keep the answers
             log.warning("回访 result not applied to the ticket", extra=fields(error=str(exc)))
             await in_sql_thread(self.store.save, moved, None)
         except Exception:
@@ -374,55 +458,6 @@ class SurveyCalls:
             await in_sql_thread(attach)
         except Exception:
             log.exception("could not attach the 回访 recording", extra=fields(task=task_id))
-
-
-def verified(ticket: Ticket, result: SurveyResult, now: datetime, disputes: bool) -> Ticket | None:
-    """The ticket after the citizen's answers: 回访 and 评价 the first time; for a
-    later citizen of a merged ticket (or a ticket already rated) only the review
-    flag when they dispute it.  None: nothing to change."""
-    note = result.comment[:500]
-    changed = ticket
-    if changed.status is Status.CLOSED:
-        changed = transition(changed, Action.CALLBACK, SURVEYOR, now, note="电话回访")
-    if changed.status is Status.CALLED_BACK:
-        changed = transition(
-            changed,
-            Action.RATE,
-            SURVEYOR,
-            now,
-            rating=result.rating,
-            resolution=result.resolution,
-            note=note,
-        )
-        disputes = disputes and not changed.verification_review
-    elif result.disputed and not changed.verification_review:
-        changed = transition(
-            changed,
-            Action.FLAG_REVIEW,
-            SURVEYOR,
-            now,
-            reason=_dispute_reason(result),
-            note=note,
-        )
-        disputes = False
-    if disputes and not changed.verification_review:
-        changed = transition(
-            changed, Action.FLAG_REVIEW, SURVEYOR, now, reason="回访意见表示问题未解决", note=note
-        )
-    return changed if changed is not ticket else None
-
-
-def _dispute_reason(result: SurveyResult) -> str:
-    parts = []
-    if result.resolution is not None:
-        parts.append(result.resolution.value)
-    if result.rating is not None:
-        parts.append(result.rating.value)
-    return "回访：" + "，".join(parts)
-
-
-def _comment_disputes(result: SurveyResult) -> bool:
-    return bool(result.comment) and comment_disputes(result.comment)
 
 
 def _failed(now: datetime, call_id: str, detail: str) -> Attempt:
