@@ -551,7 +551,7 @@ class Hub:
             )
             await self._on_call_event(ended)
         if self.surveys is not None:
-            await self.surveys.lose_worker(worker)
+            await self.surveys.lose_worker(worker, keep)
 
     def _bus_up_since(self, now: float) -> float | None:
         """Since when the hub's own link to the broker is up; None while it is down

@@ -226,6 +226,8 @@ def open_surveys(settings: Settings, hub: Hub) -> SurveyCalls:
         found = directory.find(department) if directory is not None and department else None
         return str(getattr(found, "name", "") or department)
 
+    groups = {agent.id: agent.seat_groups[0] for agent in settings.agents if agent.seat_groups}
+
     return SurveyCalls(
         VerificationStore(hub.tickets.store),
         VerificationPolicy.from_settings(settings),
@@ -241,6 +243,7 @@ def open_surveys(settings: Settings, hub: Hub) -> SurveyCalls:
         max_calls=section.max_calls,
         do_not_call=load_do_not_call(section.do_not_call),
         department_name=department_name,
+        seat_group_of=lambda owner: groups.get(owner, ""),
     )
 
 

@@ -26,7 +26,7 @@ import contextlib
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,7 @@ class SurveyCalls:
         do_not_call: frozenset[str] = frozenset(),
         draw: Callable[[], float] = random.random,
         department_name: Callable[[str], str] = lambda department: department,
+        seat_group_of: Callable[[str], str] = lambda owner: "",
     ) -> None:
         self.store = store
         self.policy = policy
@@ -127,6 +128,7 @@ class SurveyCalls:
         self.do_not_call = do_not_call
         self.draw = draw
         self.department_name = department_name
+        self.seat_group_of = seat_group_of  # the accepting agent's group, for the figures
         self.paused = False
         self.live: dict[str, _Live] = {}  # by call id
         self.ended: dict[str, int] = {}  # call id → task id, for the recording saved later
@@ -157,6 +159,8 @@ class SurveyCalls:
             )
             if not tasks:
                 continue
+            group = self.seat_group_of(ticket.owner)
+            tasks = [dataclasses.replace(task, seat_group=group) for task in tasks]
             site = on_site_due(ticket, self.policy, now, self.draw(), disputed=False)
             if site is not None:
                 tasks.append(dataclasses.replace(site, round=ticket.redo_count + 1))
@@ -334,10 +338,11 @@ class SurveyCalls:
             if live.flow.step is SurveyStep.ENDED:
                 await self._finish(call_id)
 
-    async def lose_worker(self, worker: str) -> None:
-        """The worker died: its survey calls end as lost attempts."""
+    async def lose_worker(self, worker: str, keep: Collection[str] = ()) -> None:
+        """The worker died: its survey calls (but ``keep``, which it still holds) end
+        as lost attempts."""
         for call_id, live in list(self.live.items()):
-            if live.flow.worker == worker:
+            if live.flow.worker == worker and call_id not in keep:
                 await self.on_event(
                     Message(m.CALL_ENDED, {"call_id": call_id, "reason": "worker_lost"})
                 )

@@ -36,6 +36,7 @@ def run_checks(settings: Settings) -> None:
     check_understanding(settings)
     check_departments(settings)
     check_seats(settings)
+    check_verification(settings)
     for transport in settings.sip.transports:
         if not port_free(settings.sip.listen, settings.sip.port, transport):
             raise PreflightError(
@@ -99,6 +100,27 @@ def check_departments(settings: Settings) -> None:
         raise PreflightError(
             f"tickets.departments ({where}) cannot be used:\n  " + "\n  ".join(exc.problems) + fix
         ) from None
+
+
+def check_verification(settings: Settings) -> None:
+    """``[verification]`` can call citizens: the do-not-call list reads and the
+    calling hours open on some day of the next year (not every day a holiday)."""
+    if not settings.verification.enabled:
+        return
+    from verification.calling_hours import CallingHoursError
+    from verification.schedule import VerificationPolicy, load_do_not_call
+
+    try:
+        load_do_not_call(settings.verification.do_not_call)
+        policy = VerificationPolicy.from_settings(settings)
+    except ValueError as exc:
+        raise PreflightError(f"{exc}: fix the file or unset verification.do_not_call") from None
+    from datetime import UTC, datetime
+
+    try:
+        policy.hours.next_open(datetime.now(UTC))
+    except CallingHoursError as exc:
+        raise PreflightError(f"verification.calling_hours: {exc}") from None
 
 
 def check_seats(settings: Settings) -> None:
