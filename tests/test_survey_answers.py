@@ -279,8 +279,9 @@ def test_a_contrast_settles_disagreeing_ratings() -> None:
         ("我要跟人说，不想跟机器说", Interruption.WANTS_HUMAN),
         ("找接线员", Interruption.WANTS_HUMAN),
         ("轉人工", Interruption.WANTS_HUMAN),
-        ("我现在没空", Interruption.DECLINES),
-        ("不方便，在开车", Interruption.DECLINES),
+        ("我现在没空", Interruption.NOT_NOW),
+        ("不方便，在开车", Interruption.NOT_NOW),
+        ("不需要回访了，谢谢", Interruption.DECLINES),
         ("不需要回访了", Interruption.DECLINES),
         ("别再打了", Interruption.DO_NOT_CALL),
         ("以后不要再打了，谢谢", Interruption.DO_NOT_CALL),
@@ -325,12 +326,13 @@ def test_the_most_urgent_interruption_wins() -> None:
     assert interruption("救命，快转人工，着火了") == Interruption.EMERGENCY
     assert interruption("打错了，别再打了") == Interruption.WRONG_PERSON
     assert interruption("烦不烦，别再打了") == Interruption.DO_NOT_CALL
-    assert interruption("没空，你们烦不烦") == Interruption.DECLINES
+    assert interruption("没空，你们烦不烦") == Interruption.NOT_NOW
+    assert interruption("没空，也不需要回访") == Interruption.DECLINES
 
 
 def test_every_interruption_heard_most_urgent_first() -> None:
     assert interruptions("没空，你们烦不烦") == (
-        Interruption.DECLINES,
+        Interruption.NOT_NOW,
         Interruption.COMPLAINS_ABOUT_SURVEY,
     )
     assert interruptions("救命，快转人工，着火了") == (

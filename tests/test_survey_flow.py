@@ -301,3 +301,24 @@ def test_a_key_pressed_during_the_introduction_answers_the_first_question() -> N
     assert prompts(early) == [script.ASK_RATING]
     assert call.flow.answers["resolution"][:2] == (Resolution.SOLVED, AnswerSource.KEY)
     assert call.finish("summary") == []  # the stopped introduction does not come back
+
+
+def test_a_citizen_busy_now_is_called_again_later() -> None:
+    call = Call()
+    call.answered_and_introduced()
+    call.send(m.SPEECH_ENDED, speech_ms=1000)
+    assert prompts(call.send(m.ASR_FINAL, text="我在开会，晚点再打吧")) == [script.SORRY]
+    call.finish(script.SORRY)
+    call.ended()
+    outcome = call.flow.result().outcome
+    assert outcome is AttemptOutcome.INCOMPLETE and outcome.worth_retrying
+
+
+def test_do_not_call_again_is_noted() -> None:
+    call = Call()
+    call.answered_and_introduced()
+    call.send(m.SPEECH_ENDED, speech_ms=1000)
+    call.send(m.ASR_FINAL, text="以后别再打了")
+    call.finish(script.SORRY)
+    call.ended()
+    assert call.flow.result().outcome is AttemptOutcome.DECLINED and call.flow.do_not_call

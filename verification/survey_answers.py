@@ -75,7 +75,8 @@ class Interruption(StrEnum):
     WRONG_PERSON = "wrong_person"  # 非本人: not the citizen, or they never called
     WANTS_HUMAN = "wants_human"  # 转人工
     DO_NOT_CALL = "do_not_call"  # 别再打了: never survey this number again
-    DECLINES = "declines"  # 没空, 不需要回访: not now or not at all
+    DECLINES = "declines"  # 不需要回访, 不想评价: not this survey
+    NOT_NOW = "not_now"  # 没空, 在开会, 晚点再打: call again later
     COMPLAINS_ABOUT_SURVEY = "complains_about_survey"  # 骚扰, 烦不烦 (the survey may go on)
 
 

@@ -51,6 +51,7 @@ from tickets.verification_tasks import (
     Attempt,
     AttemptOutcome,
     TaskKind,
+    TaskReason,
     TaskState,
     VerificationTask,
 )
@@ -399,6 +400,8 @@ class SurveyCalls:
         moved = after_attempt(
             task, attempt, self.policy, now, result.needs_person if result else None
         )
+        if result is not None and result.do_not_call:
+            moved = dataclasses.replace(moved, reason=TaskReason.DO_NOT_CALL)
         if result is not None and result.outcome is AttemptOutcome.COMPLETED:
             moved = dataclasses.replace(
                 moved,

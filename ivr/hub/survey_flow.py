@@ -79,6 +79,7 @@ class SurveyResult:
     needs_person: TaskReason | None = None
     detail: str = ""  # the SIP status, or what was heard
     emergency: bool = False
+    do_not_call: bool = False  # 别再打了
 
     @property
     def disputed(self) -> bool:
@@ -130,6 +131,7 @@ class SurveyFlow:
     outcome: AttemptOutcome | None = None
     detail: str = ""
     complaint: bool = False
+    do_not_call: bool = False  # 别再打了: the task is skipped as do-not-call
     emergency: bool = False
     history: list[tuple[float, str]] = field(default_factory=list)
 
@@ -242,6 +244,7 @@ class SurveyFlow:
             needs_person=needs,
             detail=self.detail,
             emergency=self.emergency,
+            do_not_call=self.do_not_call,
         )
 
     @property
@@ -400,7 +403,11 @@ class SurveyFlow:
                 return stop + self._close(now, script.SORRY, AttemptOutcome.WRONG_PERSON)
             case Interruption.DECLINES | Interruption.DO_NOT_CALL:
                 self.detail = text
+                self.do_not_call = kind is Interruption.DO_NOT_CALL
                 return stop + self._close(now, script.SORRY, AttemptOutcome.DECLINED)
+            case Interruption.NOT_NOW:  # tried again later, like a busy line
+                self.detail = text
+                return stop + self._close(now, script.SORRY, AttemptOutcome.INCOMPLETE)
             case Interruption.WANTS_HUMAN | Interruption.EMERGENCY:
                 # The hub hands the call to seat allocation, which tells the citizen.
                 self.emergency = kind is Interruption.EMERGENCY
