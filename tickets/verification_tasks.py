@@ -133,6 +133,7 @@ class TaskReason(StrEnum):
     DISPUTED = "disputed"  # 现场核查 of a disputed result
     SAMPLED = "sampled"  # 现场核查 of a sampled closed ticket
     OVERDUE = "overdue"  # not reached within the working days allowed
+    NOT_SAMPLED = "not_sampled"  # a 即时办结 ticket left out of the sample
 
     @property
     def label(self) -> str:
@@ -152,6 +153,7 @@ _REASON_LABELS = {
     TaskReason.DISPUTED: "结果有争议",
     TaskReason.SAMPLED: "抽查",
     TaskReason.OVERDUE: "超时未回访",
+    TaskReason.NOT_SAMPLED: "未抽中",
 }
 
 

@@ -5,7 +5,9 @@
   days, first tried at the next calling window.  Anonymous callers, citizens who
   declined callbacks and numbers on the do-not-call list get a skipped task with
   the reason; a ticket closed at first contact (即时办结) is verified only when
-  sampled.  A second round comes only after the ticket was reopened (重办).
+  sampled, one left out gets skipped tasks too (``not_sampled``: the draw is made
+  once per round, not again at every planning pass).  A second round comes only
+  after the ticket was reopened (重办).
 - :func:`after_attempt`: an attempt's outcome moves the task on: answered → done,
   a failure with tries left → the next try ``retry_after_min`` later (inside
   calling hours), otherwise → a person (待人工回访) with the reason.
@@ -18,6 +20,7 @@ the clock and the random draw passed in.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,16 +86,18 @@ class VerificationPolicy:
 
 def load_do_not_call(path: Path | None) -> frozenset[str]:
     """The do-not-call list: one number per line, ``#`` starts a comment, spaces and
-    dashes ignored.  ``ValueError`` naming the line for one that is no number."""
+    dashes ignored, full-width digits (１３８…) read as digits, a byte-order mark
+    skipped.  ``ValueError`` naming the line for one that is no number."""
     if path is None:
         return frozenset()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise ValueError(f"verification.do_not_call: cannot read {path}: {exc}") from None
     numbers = set()
     for index, line in enumerate(lines, start=1):
-        text = line.split("#", 1)[0].strip()
+        # NFKC: a number typed in full width would never match the caller's otherwise
+        text = unicodedata.normalize("NFKC", line).split("#", 1)[0].strip()
         if not text:
             continue
         try:
@@ -135,11 +140,11 @@ def plan_round(
     do_not_call: Collection[str] = (),
 ) -> list[VerificationTask]:
     """The tasks of one round for a ticket closed at ``now``; ``draw`` is a uniform
-    number in [0, 1) that decides sampling.  An empty list: not verified (a 即时办结
-    ticket left out of the sample)."""
+    number in [0, 1) that decides sampling.  A 即时办结 ticket left out of the
+    sample gets skipped tasks (``not_sampled``), so that the round counts as planned
+    and the ticket is not drawn again."""
     at_once = closed_at_once(ticket)
-    if at_once and not policy.close_at_once and draw >= policy.sample_close_at_once:
-        return []
+    left_out = at_once and not policy.close_at_once and draw >= policy.sample_close_at_once
     local_day = policy.hours.local(now).date()
     due_day = policy.hours.calendar.add_working_days(local_day, policy.within_working_days)
     due_by = policy.hours.last_close(due_day)
@@ -148,7 +153,9 @@ def plan_round(
     tasks = []
     for given, number in citizens(ticket) or [("", "")]:
         reason = None
-        if not number:
+        if left_out:
+            reason = TaskReason.NOT_SAMPLED
+        elif not number:
             reason = TaskReason.ANONYMOUS
         elif ticket.declined_callback and given == ticket.caller_number:
             reason = TaskReason.DECLINED_CALLBACKS
@@ -165,7 +172,7 @@ def plan_round(
                 next_at=None if reason else first,
                 round=round_,
                 reason=reason,
-                sampled=at_once,
+                sampled=at_once and not left_out,
                 department=lead,
                 updated_at=now,
             )
