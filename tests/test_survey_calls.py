@@ -107,7 +107,7 @@ def store(tmp_path: Path) -> Iterator[TicketStore]:
 
 
 def closed_ticket(store: TicketStore, caller: str = "13800138000", **draft: Any) -> str:
-    at = MONDAY_10 - timedelta(days=7)
+    at = MONDAY_10 - timedelta(hours=8)  # reported this morning, closed an hour ago
     ticket = store.create(
         TicketDraft(
             caller_number=caller,
@@ -151,7 +151,7 @@ async def test_a_closed_ticket_is_called_and_keys_one_and_four_rate_it(store: Ti
     assert command.data["uri"] == "sip:13800138000@gw.example:5060"
     assert command.data["caller_id"] == "12345" and command.data["ticket"] == number
     intro, summary = rig.rendered
-    assert "十一月三十日" in intro and "施工噪音问题" in intro and intro.endswith("进行回访。")
+    assert "十二月七日" in intro and "施工噪音问题" in intro and intro.endswith("进行回访。")
     assert summary.startswith("市生态环境局答复：经核查")
     assert rig.verification.for_ticket(number)[0].state is TaskState.CALLING
 
@@ -320,3 +320,16 @@ def test_answers_never_rate_a_ticket_reopened_meanwhile(store: TicketStore) -> N
     store.transition(number, Action.REOPEN, "centre", MONDAY_10, reason="重办")
     with pytest.raises(NotVerifiable, match="办理"):
         ticket_after_answers(store.get(number), Resolution.SOLVED, None, "", MONDAY_10)
+
+
+async def test_a_ticket_reopened_before_its_call_is_not_called(store: TicketStore) -> None:
+    number = closed_ticket(store)
+    rig = Rig(store)
+    await rig.calls.plan()
+    store.transition(number, Action.CALLBACK, "v", MONDAY_10)
+    store.transition(number, Action.RATE, "v", MONDAY_10, rating="非常不满意")
+    store.transition(number, Action.REOPEN, "centre", MONDAY_10, reason="市民来电说仍未处理")
+    assert await rig.calls.dial_due() == []
+    assert dials(rig) == []
+    [task] = rig.verification.for_ticket(number)
+    assert task.state is TaskState.CANCELLED

@@ -139,13 +139,16 @@ def plan_round(
     round_: int = 1,
     do_not_call: Collection[str] = (),
 ) -> list[VerificationTask]:
-    """The tasks of one round for a ticket closed at ``now``; ``draw`` is a uniform
+    """The tasks of one round for a ticket closed (at its ``closed_at``, else
+    ``now``), planned at ``now``; ``draw`` is a uniform
     number in [0, 1) that decides sampling.  A 即时办结 ticket left out of the
     sample gets skipped tasks (``not_sampled``), so that the round counts as planned
     and the ticket is not drawn again."""
     at_once = closed_at_once(ticket)
     left_out = at_once and not policy.close_at_once and draw >= policy.sample_close_at_once
-    local_day = policy.hours.local(now).date()
+    # The working days count from the close (a hub that was down gives no extra days).
+    closed = ticket.closed_at if ticket.closed_at is not None and ticket.closed_at <= now else now
+    local_day = policy.hours.local(closed).date()
     due_day = policy.hours.calendar.add_working_days(local_day, policy.within_working_days)
     due_by = policy.hours.last_close(due_day)
     first = policy.hours.next_open(now)

@@ -122,11 +122,9 @@ def call_now(
 ) -> None:
     """Call the citizen(s) of a closed ticket at the hub's next round (within
     ``verification.every_s``), planning the round's tasks first if needed."""
-    import random
-
     from tickets.store import UnknownTicket
     from tickets.verification_store import VerificationStore
-    from tickets.verification_tasks import TaskKind, TaskState
+    from tickets.verification_tasks import TaskKind, TaskReason, TaskState
     from verification.schedule import VerificationPolicy, load_do_not_call, plan_round
 
     settings = node_settings(config, **{"node.data_dir": data_dir})
@@ -150,26 +148,26 @@ def call_now(
                 dnc = load_do_not_call(settings.verification.do_not_call)
             except ValueError as exc:
                 raise fail(str(exc)) from None
-            planned = plan_round(
-                ticket, policy, moment, random.random(), ticket.redo_count + 1, dnc
+            # Asked for by name: a 即时办结 ticket is called whatever the sample says.
+            everyone = dataclasses.replace(policy, close_at_once=True)
+            current = tasks.add(
+                plan_round(ticket, everyone, moment, 0.0, ticket.redo_count + 1, dnc)
             )
-            if not planned:
-                planned = plan_round(
-                    ticket,
-                    dataclasses.replace(policy, close_at_once=True),
-                    moment,
-                    0.0,
-                    ticket.redo_count + 1,
-                    dnc,
-                )
-            current = tasks.add(planned)
         callable_states = (TaskState.SCHEDULED, TaskState.NEEDS_PERSON)
         moved = []
         for task in current:
-            if task.kind is not TaskKind.CALL or task.state not in callable_states:
+            left_out = task.state is TaskState.SKIPPED and task.reason is TaskReason.NOT_SAMPLED
+            if task.kind is not TaskKind.CALL or (
+                task.state not in callable_states and not left_out
+            ):
                 continue
             changed = dataclasses.replace(
-                task, state=TaskState.SCHEDULED, next_at=moment, forced=force, updated_at=moment
+                task,
+                state=TaskState.SCHEDULED,
+                reason=None,
+                next_at=moment,
+                forced=force,
+                updated_at=moment,
             )
             tasks.save(changed)
             moved.append(changed)

@@ -56,10 +56,11 @@ from tickets.verification_tasks import (
     VerificationTask,
 )
 from verification import survey_script as script
-from verification.outcome import NotVerifiable, ticket_after_answers
+from verification.outcome import VERIFIABLE, NotVerifiable, ticket_after_answers
 from verification.schedule import (
     VerificationPolicy,
     after_attempt,
+    cancel_round,
     is_due,
     on_site_due,
     plan_round,
@@ -204,8 +205,13 @@ class SurveyCalls:
         claimed = await in_sql_thread(self.store.claim, task, call_id, now)
         if claimed is None:
             return ""
+        ticket = await in_sql_thread(self.store.tickets.get, claimed.ticket)
+        if ticket.status not in VERIFIABLE:  # reopened (重办) since: this round is over
+            await in_sql_thread(self.store.save, cancel_round(claimed, now), None)
+            log.info("回访 cancelled: the ticket is handled again", extra=fields(task=task.id))
+            return ""
         try:
-            intro, summary = await self._prompts(claimed)
+            intro, summary = await self._prompts(ticket)
         except Exception as exc:  # no synthesis: the call cannot say why it calls
             log.warning("回访 prompts failed", extra=fields(task=task.id, error=str(exc)))
             await self._record(claimed, _failed(now, call_id, "prompts"), None)
@@ -236,9 +242,8 @@ class SurveyCalls:
         await self.send(worker, call_id, Command(m.SURVEY_DIAL, data))
         return call_id
 
-    async def _prompts(self, task: VerificationTask) -> tuple[str, str]:
+    async def _prompts(self, ticket: Ticket) -> tuple[str, str]:
         """The introduction and the answer's summary, rendered for this call."""
-        ticket = await in_sql_thread(self.store.tickets.get, task.ticket)
         day = self.policy.hours.local(ticket.created_at).date()
         intro = script.introduction(day, script.matter(ticket.summary, ticket.category_path))
         department = self.department_name(ticket.lead_department)
