@@ -64,6 +64,8 @@ def change_event(ticket: Any, entry: Any, node: str) -> Message:
         "confidential": ticket.confidential,
         "callback_pending": bool(ticket.callback_number) and ticket.callback_done_at is None,
         "rating": _value(ticket.rating),
+        "resolution": _value(getattr(ticket, "resolution", None)),
+        "verification_review": bool(getattr(ticket, "verification_review", False)),
         "departments": [
             {
                 "department": part.department,

@@ -8,6 +8,8 @@ number of times and then listed for a person."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -191,3 +193,34 @@ def test_a_phone_that_never_answers_is_tried_twice_then_listed_for_a_person(
     assert task.state is TaskState.NEEDS_PERSON and task.reason is TaskReason.UNREACHED
     assert [a.outcome for a in task.attempts] == [AttemptOutcome.NO_ANSWER] * 2
     assert ticket(node, number).status is Status.CLOSED  # nothing was rated
+
+
+def test_a_worker_killed_mid_survey_costs_only_that_attempt(
+    surveying: tuple[Node, int], tmp_path: Path
+) -> None:
+    node, port = surveying
+    phone = citizen(port, tmp_path, "--calls", "2", "--dtmf", "1@5", "--dtmf", "5@8")
+    try:
+        number = close_a_ticket(node, "13800138004")
+        calling = wait_for(
+            lambda: [t for t in tasks(node, number) if t.state is TaskState.CALLING], 30, "the call"
+        )[0]
+
+        def holder() -> str:
+            for name, status in node.status().get("workers", {}).items():
+                if any(str(c.get("call_id")) == calling.call_id for c in status.get("calls", [])):
+                    return name
+            return ""
+
+        worker = wait_for(holder, 15, "the worker holding the survey call")
+        time.sleep(1.5)  # answered, the introduction playing
+        os.kill(node.part(f"worker-{worker}")["pid"], signal.SIGKILL)
+        wait_for(lambda: ticket(node, number).status is Status.RATED, 90, "the second attempt")
+    finally:
+        phone_summary(phone)
+    [task] = [t for t in tasks(node, number) if t.kind.value == "call"]
+    assert [a.outcome for a in task.attempts] == [AttemptOutcome.LOST, AttemptOutcome.COMPLETED]
+    assert (ticket(node, number).resolution, ticket(node, number).rating) == (
+        Resolution.SOLVED,
+        Rating.VERY_SATISFIED,
+    )

@@ -84,7 +84,21 @@ EVENTS: tuple[EventSpec, ...] = (
             _f("linked_to", "string|null", "the earlier ticket this one repeats"),
             _f("confidential", "boolean", "the citizen asked for confidentiality"),
             _f("callback_pending", "boolean", "a callback task is waiting"),
-            _f("rating", "string|null", "the citizen's rating, once rated"),
+            _f(
+                "rating",
+                "string|null",
+                "the citizen's 好差评 once rated: 非常满意, 满意, 基本满意, 不满意, 非常不满意",
+            ),
+            _f(
+                "resolution",
+                "string|null",
+                "solved or not, as the citizen said: 已解决/部分解决/未解决",
+            ),
+            _f(
+                "verification_review",
+                "boolean",
+                "未解决 or 差评 at the 回访: the centre decides 重办 or 维持办结",
+            ),
             _f(
                 "departments",
                 "array",
@@ -118,6 +132,8 @@ EVENTS: tuple[EventSpec, ...] = (
             "confidential": False,
             "callback_pending": False,
             "rating": None,
+            "resolution": None,
+            "verification_review": False,
             "departments": [
                 {"department": "区生态环境局", "role": "lead", "signed": False, "reported": False}
             ],
