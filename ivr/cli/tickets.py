@@ -305,6 +305,11 @@ def _show_ticket(ticket: Any, zone: Any) -> None:
         ("call", f"{ticket.call_id} {ticket.recording_dir}".strip()),
         ("reply", ticket.reply),
         ("rating", ticket.rating.value if ticket.rating else ""),
+        ("resolution", ticket.resolution.value if ticket.resolution else ""),
+        (
+            "回访复核",
+            "awaiting the centre's review (重办 or 维持办结)" if ticket.verification_review else "",
+        ),
         ("callback", ticket.callback_number),
         (
             "callback reason",
@@ -427,7 +432,12 @@ def tickets_transition(
         list[str] | None,
         typer.Option(help="Co-handling department (dispatch) or one called in (whistle)."),
     ] = None,
-    rating: Annotated[str | None, typer.Option(help="满意, 基本满意 or 不满意.")] = None,
+    rating: Annotated[
+        str | None, typer.Option(help="非常满意, 满意, 基本满意, 不满意 or 非常不满意 (rate).")
+    ] = None,
+    resolution: Annotated[
+        str | None, typer.Option(help="已解决, 部分解决 or 未解决, as the citizen said (rate).")
+    ] = None,
     days: Annotated[int | None, typer.Option(help="Working days (extension).")] = None,
     linked_to: Annotated[str, typer.Option(help="Earlier ticket (link).")] = "",
     note: Annotated[str, typer.Option(help="Reply text, a department's part or a remark.")] = "",
@@ -482,6 +492,7 @@ def tickets_transition(
                 department=department,
                 co_departments=tuple(co_department) if co_department else None,
                 rating=rating,
+                resolution=resolution,
                 working_days=days,
                 linked_to=linked_to,
                 note=note,
