@@ -126,6 +126,7 @@ class TicketQuery:
     due_by: date | None = None  # still running and due on or before this day (即将超期)
     supervised: bool = False  # only 督办件
     duplicates: bool = False  # only repeats linked to another ticket, or tickets merged into
+    verification_review: bool = False  # only those awaiting the centre's 回访复核
     text: str = ""  # in the number, summary, content or address
     limit: int = 100
     offset: int = 0
@@ -159,6 +160,8 @@ def _more_filters(
         statement = statement.where(TicketRow.supervised.is_(True))
     if query.duplicates:
         statement = statement.where(TicketRow.linked_to != "")
+    if query.verification_review:
+        statement = statement.where(TicketRow.verification_review.is_(True))
     if text := query.text.strip():
         like = f"%{text}%"
         statement = statement.where(
