@@ -567,7 +567,8 @@ def test_the_department_ticket_page_offers_the_departments_own_actions(api: Api)
 # -- every new route × every role ----------------------------------------------------------
 
 NO_TICKET = "GD12345-20260101-999999"
-WRITERS = ALL_ROLES - {Role.QA}
+WRITERS = ALL_ROLES - {Role.QA, Role.VERIFIER}  # both read; a verifier's answers go by 回访
+ATTACHERS = ALL_ROLES - {Role.QA}  # a verifier attaches the photos of a 现场核查
 CENTRE_DISPATCH = {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
 CENTRE = {Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN}
 
@@ -579,7 +580,7 @@ def test_every_new_route_admits_exactly_its_roles(api: Api) -> None:
             ("GET", "/api/tickets"): ALL_ROLES,
             ("GET", f"/api/tickets/{NO_TICKET}"): ALL_ROLES,
             ("POST", f"/api/tickets/{NO_TICKET}/transitions"): WRITERS,
-            ("POST", f"/api/tickets/{NO_TICKET}/attachments"): WRITERS,
+            ("POST", f"/api/tickets/{NO_TICKET}/attachments"): ATTACHERS,
             ("GET", f"/api/tickets/{NO_TICKET}/attachments/1"): ALL_ROLES,
             ("POST", "/api/tickets/bulk/dispatch"): CENTRE_DISPATCH,
             ("GET", "/api/departments"): ALL_ROLES,

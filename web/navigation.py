@@ -27,6 +27,7 @@ ROLE_HOME = {
     Role.ADMIN: "/wallboard",
     Role.DEPARTMENT_HANDLER: "/department",
     Role.DEPARTMENT_REVIEWER: "/department",
+    Role.VERIFIER: "/verification",
 }
 ROLE_LABELS = {
     Role.AGENT: "话务员",
@@ -35,6 +36,7 @@ ROLE_LABELS = {
     Role.ADMIN: "管理员",
     Role.DEPARTMENT_HANDLER: "承办单位经办人",
     Role.DEPARTMENT_REVIEWER: "承办单位审核人",
+    Role.VERIFIER: "回访员",
 }
 # (path, label) of each console page, in header order.
 CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
@@ -42,6 +44,7 @@ CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
     ("/wallboard", "值班长看板"),
     ("/qa", "质检"),
     ("/tickets", "工单管理"),
+    ("/verification", "回访工作台"),
     ("/department", "承办单位工作台"),
 )
 

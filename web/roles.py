@@ -41,10 +41,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     DEPARTMENT_HANDLER = "department_handler"  # 承办单位经办人
     DEPARTMENT_REVIEWER = "department_reviewer"  # 承办单位审核人
+    VERIFIER = "verifier"  # 回访员: callbacks that need a person, 现场核查
 
 
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_REVIEWER})
-CENTRE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN})
+CENTRE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.QA, Role.ADMIN, Role.VERIFIER})
+# Roles that may have an agent id: an agent answers calls as it, a verifier's
+# softphone rings as it for the callbacks they make through the node.
+SOFTPHONE_ROLES = frozenset({Role.AGENT, Role.VERIFIER})
 
 
 ALL_ROLES = frozenset(Role)
@@ -59,7 +63,7 @@ class Principal:
     user_id: int
     username: str
     role: Role
-    agent_id: str = ""  # the agent (SIP user) this user answers calls as
+    agent_id: str = ""  # the agent (SIP user) this user answers (a verifier: makes) calls as
     via: str = "session"
     must_change_password: bool = False  # a session held at the password page
     department: str = ""  # the department a department role works for (directory id)

@@ -3,13 +3,17 @@
 to one request's principal.
 
 - Supervisors, admins and QA staff see every ticket (QA changes none).
+- A verifier (回访员) reads every ticket as QA staff do and takes no lifecycle
+  action: what the citizen said reaches the ticket through the 回访 task
+  (``web.routers.verification``); they may attach the photos of a 现场核查.
 - An agent sees the tickets they own (``owner`` their agent id or user name) and
   the ticket of the call they are on now (the console's view).
 - A department's handler or reviewer sees the tickets their department, or one of
   its sub-units, has a part in; to them any other ticket does not exist (404).
 
 Numbers are masked by ``web.masking``'s rule (in full for supervisors and admins,
-and for an agent on the ticket of their current call; masked for department roles).
+and for an agent on the ticket of their current call; masked for department roles
+and verifiers).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from web.context import WebContext
 from web.deps import department_directory
 from web.masking import mask_for
 from web.roles import DEPARTMENT_ROLES, Principal, Role
+
+# tickets.permissions knows the roles that act on tickets; a verifier reads as QA does.
+_READS_AS = {Role.VERIFIER: Role.QA}
+VERIFIER_TAKES_NONE = (
+    "a verifier (回访员) takes no ticket action: enter what the citizen said on the "
+    "回访 task (/verification)"
+)
 
 
 def actor_name(principal: Principal) -> str:
@@ -52,9 +63,8 @@ class TicketAccess:
         self.on_call = current_ticket(context, principal)
         # ``name`` is the user name: an agent owns what was accepted under their agent
         # id or, for a user without one, their user name (tickets.permissions checks both).
-        self.actor = Actor(
-            principal.username, principal.role.value, principal.department, principal.agent_id
-        )
+        role = _READS_AS.get(principal.role, principal.role)
+        self.actor = Actor(principal.username, role.value, principal.department, principal.agent_id)
 
     @property
     def in_department(self) -> bool:
@@ -62,7 +72,7 @@ class TicketAccess:
 
     @property
     def sees_all(self) -> bool:
-        return self.principal.role in (Role.SUPERVISOR, Role.ADMIN, Role.QA)
+        return self.principal.role in (Role.SUPERVISOR, Role.ADMIN, Role.QA, Role.VERIFIER)
 
     @property
     def by_department(self) -> str:
@@ -82,7 +92,10 @@ class TicketAccess:
         return may_see(self.actor, ticket, self.directory, self.on_call)
 
     def refusal(self, ticket: Ticket, action: Action) -> Refusal | None:
-        return refusal(self.actor, ticket, action, self.directory, self.on_call)
+        refused = refusal(self.actor, ticket, action, self.directory, self.on_call)
+        if refused is not None and not refused.hidden and self.principal.role is Role.VERIFIER:
+            return Refusal(VERIFIER_TAKES_NONE)
+        return refused
 
     def actions(self, ticket: Ticket) -> tuple[Action, ...]:
         """The actions the principal may take on ``ticket`` now."""

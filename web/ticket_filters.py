@@ -43,6 +43,7 @@ class TicketFilters:
     due_soon: bool = False
     supervised: bool = False
     duplicates: bool = False
+    verification_review: bool = False  # 待回访复核
     callback_due: bool = False
     created_from: datetime | None = None
     created_before: datetime | None = None
@@ -83,6 +84,7 @@ class TicketFilters:
             else None,
             supervised=self.supervised,
             duplicates=self.duplicates,
+            verification_review=self.verification_review,
             callback_due=self.callback_due,
             created_from=self.created_from,
             created_before=self.created_before,

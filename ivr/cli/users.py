@@ -52,7 +52,15 @@ MustChangeOpt = Annotated[
     ),
 ]
 
-_ROLES = ("agent", "supervisor", "qa", "admin", "department_handler", "department_reviewer")
+_ROLES = (
+    "agent",
+    "supervisor",
+    "qa",
+    "admin",
+    "department_handler",
+    "department_reviewer",
+    "verifier",
+)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -112,12 +120,17 @@ def add(
         str,
         typer.Option(
             "--role",
-            help="agent, supervisor, qa, admin, department_handler (承办单位经办人) or "
-            "department_reviewer (承办单位审核人).",
+            help="agent, supervisor, qa, admin, department_handler (承办单位经办人), "
+            "department_reviewer (承办单位审核人) or verifier (回访员).",
         ),
     ],
     agent_id: Annotated[
-        str, typer.Option("--agent-id", help="For agents: the SIP user id of their [[agents]].")
+        str,
+        typer.Option(
+            "--agent-id",
+            help="For agents: the SIP user id of their [[agents]]; for a verifier "
+            "(optional): the softphone their 回访 calls ring first.",
+        ),
     ] = "",
     department: Annotated[
         str,
@@ -146,7 +159,7 @@ def add(
     accounts, settings = _open(config, data_dir)
     with accounts:
         known = [agent.id for agent in settings.agents]
-        if role == "agent" and agent_id and known and agent_id not in known:
+        if role in ("agent", "verifier") and agent_id and known and agent_id not in known:
             raise _fail(
                 f"--agent-id {agent_id} is not in [[agents]] (known: {', '.join(known)}); "
                 "use the id the agent's softphone registers with"

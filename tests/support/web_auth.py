@@ -35,6 +35,7 @@ USERS = {
     Role.ADMIN: ("root", "admin-pass-1"),
     Role.DEPARTMENT_HANDLER: ("chen", "handler-pass-1"),
     Role.DEPARTMENT_REVIEWER: ("lin", "reviewer-pass-1"),
+    Role.VERIFIER: ("wu", "verifier-pass-1"),
 }
 HOMES = {
     Role.AGENT: "/desk",
@@ -43,6 +44,7 @@ HOMES = {
     Role.ADMIN: "/wallboard",
     Role.DEPARTMENT_HANDLER: "/department",
     Role.DEPARTMENT_REVIEWER: "/department",
+    Role.VERIFIER: "/verification",
 }
 DEPARTMENT = "district.tianhe"  # the department users of department roles work for
 

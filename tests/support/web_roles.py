@@ -48,6 +48,7 @@ _IDS = {
     Role.ADMIN: 904,
     Role.DEPARTMENT_HANDLER: 905,
     Role.DEPARTMENT_REVIEWER: 906,
+    Role.VERIFIER: 907,
 }
 DEPARTMENT = "district.tianhe"  # the department test principals of department roles work for
 

@@ -53,7 +53,7 @@ from web.accounts.credentials import (
 )
 from web.accounts.tables import MIGRATIONS, SessionRow, TokenRow, UserRow
 from web.accounts.throttle import FailureWindow, MemoryLockouts
-from web.roles import DEPARTMENT_ROLES, Principal, Role
+from web.roles import DEPARTMENT_ROLES, SOFTPHONE_ROLES, Principal, Role
 
 log = logging.getLogger("hub")
 
@@ -197,8 +197,11 @@ def _check_user_fields(username: str, role: Role, agent_id: str, department: str
         raise AccountError(
             f"{username}: an agent needs --agent-id, the SIP user id of their [[agents]] entry"
         )
-    if role is not Role.AGENT and agent_id:
-        raise AccountError(f"{username}: only agents have an agent id (role is {role})")
+    if role not in SOFTPHONE_ROLES and agent_id:
+        raise AccountError(
+            f"{username}: only agents have an agent id, and verifiers their softphone's "
+            f"(role is {role})"
+        )
     if role in DEPARTMENT_ROLES and not department:
         raise AccountError(
             f"{username}: a {role} works for a department: give --department, "

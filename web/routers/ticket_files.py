@@ -7,7 +7,8 @@ Files are checked before anything is written (size against
 (``<recordings>/attachments/<ticket number>/``), hashed, recorded in the ticket
 store and audited (``ticket.attachment``).  Whoever may see the ticket may download
 its attachments; adding one is for those who may take a note on it
-(:mod:`tickets.permissions`: not QA, not a sub-unit's ticket for a department).
+(:mod:`tickets.permissions`: not QA, not a sub-unit's ticket for a department),
+and for a verifier (回访员) the photos of a ticket's 现场核查.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ from starlette.datastructures import UploadFile
 
 from tickets.attachments import KINDS, AttachmentError, store_attachment
 from tickets.lifecycle import Action
+from tickets.model import Ticket
+from tickets.permissions import Refusal
+from tickets.store import TicketStore
+from tickets.verification_store import VerificationStore
+from tickets.verification_tasks import TaskKind, TaskState
 from web import audit
 from web.csrf import require_csrf
 from web.deps import ContextDep, ticket_store
-from web.routers.tickets import Reader, TicketNumber, Writer, visible_ticket
+from web.roles import Role
+from web.routers.tickets import Attacher, Reader, TicketNumber, visible_ticket
 from web.schemas.errors import invalid, refusals
 from web.schemas.ticket_work import AttachmentOut
 from web.ticket_access import TicketAccess, actor_name
@@ -60,6 +67,17 @@ _UPLOAD = {
 def attachments_root(request: Request) -> FilePath:
     """Where attachments are kept: beside the recordings."""
     return request.app.state.context.settings.recordings_dir / "attachments"
+
+
+def _attach_refusal(store: TicketStore, access: TicketAccess, ticket: Ticket) -> Refusal | None:
+    """Why the principal may not attach to ``ticket`` (blocking: a verifier's 现场核查
+    is read from the store)."""
+    if access.principal.role is not Role.VERIFIER:
+        return access.refusal(ticket, Action.NOTE)
+    tasks = VerificationStore(store).for_ticket(ticket.number)
+    if any(t.kind is TaskKind.ON_SITE and t.state is not TaskState.CANCELLED for t in tasks):
+        return None
+    return Refusal(f"a verifier attaches the photos of a 现场核查; {ticket.number} has none")
 
 
 def _max_bytes(request: Request) -> int:
@@ -109,14 +127,15 @@ async def _upload(request: Request, limit: int) -> tuple[str, bytes]:
         413,
         415,
         503,
-        _403="The role may not add to this ticket (QA; a sub-unit's ticket), or no CSRF token.",
+        _403="The role may not add to this ticket (QA; a sub-unit's ticket; a verifier "
+        "without a 现场核查 of it), or no CSRF token.",
         _404="No such ticket (or not one the caller may see).",
         _503="No ticket store on this node.",
     ),
     dependencies=[Depends(require_csrf)],
 )
 async def upload_attachment(
-    number: TicketNumber, request: Request, context: ContextDep, principal: Writer
+    number: TicketNumber, request: Request, context: ContextDep, principal: Attacher
 ) -> dict[str, Any]:
     """A multipart form with `file`: a JPEG, PNG, PDF, DOCX or XLSX (its contents must be
     what its name says), at most `tickets.attachment_max_mb`.  Refer to it by its id in
@@ -125,7 +144,7 @@ async def upload_attachment(
     sink = audit.audit_log(request)  # no audit log, no write
     access = TicketAccess(context, principal)
     ticket = await visible_ticket(store, access, number)
-    refused = access.refusal(ticket, Action.NOTE)
+    refused = await asyncio.to_thread(_attach_refusal, store, access, ticket)
     if refused is not None:
         if refused.hidden:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no ticket {number}")

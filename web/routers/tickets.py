@@ -11,8 +11,9 @@ intake (number, deadline, duplicate detection and linking).
   model).  Without one, or when it fails, the ticket is still taken in, marked
   for an agent's review.
 - **Who sees what** is :mod:`tickets.permissions` (``web.ticket_access``), as the
-  CLI's ``--as`` applies it.  Supervisors, admins and QA staff see every ticket
-  (QA read-only).  An agent sees the tickets they own — ``owner`` equal to their
+  CLI's ``--as`` applies it.  Supervisors, admins, QA staff and verifiers see every
+  ticket (QA and verifiers read-only: a verifier's answers reach it through 回访).
+  An agent sees the tickets they own — ``owner`` equal to their
   agent id or, for a user without one, their user name (what the API records as
   the actor of their actions, so ``accept`` makes a ticket theirs) — and the
   ticket of the call they are on now (the console's view).  A department's
@@ -84,12 +85,16 @@ EVERYONE = (
     Role.ADMIN,
     Role.DEPARTMENT_HANDLER,
     Role.DEPARTMENT_REVIEWER,
+    Role.VERIFIER,
 )
-WRITERS = tuple(role for role in EVERYONE if role is not Role.QA)
+# QA staff and verifiers read tickets; verifiers' answers reach them through 回访.
+WRITERS = tuple(role for role in EVERYONE if role not in (Role.QA, Role.VERIFIER))
 reader = require_roles(*EVERYONE)
 writer = require_roles(*WRITERS)
+attacher = require_roles(*WRITERS, Role.VERIFIER)  # a verifier: the photos of a 现场核查
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]
+Attacher = Annotated[Principal, Depends(attacher)]
 Intaker = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 TicketNumber = Annotated[
     str, Path(description="The ticket number.", examples=["GD12345-20261128-000123"])
@@ -347,6 +352,10 @@ async def list_tickets(
     duplicates: Annotated[
         bool, Query(description="Only repeats linked to an earlier ticket (重复诉求).")
     ] = False,
+    verification_review: Annotated[
+        bool,
+        Query(description="Only tickets whose 回访 result awaits the centre's review (回访复核)."),
+    ] = False,
     q: Annotated[
         str, Query(max_length=100, description="Text in the number, summary, content or address.")
     ] = "",
@@ -377,6 +386,7 @@ async def list_tickets(
         due_soon=due_soon,
         supervised=supervised,
         duplicates=duplicates,
+        verification_review=verification_review,
         callback_due=callback_due,
         created_from=aware(created_from),
         created_before=aware(created_before),
@@ -454,7 +464,7 @@ async def transition_ticket(
     `department` (dispatch, redispatch, approve_return; request_return: where it
     should go), `co_departments` (whistle), `reason` (discard, unlink, request_return,
     approve/reject_return, request/refuse_extension, return_reply, reject_reply,
-    reopen), `working_days` (request_extension), `linked_to` (link), `reply` (reply,
+    reopen, uphold), `working_days` (request_extension), `linked_to` (link), `reply` (reply,
     close_at_once), `note` (note, report), `rating` (rate)."""
     store = ticket_store(context)
     audit.audit_log(request)  # no audit log, no write

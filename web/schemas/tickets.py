@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from tickets.lifecycle import ACTION_ALIASES, Action, parse_action
-from tickets.model import Channel, Rating, RequestType, Status, Ticket
+from tickets.model import Channel, Rating, RequestType, Resolution, Status, Ticket
 from web.schemas.errors import Problem
 from web.schemas.text import NOT_BLANK, strip_blanks
 from web.schemas.ticket_work import (
@@ -284,6 +284,9 @@ class TicketSummary(BaseModel):
     supervised: bool = Field(False, description="督办件.")
     due_soon: bool = Field(False, description="Marked 即将超期 by the sweep.")
     escalated: bool = Field(False, description="Escalated (升级督办) by the sweep.")
+    verification_review: bool = Field(
+        False, description="Its 回访 result awaits the centre's 回访复核 (重办 or 维持办结)."
+    )
 
     @classmethod
     def from_ticket(cls, ticket: Ticket, today: date, **facts: object) -> Self:
@@ -297,6 +300,7 @@ def _summary_fields(ticket: Ticket, today: date) -> dict[str, object]:
         "supervised": ticket.supervised,
         "due_soon": ticket.due_soon_at is not None,
         "escalated": ticket.escalated_at is not None,
+        "verification_review": ticket.verification_review,
         "number": ticket.number,
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
@@ -331,6 +335,10 @@ class TicketDetail(TicketSummary):
     transcript: str
     reply: str
     rating: Rating | None
+    resolution: Resolution | None = Field(
+        None, description="What the citizen said at the 回访: 已解决, 部分解决 or 未解决."
+    )
+    redo_count: int = Field(0, description="Times reopened (重办) after a 回访.")
     extension: ExtensionOut | None
     callback_number: str
     callback_reason: str
@@ -376,6 +384,8 @@ class TicketDetail(TicketSummary):
             transcript=ticket.transcript,
             reply=ticket.reply,
             rating=ticket.rating,
+            resolution=ticket.resolution,
+            redo_count=ticket.redo_count,
             extension=None
             if ext is None
             else ExtensionOut(
