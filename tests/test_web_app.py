@@ -92,15 +92,18 @@ CONSOLES = {
     "/wallboard": "值班长看板",
     "/qa": "质检",
     "/tickets": "工单管理",
+    "/verification": "回访工作台",
     "/department": "承办单位工作台",
 }
 MAY_USE = {
     Role.AGENT: ["/desk", "/qa", "/tickets"],
-    Role.SUPERVISOR: ["/wallboard", "/qa", "/tickets"],
+    Role.SUPERVISOR: ["/wallboard", "/qa", "/tickets", "/verification"],
     Role.QA: ["/qa", "/tickets"],
-    Role.ADMIN: ["/wallboard", "/qa", "/tickets"],  # the desk needs an agent's own seat
+    # the desk needs an agent's own seat
+    Role.ADMIN: ["/wallboard", "/qa", "/tickets", "/verification"],
     Role.DEPARTMENT_HANDLER: ["/department"],
     Role.DEPARTMENT_REVIEWER: ["/department"],
+    Role.VERIFIER: ["/verification"],
 }
 
 

@@ -207,9 +207,10 @@ def test_the_sign_in_page_is_no_place_to_return_to(client: TestClient) -> None:
     [
         (Role.QA, "/desk", ["/qa", "/tickets"]),
         (Role.AGENT, "/wallboard", ["/desk", "/qa", "/tickets"]),
-        (Role.ADMIN, "/desk", ["/wallboard", "/qa", "/tickets"]),
+        (Role.ADMIN, "/desk", ["/wallboard", "/qa", "/tickets", "/verification"]),
         (Role.DEPARTMENT_HANDLER, "/desk", ["/department"]),
         (Role.DEPARTMENT_REVIEWER, "/wallboard", ["/department"]),
+        (Role.VERIFIER, "/tickets", ["/verification"]),
     ],
 )
 def test_a_role_without_the_page_gets_a_403_page_not_a_redirect(

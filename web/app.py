@@ -39,6 +39,8 @@ from web.routers import (
     ticket_files,
     ticket_pages,
     tickets,
+    verification,
+    verification_pages,
     wallboard,
 )
 from web.schemas import openapi
@@ -100,6 +102,8 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(qa.router)
     app.include_router(ticket_pages.router)
     app.include_router(department.router)
+    app.include_router(verification.router)
+    app.include_router(verification_pages.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only
     return app

@@ -147,7 +147,7 @@ async def list_departments(
     }
 
 
-def _period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+def report_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     """The days asked for, held within what a timestamp holds (``to`` before ``from``:
     no day, so no figures)."""
     last = min(max(end or today, EARLIEST), LATEST)
@@ -178,7 +178,7 @@ async def report_departments(
     directory = department_directory(context)
     policy = store.policy.deadlines
     now = datetime.now(UTC)
-    first, last = _period(start, end, policy.local_day(now))
+    first, last = report_period(start, end, policy.local_day(now))
     zone = ZoneInfo(policy.timezone)
     begin = datetime.combine(first, time(), zone)
     finish = datetime.combine(last + timedelta(days=1), time(), zone)
