@@ -5,7 +5,10 @@ the actions they may take), its history with Chinese labels, the call's recordin
 for the centre, and the action forms with the pickers each needs.
 
 The forms post to the ticket API from ``web/static/tickets.js``; which fields an
-action's form has is :data:`ACTION_FIELDS`.
+action's form has is :data:`ACTION_FIELDS`.  For the centre the page also lists the
+ticket's 回访 tasks (answers, attempts, recordings) and, while a 回访 result awaits
+review, the 回访复核 panel with 重办 (its reason prefilled with what the citizen
+said) and 维持办结 (:func:`verification_view`).
 """
 
 from __future__ import annotations
@@ -52,12 +55,14 @@ ACTION_FIELDS: dict[Action, tuple[str, ...]] = {
     Action.REJECT_REPLY: ("reason",),
     Action.RATE: ("rating",),
     Action.REOPEN: ("reason",),
+    Action.UPHOLD: ("reason",),
 }
 # Where an action's form goes on the page: with the reply under review, with the
 # return request, with the extension request, or among the other actions.
 REVIEW = frozenset({Action.APPROVE_REPLY, Action.RETURN_REPLY, Action.REJECT_REPLY, Action.CLOSE})
 ARBITRATION = frozenset({Action.APPROVE_RETURN, Action.REJECT_RETURN})
 EXTENSION = frozenset({Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION})
+VERIFICATION_REVIEW = frozenset({Action.REOPEN, Action.UPHOLD})  # 回访复核
 # Actions whose button is the page's main one (the next step of the ticket's life).
 PRIMARY = frozenset(
     {
@@ -205,7 +210,9 @@ def _history(
     return shown
 
 
-def _forms(allowed: list[str]) -> list[dict[str, Any]]:
+def _forms(allowed: list[str], under_review: bool = False) -> list[dict[str, Any]]:
+    """The action forms; 重办 and 维持办结 go to the 回访复核 panel while a 回访 result
+    awaits review (a 重办 of a disputed ticket upheld before is among the others)."""
     forms = []
     for name in allowed:
         action = Action(name)
@@ -222,18 +229,43 @@ def _forms(allowed: list[str]) -> list[dict[str, Any]]:
                 if action in ARBITRATION
                 else "extension"
                 if action in EXTENSION
+                else "verification"
+                if action in VERIFICATION_REVIEW and under_review
                 else "other",
             }
         )
     return sorted(forms, key=lambda form: not form["primary"])
 
 
+def reopen_reason(ticket: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
+    """What a 重办's reason starts from: the citizen's comment of the round under
+    review (a disputed answer's first), else what they answered."""
+    current = [t for t in tasks if t["round"] == ticket.get("redo_count", 0) + 1] or tasks
+    answered = [t for t in current if t["state"] == "done"]
+    disputed = [t for t in answered if t["resolution"] in ("未解决", "部分解决")] + [
+        t for t in answered if t["rating"] in ("不满意", "非常不满意")
+    ]
+    for task in [*disputed, *answered]:
+        if task["comment"] or task["notes"]:
+            return str(task["comment"] or task["notes"])
+    said = [str(v) for v in (ticket.get("resolution"), ticket.get("rating")) if v]
+    return "市民回访：" + "，".join(said) if said else ""
+
+
 def page_context(
-    request: Request, principal: Principal, ticket: dict[str, Any], home: str
+    request: Request,
+    principal: Principal,
+    ticket: dict[str, Any],
+    home: str,
+    verification: list[dict[str, Any]] | None = None,
+    may_play: bool = False,
 ) -> dict[str, Any]:
     """What ``ticket.html`` renders: ``ticket`` (the API's detail as this principal
     sees it), the forms, the pickers, the recordings and the formatters.  ``home``:
-    the console the page belongs to (``/tickets`` or ``/department``)."""
+    the console the page belongs to (``/tickets`` or ``/department``);
+    ``verification``: the ticket's 回访 tasks as ``web.verification_views`` shows
+    them (the centre's page), ``may_play`` whether this user may open their
+    recordings and pages."""
     context = get_context(request)
     directory = department_directory(context)
     zone = zone_of(context)
@@ -257,7 +289,7 @@ def page_context(
         "detail_labels": DETAIL_LABELS,
         "may_upload": principal.role is not Role.QA
         and (centre or "note" in ticket["allowed_actions"]),
-        "forms": _forms(ticket["allowed_actions"]),
+        "forms": _forms(ticket["allowed_actions"], bool(ticket.get("verification_review"))),
         "options": department_options(directory),
         "below": below,
         "own_department": mine,
@@ -271,4 +303,7 @@ def page_context(
         "status_label": status_label,
         "action_labels": {a.value: label for a, label in ACTION_LABELS.items()},
         "read_only": principal.role is Role.QA or not ticket["allowed_actions"],
+        "verification": verification or [],
+        "may_play": may_play,
+        "reopen_reason": reopen_reason(ticket, verification or []),
     }

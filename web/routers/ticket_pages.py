@@ -18,15 +18,23 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from tickets.departments import Directory
 from tickets.figures import department_figures
 from tickets.model import Channel, RequestType, Status
+from tickets.store import TicketStore
+from tickets.verification_store import VerificationStore
+from tickets.verification_tasks import TaskKind, VerificationTask
 from web.deps import SupervisorDep, department_directory, get_context, ticket_store
 from web.roles import Principal, Role, require_roles
+from web.routers.dispatch import EARLIEST, LATEST
 from web.routers.tickets import detail_json, summary_json, visible_ticket
+from web.routers.verification import VERIFIERS
 from web.schemas.query import Day
 from web.ticket_access import TicketAccess
 from web.ticket_filters import TicketFilters, find_visible
 from web.ticket_page import department_options, local_time, page_context, zone_of
+from web.verification_views import TaskViews, figures_of
+from web.verification_views import report as verification_report
 
 router = APIRouter(tags=["ticket pages"])
 
@@ -51,6 +59,7 @@ def console_filters(
     due_soon: bool = False,
     supervised: bool = False,
     duplicates: bool = False,
+    verification_review: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> TicketFilters:
     """The list's filters from the query string (empty fields, as a form sends them,
@@ -69,6 +78,7 @@ def console_filters(
         due_soon=due_soon,
         supervised=supervised,
         duplicates=duplicates,
+        verification_review=verification_review,
         page=page,
     )
 
@@ -130,6 +140,7 @@ async def figures_page(
     store = context.tickets
     directory = department_directory(context)
     rows: list[dict[str, Any]] = []
+    verification: dict[str, Any] | None = None
     now = datetime.now(UTC)
     policy = store.policy.deadlines if store is not None else None
     today = policy.local_day(now) if policy is not None else now.date()
@@ -146,6 +157,7 @@ async def figures_page(
         for f in figures:
             found = directory.find(f.department)
             rows.append(f.as_dict() | {"name": found.name if found else f.department})
+        verification = await _verification_figures(store, directory, first, last, today, zone)
     return _templates(request).TemplateResponse(
         request,
         "ticket_figures.html",
@@ -157,8 +169,39 @@ async def figures_page(
             "last": last,
             "unavailable": NO_STORE if store is None else "",
             "may_see_figures": True,
+            "verification": verification,
         },
     )
+
+
+async def _verification_figures(
+    store: TicketStore, directory: Directory, first: date, last: date, today: date, zone: ZoneInfo
+) -> dict[str, Any]:
+    """回访 figures of the tasks made today, this week, this month (totals) and in the
+    period (per department and per seat group)."""
+
+    def start(day: date) -> datetime:
+        return datetime.combine(min(max(day, EARLIEST), LATEST), time(), zone)
+
+    periods = {
+        "今日": today,
+        "本周": today - timedelta(days=today.weekday()),
+        "本月": today.replace(day=1),
+    }
+    begin, finish = start(first), start(min(last, LATEST - timedelta(days=1)) + timedelta(days=1))
+    end_today = start(today + timedelta(days=1))
+    earliest = min(begin, *map(start, periods.values()))
+    tasks, redo = await asyncio.to_thread(
+        verification_report, store, earliest, max(finish, end_today)
+    )
+    chosen = figures_of(tasks, redo, directory, begin, finish).as_dict()
+    return {
+        "periods": {
+            label: figures_of(tasks, redo, directory, start(day), end_today).total.as_dict()
+            for label, day in periods.items()
+        },
+        **chosen,
+    }
 
 
 @router.get("/tickets/{number}", response_class=HTMLResponse)
@@ -175,7 +218,24 @@ async def render_ticket(
     store = ticket_store(context)
     access = TicketAccess(context, principal)
     ticket = await visible_ticket(store, access, number)
-    shown = await detail_json(ticket, access, store, datetime.now(UTC))
-    return _templates(request).TemplateResponse(
-        request, "ticket.html", page_context(request, principal, shown, home)
+    now = datetime.now(UTC)
+    shown = await detail_json(ticket, access, store, now)
+    tasks: list[dict[str, Any]] = []
+    if home == "/tickets":  # the centre's page: the ticket's 回访
+        views = TaskViews(principal, access.directory, now)
+        root = context.settings.recordings_dir
+
+        def verification() -> list[dict[str, Any]]:
+            found = VerificationStore(store).for_ticket(ticket.number)
+            return [views.detail(task, root) for task in sorted(found, key=_task_order)]
+
+        tasks = await asyncio.to_thread(verification)
+    page = page_context(
+        request, principal, shown, home, tasks, may_play=principal.role in VERIFIERS
     )
+    return _templates(request).TemplateResponse(request, "ticket.html", page)
+
+
+def _task_order(task: VerificationTask) -> tuple[int, int, int]:
+    """The latest round first, calls before 现场核查, then as made."""
+    return (-task.round, task.kind is TaskKind.ON_SITE, task.id or 0)
