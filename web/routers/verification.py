@@ -113,10 +113,18 @@ async def _step(function: Any, *args: Any, **options: Any) -> Any:
         raise _conflict(str(exc)) from None
 
 
-def _result(context: WebContext, principal: Principal, entered: Entered) -> dict[str, Any]:
+async def detail(
+    context: WebContext, principal: Principal, task: VerificationTask
+) -> dict[str, Any]:
+    """The task as ``principal`` sees it (in a thread: its recording's manifest is read)."""
+    shown = views(context, principal)
+    return await asyncio.to_thread(shown.detail, task, recordings_root(context))
+
+
+async def _result(context: WebContext, principal: Principal, entered: Entered) -> dict[str, Any]:
     ticket: Ticket = entered.ticket
     return {
-        "task": views(context, principal).detail(entered.task, recordings_root(context)),
+        "task": await detail(context, principal, entered.task),
         "ticket_status": ticket.status,
         "ticket_status_label": ticket.status.label,
         "verification_review": ticket.verification_review,
@@ -165,7 +173,7 @@ async def show_task(task_id: TaskId, context: ContextDep, principal: Verifier) -
     """Everything the task holds: each attempt (when, how it ended, by whom), the
     answers and where they came from (按键, 语音, 人工录入), the recording's legs."""
     task = await task_or_404(tasks_of(context), task_id)
-    return views(context, principal).detail(task, recordings_root(context))
+    return await detail(context, principal, task)
 
 
 @router.get(
@@ -225,7 +233,7 @@ async def take_task(
     over = principal.role is not Role.VERIFIER
     taken = await _step(take, store, task_id, principal.username, _now(), take_over=over)
     await audit.record(request, "verification.take", taken.ticket, {"task": task_id})
-    return views(context, principal).detail(taken, recordings_root(context))
+    return await detail(context, principal, taken)
 
 
 @router.post(
@@ -307,7 +315,7 @@ async def enter_task_result(
     ticket = entered.ticket
     if ticket.rating is not None and context.catalog is not None:  # QA filters calls by rating
         await asyncio.to_thread(context.catalog.set_rating, ticket.number, str(ticket.rating))
-    return _result(context, principal, entered)
+    return await _result(context, principal, entered)
 
 
 @router.post(
@@ -341,7 +349,7 @@ async def enter_on_site_result(
     )
     detail = {"task": task_id, "resolution": body.resolution.value, "photos": len(body.attachments)}
     await audit.record(request, "verification.on_site", entered.task.ticket, detail)
-    return _result(context, principal, entered)
+    return await _result(context, principal, entered)
 
 
 # -- figures ----------------------------------------------------------------------------------
