@@ -6,15 +6,13 @@ past the deadline marks it overdue and records a 督办; the figures count it.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import refused
-from tests.support.nodes import HOTLINE
+from tests.support.cli import hotline_in_process, refused
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
 
@@ -22,15 +20,12 @@ T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday, 17:00 in Guangzhou
 
 
 def run(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {
+    env = {
         "HOTLINE_TICKETS__DATABASE_URL": url,
         "HOTLINE_NODE__DATA_DIR": str(tmp / "data"),
         "COLUMNS": "200",
     }
-    return subprocess.run(
-        [str(HOTLINE), *args], capture_output=True, text=True, timeout=60, env=env, check=False
-    )
+    return hotline_in_process(*args, env=env)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

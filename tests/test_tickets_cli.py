@@ -1,4 +1,4 @@
-"""`hotline tickets list|show|transition` in a subprocess against a temporary SQLite store."""
+"""`hotline tickets list|show|transition` (in process) against a temporary SQLite store."""
 
 from __future__ import annotations
 
@@ -12,23 +12,15 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from tests.support.cli import refused
+from tests.support.cli import hotline_in_process, refused
 from tests.support.nodes import HOTLINE
 from tickets.model import RequestType, TicketDraft
 from tickets.store import TicketStore
 
 
 def hotline(url: str, *args: str, columns: int = 240) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env |= {"HOTLINE_TICKETS__DATABASE_URL": url, "COLUMNS": str(columns)}
-    return subprocess.run(
-        [str(HOTLINE), "tickets", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    env = {"HOTLINE_TICKETS__DATABASE_URL": url, "COLUMNS": str(columns)}
+    return hotline_in_process("tickets", *args, env=env)
 
 
 @pytest.fixture
