@@ -77,7 +77,19 @@ case "$what" in
     exec .venv/bin/hotline serve "$@"
     ;;
   test)
-    exec .venv/bin/python -m pytest "$@"
+    # Given tests (a path or -k EXPR): just those.  Otherwise everything, in two
+    # parts: the tests that start no node on every core (pytest-xdist), then those
+    # that start real nodes, one at a time (they time real calls).  Both always run;
+    # either failing fails the command.
+    for arg in "$@"; do
+      case "$arg" in -*) ;; *) exec .venv/bin/python -m pytest "$@" ;; esac
+    done
+    status=0
+    say "tests that start no node (on every core)"
+    .venv/bin/python -m pytest -m "not node" -n auto "$@" || status=$?
+    say "tests with real nodes (one at a time)"
+    .venv/bin/python -m pytest -m node -p no:xdist "$@" || status=$?
+    exit "$status"
     ;;
   setup)
     say "set up; run the node with: .venv/bin/hotline serve"

@@ -7,6 +7,7 @@ Every test that uses one of these node fixtures is marked ``node`` here, so
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,12 @@ import pytest
 
 from tests.support.nodes import Node, start_node
 from tests.support.postgres import PostgresServer, start_postgres
+
+# A terminal size inherited from whoever started the run (pytest-xdist's workers get
+# 80×24) would be frozen into the CLI's consoles when they are imported; without it
+# they follow COLUMNS as each test sets it.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 # Chromium and a page per fresh context, for the console tests.
 pytest_plugins = ["tests.support.browser"]

@@ -254,7 +254,8 @@ def test_whole_recordings_through_the_batch_interface(engine, speech) -> None:
     audio = np.concatenate([_silence(0.5, rate), speech(SENTENCE, rate), _silence(0.5, rate)])
     transcript = VoskRecognizer(MODEL).transcribe(audio.astype(np.float32) / 32768, rate)
     assert transcript.text and transcript.segments and transcript.engine == "vosk:model"
-    assert 0 < transcript.rtf < 1 and transcript.segments[0].start_s >= 0.4
+    # The speed itself is a benchmark's (bench/asr_vosk.py): here only that it is measured.
+    assert transcript.rtf > 0 and transcript.segments[0].start_s >= 0.4
 
 
 def test_chinese_output_loses_the_spaces_between_characters_and_is_simplified() -> None:

@@ -80,7 +80,7 @@ def test_the_migration_adds_the_corrections_and_matches_the_models(url: str) -> 
         assert "ticket_examples" in inspect(engine).get_table_names()
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
             assert compare_metadata(context, Base.metadata) == []
         downgrade(engine, "0003")
         assert "ticket_examples" not in inspect(engine).get_table_names()

@@ -91,7 +91,7 @@ def test_the_migration_keeps_dispatched_tickets_and_gives_them_their_lead(url: s
         upgrade_database(url)
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

@@ -135,7 +135,10 @@ def test_decode_refuses_a_newer_or_odd_schema(schema: object) -> None:
 
 def test_commands_are_the_documented_set() -> None:
     documented = {"answer", "reject", "play", "stop_playback", "listen", "stop_listening"}
-    assert documented | {"hangup", "transfer", "dial", "callback", "drain"} == m.COMMANDS
+    assert (
+        documented | {"hangup", "transfer", "dial", "callback", "survey_dial", "drain"}
+        == m.COMMANDS
+    )
 
 
 # ---- topics ----------------------------------------------------------------------------

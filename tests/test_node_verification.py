@@ -207,9 +207,10 @@ def test_a_worker_killed_mid_survey_costs_only_that_attempt(
         )[0]
 
         def holder() -> str:
-            for name, status in node.status().get("workers", {}).items():
-                if any(str(c.get("call_id")) == calling.call_id for c in status.get("calls", [])):
-                    return name
+            """The worker the hub dialled the survey call on (its log says)."""
+            for record in node.hub_events():
+                if record.get("call_id") == calling.call_id and record.get("worker"):
+                    return str(record["worker"])
             return ""
 
         worker = wait_for(holder, 15, "the worker holding the survey call")

@@ -227,9 +227,9 @@ def test_tasks_are_found_by_state_kind_ticket_verifier_and_time(
     store: TicketStore, tasks: VerificationStore
 ) -> None:
     one = closed(store, MONDAY_10 - timedelta(hours=2))
-    two = closed(store, MONDAY_10 - timedelta(hours=1), caller="13700137000")
+    two = closed(store, MONDAY_10 + timedelta(hours=23), caller="13700137000")
     a = planned(tasks, one)
-    b = planned(tasks, two, MONDAY_10 + timedelta(days=1))  # due a day later
+    b = planned(tasks, two, MONDAY_10 + timedelta(days=1))  # closed a day later: due later
     site = on_site_due(store.get(two), POLICY, MONDAY_10, 0.0, disputed=True)
     assert site is not None
     (c,) = tasks.add([dataclasses.replace(site, assigned_to="verifier-li")])
