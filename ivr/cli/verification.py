@@ -125,6 +125,7 @@ def call_now(
     from tickets.store import UnknownTicket
     from tickets.verification_store import VerificationStore
     from tickets.verification_tasks import TaskKind, TaskReason, TaskState
+    from verification.outcome import VERIFIABLE
     from verification.schedule import VerificationPolicy, load_do_not_call, plan_round
 
     settings = node_settings(config, **{"node.data_dir": data_dir})
@@ -142,6 +143,11 @@ def call_now(
             ticket = store.get(number)
         except UnknownTicket as exc:
             raise fail(str(exc)) from None
+        if ticket.status not in VERIFIABLE:
+            raise fail(
+                f"{ticket.number} is {ticket.status.label} ({ticket.status}): a 回访 is made "
+                "once the ticket is closed (办结)"
+            )
         current = [t for t in tasks.for_ticket(ticket.number) if t.round == ticket.redo_count + 1]
         if not current:
             try:
