@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,44 +25,58 @@ def _day(name: str, value: str | None, default: date) -> date:
         raise fail(f"{name} {value}: give a date as YYYY-MM-DD") from None
 
 
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="First day (YYYY-MM-DD; default: 30 days ago).")
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD; default: today).")
+]
+NowOpt = Annotated[str | None, typer.Option("--now", help="As of this ISO time.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object.")]
+
+
+def _period(
+    store: Any, start: str | None, end: str | None, moment: datetime
+) -> tuple[date, date, datetime, datetime]:
+    """The days asked for (default: the last 30 days) and the moments that bound them
+    in the hotline's time zone; exit 2 for a bad or reversed period."""
+    from zoneinfo import ZoneInfo
+
+    policy = store.policy.deadlines
+    zone = ZoneInfo(policy.timezone)
+    today = policy.local_day(moment)
+    first = _day("--from", start, today - timedelta(days=30))
+    last = _day("--to", end, today)
+    if last < first:
+        raise fail(f"--to {last} is before --from {first}")
+    begin = datetime.combine(first, time(), zone)
+    return first, last, begin, datetime.combine(last + timedelta(days=1), time(), zone)
+
+
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.0%}"
 
 
 @report_app.command("departments")
 def report_departments(
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day (YYYY-MM-DD; default: 30 days ago).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD; default: today).")
-    ] = None,
-    now: Annotated[str | None, typer.Option("--now", help="As of this ISO time.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Per department, for tickets dispatched in the period: 按时签收率, 按时办结率,
     退单率 and how many returns were upheld, 重办率, average handling time, overdue now."""
-    from zoneinfo import ZoneInfo
-
     from tickets.figures import department_figures
 
     moment = parse_now(now)
     rules = directory(config, data_dir)
     with ticket_store(config, data_dir) as store:
-        policy = store.policy.deadlines
-        zone = ZoneInfo(policy.timezone)
-        today = policy.local_day(moment)
-        first = _day("--from", start, today - timedelta(days=30))
-        last = _day("--to", end, today)
-        if last < first:
-            raise fail(f"--to {last} is before --from {first}")
-        begin = datetime.combine(first, time(), zone)
-        finish = datetime.combine(last + timedelta(days=1), time(), zone)
+        first, last, begin, finish = _period(store, start, end, moment)
         tickets = store.for_figures(begin, finish)
         figures = department_figures(
-            tickets, begin, finish, moment, policy, rules.sign_within_hours
+            tickets, begin, finish, moment, store.policy.deadlines, rules.sign_within_hours
         )
 
     def name(department: str) -> str:
@@ -110,36 +124,22 @@ def report_departments(
 
 @report_app.command("verification")
 def report_verification(
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day (YYYY-MM-DD; default: 30 days ago).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD; default: today).")
-    ] = None,
-    now: Annotated[str | None, typer.Option("--now", help="As of this ISO time.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """回访 figures for tasks planned in the period, per department and seat group:
     回访率, 联系成功率, 解决率, 满意率, 差评, 回访后重办, ratings by key and by voice."""
-    from zoneinfo import ZoneInfo
-
     from tickets.verification_store import TaskQuery, VerificationStore
     from verification.figures import figures
 
     moment = parse_now(now)
     rules = directory(config, data_dir)
     with ticket_store(config, data_dir) as store:
-        policy = store.policy.deadlines
-        zone = ZoneInfo(policy.timezone)
-        today = policy.local_day(moment)
-        first = _day("--from", start, today - timedelta(days=30))
-        last = _day("--to", end, today)
-        if last < first:
-            raise fail(f"--to {last} is before --from {first}")
-        begin = datetime.combine(first, time(), zone)
-        finish = datetime.combine(last + timedelta(days=1), time(), zone)
+        first, last, begin, finish = _period(store, start, end, moment)
         tasks = VerificationStore(store).find(
             TaskQuery(created_from=begin, created_to=finish, limit=1_000_000)
         )
