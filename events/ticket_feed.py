@@ -26,7 +26,7 @@ from events.messages import Message
 from events.outbox import Outbox
 
 # Audit details that hold the citizen's phone numbers: not on the bus.
-PRIVATE_DETAILS = frozenset({"callback_number", "previous_number"})
+PRIVATE_DETAILS = frozenset({"callback_number", "previous_number", "caller_number"})
 
 
 def _value(value: Any) -> Any:

@@ -333,3 +333,15 @@ async def test_a_ticket_reopened_before_its_call_is_not_called(store: TicketStor
     assert dials(rig) == []
     [task] = rig.verification.for_ticket(number)
     assert task.state is TaskState.CANCELLED
+
+
+async def test_every_try_is_in_the_tickets_history(store: TicketStore) -> None:
+    number = closed_ticket(store)
+    rig = Rig(store)
+    await rig.calls.plan()
+    [call_id] = await rig.calls.dial_due()
+    await rig.event(call_id, m.CALL_ENDED, status_code=486, reason="busy", answered=False)
+    entry = store.get(number).audit[-1]
+    assert entry.action == "verification_attempt" and entry.reason == "第1次回访：占线"
+    assert entry.details["caller_number"] == "13800138000"
+    assert store.get(number).status is Status.CLOSED

@@ -37,6 +37,7 @@ POLICY = DeadlinePolicy()
 # consultation with no extension pending (rated 不满意 where rated).
 _CLOCK = {Action.DUE_SOON: None, Action.OVERDUE: None}  # the sweep's marks, state kept
 _WITH_DEPARTMENT = {Action.SUPERVISE: None, Action.URGE: None, **_CLOCK, Action.MERGE: None}
+_VERIFYING = {Action.FLAG_REVIEW: None, Action.VERIFICATION_ATTEMPT: None}
 
 EXPECTED: dict[Status, dict[Action, Status | None]] = {
     Status.DRAFT: {
@@ -85,9 +86,10 @@ EXPECTED: dict[Status, dict[Action, Status | None]] = {
         Action.MERGE: None,
     },
     # 回访: the survey may flag any verified state for the centre's review (回访复核).
-    Status.CLOSED: {Action.CALLBACK: Status.CALLED_BACK, Action.FLAG_REVIEW: None},
-    Status.CALLED_BACK: {Action.RATE: Status.RATED, Action.FLAG_REVIEW: None},
-    Status.RATED: {Action.REOPEN: Status.HANDLING, Action.FLAG_REVIEW: None},
+    # and note each try that rated nothing (回访记录).
+    Status.CLOSED: {Action.CALLBACK: Status.CALLED_BACK, **_VERIFYING},
+    Status.CALLED_BACK: {Action.RATE: Status.RATED, **_VERIFYING},
+    Status.RATED: {Action.REOPEN: Status.HANDLING, **_VERIFYING},
     Status.RETURNED: {
         Action.APPROVE_RETURN: Status.DISPATCHED,
         Action.REJECT_RETURN: Status.DISPATCHED,

@@ -94,6 +94,7 @@ class Action(StrEnum):
     CALLBACK = "callback"
     RATE = "rate"
     FLAG_REVIEW = "flag_review"
+    VERIFICATION_ATTEMPT = "verification_attempt"
     UPHOLD = "uphold"
     REOPEN = "reopen"
 
@@ -136,6 +137,7 @@ ACTION_LABELS: Mapping[Action, str] = {
     Action.CALLBACK: "回访",
     Action.RATE: "评价",
     Action.FLAG_REVIEW: "回访复核",
+    Action.VERIFICATION_ATTEMPT: "回访记录",
     Action.UPHOLD: "维持办结",
     Action.REOPEN: "重办",
 }
@@ -150,7 +152,14 @@ ACTION_ALIASES: Mapping[str, Action] = {
 
 # Taken by the node itself (the deadline sweep), never by a person.
 SYSTEM_ACTIONS = frozenset(
-    {Action.DUE_SOON, Action.OVERDUE, Action.ESCALATE, Action.MERGE, Action.FLAG_REVIEW}
+    {
+        Action.DUE_SOON,
+        Action.OVERDUE,
+        Action.ESCALATE,
+        Action.MERGE,
+        Action.FLAG_REVIEW,
+        Action.VERIFICATION_ATTEMPT,
+    }
 )
 # A co-handler's or whistled department's own part: allowed while a department
 # holds the ticket, whatever the lead is doing.
@@ -222,6 +231,7 @@ RULES: Mapping[Action, Rule] = {
     Action.CALLBACK: Rule(_from(Status.CLOSED), Status.CALLED_BACK),
     Action.RATE: Rule(_from(Status.CALLED_BACK), Status.RATED),
     Action.FLAG_REVIEW: Rule(_VERIFIED, None),
+    Action.VERIFICATION_ATTEMPT: Rule(_VERIFIED, None),  # a 回访 try that rated nothing
     Action.UPHOLD: Rule(_VERIFIED, None, needs_reason=True),
     Action.REOPEN: Rule(_VERIFIED, Status.HANDLING, needs_reason=True),
 }
@@ -574,6 +584,8 @@ def transition(
                 changes["verification_review"] = True
         case Action.FLAG_REVIEW:
             changes["verification_review"] = True
+        case Action.VERIFICATION_ATTEMPT if caller_number.strip():
+            details["caller_number"] = caller_number.strip()  # which citizen was tried
         case Action.UPHOLD:
             changes["verification_review"] = False
         case Action.REOPEN:

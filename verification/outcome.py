@@ -82,6 +82,25 @@ def ticket_after_answers(
     return changed if changed is not ticket else None
 
 
+def attempt_noted(
+    ticket: Ticket, task: VerificationTask, attempt: Attempt, now: datetime
+) -> Ticket | None:
+    """The ticket with a 回访记录 entry for a try that rated nothing (no answer, busy,
+    wrong person, …): its history, and the events that follow it, carry every
+    attempt.  None when the ticket is no longer closed."""
+    if ticket.status not in VERIFIABLE:
+        return None
+    return transition(
+        ticket,
+        Action.VERIFICATION_ATTEMPT,
+        attempt.by or "system",
+        now,
+        reason=f"第{len(task.attempts) + 1}次回访：{attempt.outcome.label}",
+        note=attempt.detail,
+        caller_number=task.number,
+    )
+
+
 def _reason(resolution: Resolution | None, rating: Rating | None) -> str:
     said = [part.value for part in (resolution, rating) if part is not None]
     return "回访：" + "，".join(said)

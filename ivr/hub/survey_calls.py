@@ -56,7 +56,12 @@ from tickets.verification_tasks import (
     VerificationTask,
 )
 from verification import survey_script as script
-from verification.outcome import VERIFIABLE, NotVerifiable, ticket_after_answers
+from verification.outcome import (
+    VERIFIABLE,
+    NotVerifiable,
+    attempt_noted,
+    ticket_after_answers,
+)
 from verification.schedule import (
     VerificationPolicy,
     after_attempt,
@@ -420,7 +425,7 @@ class SurveyCalls:
 
         def change(ticket: Ticket) -> Ticket | None:
             if result is None or result.outcome is not AttemptOutcome.COMPLETED:
-                return None
+                return attempt_noted(ticket, task, attempt, now)
             disputes = bool(result.comment) and comment_disputes(result.comment)
             return ticket_after_answers(
                 ticket, result.resolution, result.rating, result.comment, now, SURVEYOR, disputes
