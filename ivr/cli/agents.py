@@ -23,7 +23,7 @@ from events import topics
 
 agents_app = typer.Typer(help="Agents' states: list them, log in, ready, not ready, log out.")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line is never cut (logs, grep)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")]

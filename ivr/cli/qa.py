@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 qa_app = typer.Typer(help="QA review: the catalog of recorded calls.")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")]

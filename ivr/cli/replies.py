@@ -20,7 +20,7 @@ replies_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 FIELD_LIMIT = 16 * 1024 * 1024  # a letter of a few megabytes is still one field
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from call_routing.simulator import Scenario
 
 console = Console()
+err = Console(stderr=True, soft_wrap=True)  # an error line is never cut (logs, grep)
 
 
 def simulate_command(
@@ -63,15 +64,13 @@ def simulate_command(
     try:
         shape = tuple(float(x) for x in profile.split(",") if x.strip())
     except ValueError:
-        Console(stderr=True).print("[red]error:[/red] --profile takes numbers: 0.6,1.5,1.3")
+        err.print("[red]error:[/red] --profile takes numbers: 0.6,1.5,1.3")
         raise typer.Exit(2) from None
     if patience is not None and patience <= 0:
-        Console(stderr=True).print("[red]error:[/red] --patience must be more than 0 seconds")
+        err.print("[red]error:[/red] --patience must be more than 0 seconds")
         raise typer.Exit(2)
     if policy not in POLICIES:
-        Console(stderr=True).print(
-            f"[red]error:[/red] --policy takes one of {', '.join(POLICIES)}, not {policy!r}"
-        )
+        err.print(f"[red]error:[/red] --policy takes one of {', '.join(POLICIES)}, not {policy!r}")
         raise typer.Exit(2)
     layout = groups if groups is not None else (4 if compare else 1)
     try:
@@ -89,7 +88,7 @@ def simulate_command(
             POLICIES[policy],
         )
     except ValueError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc} (--groups, --agents)")
+        err.print(f"[red]error:[/red] {exc} (--groups, --agents)")
         raise typer.Exit(2) from None
     if compare:
         _compare(scenario, [replace(scenario, overflow=p) for p in POLICIES.values()], as_json)
