@@ -165,12 +165,15 @@ def test_the_ticket_is_corrected_and_accepted(desk: Desk) -> None:
             "request_type": "求助",
             "address": "天河区幸福小区东门",
             "summary": "求助：小区东门路灯坏了",
+            "declined_callback": True,  # 不需回访
             "action": "受理",
         },
     )
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["status"] == "accepted"
+    assert submitted.json()["declined_callback"] is True
     stored = desk.store.get(number)
+    assert stored.declined_callback
     assert (stored.status.value, stored.owner, stored.request_type.value) == (
         "accepted",
         "1002",

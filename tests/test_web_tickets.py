@@ -223,6 +223,18 @@ def test_an_emergency_report_carries_the_emergency_number(api: Api) -> None:
     assert response.json()["address"] == "越秀区中山路8号"  # the report's own address wins
 
 
+def test_a_citizen_who_wants_no_callback_is_not_surveyed(api: Api) -> None:
+    from verification.schedule import VerificationPolicy, plan_round
+
+    response = api.create(declined_callback=True)
+    assert response.status_code == 201 and response.json()["declined_callback"] is True
+    ticket = api.store.get(response.json()["number"])
+    assert ticket.declined_callback
+    [task] = plan_round(ticket, VerificationPolicy(), datetime.now(UTC), 0.5)
+    assert task.reason is not None and task.reason.value == "declined_callbacks"
+    assert api.create(declined_callback="yes").status_code == 422  # a flag, not words
+
+
 def test_a_similar_qr_report_from_the_same_address_is_linked_as_a_duplicate(api: Api) -> None:
     first = api.create().json()
     again = api.create(channel="qr", caller_number="", content=STREETLIGHT_AGAIN)

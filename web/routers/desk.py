@@ -162,6 +162,7 @@ class TicketSubmit(BaseModel):
     domain: str | None = Field(None, max_length=100)
     category_code: str | None = Field(None, max_length=50)
     caller_name: str | None = Field(None, max_length=100)
+    declined_callback: bool | None = Field(None, description="不需回访: no 回访 call about it.")
     address: str | None = Field(None, max_length=500)
     content: str | None = Field(None, max_length=4000)
     summary: str | None = Field(None, max_length=1000)
@@ -184,6 +185,7 @@ class TicketSubmit(BaseModel):
 
 
 _CORRECTABLE = (
+    "declined_callback",
     "request_type",
     "domain",
     "category_code",

@@ -236,6 +236,7 @@ def draft_for_report(
         caller_number=report.caller_number,
         caller_name=report.caller_name or _first(slots.get("names"), "value"),
         confidential=report.confidential,
+        declined_callback=report.declined_callback,
         request_type=request_type,
         domain=str(found.get("domain") or ""),
         category_code=str((found.get("category") or {}).get("code") or ""),

@@ -114,6 +114,9 @@ class TicketCreate(BaseModel):
     confidential: StrictBool = Field(
         False, description="The citizen asked to stay anonymous (保密)."
     )
+    declined_callback: StrictBool = Field(
+        False, description="The citizen does not want to be called back about it (不需回访)."
+    )
 
     @field_validator("caller_number")
     @classmethod
@@ -266,6 +269,7 @@ class TicketSummary(BaseModel):
     caller_number: str = Field(description="Masked (138****8000) for roles that need no numbers.")
     caller_name: str
     confidential: bool
+    declined_callback: bool = Field(description="The citizen asked not to be called back.")
     address: str
     summary: str
     due_date: date
@@ -314,6 +318,7 @@ def _summary_fields(ticket: Ticket, today: date) -> dict[str, object]:
         "caller_number": ticket.caller_number,
         "caller_name": ticket.caller_name,
         "confidential": ticket.confidential,
+        "declined_callback": ticket.declined_callback,
         "address": ticket.address,
         "summary": ticket.summary,
         "due_date": ticket.due_date,

@@ -196,6 +196,7 @@
     if (changed || !form.contains(document.activeElement)) {
       for (const [key, id] of Object.entries(FIELDS)) $(id).value = ticket[key] || "";
       $("t-co").value = (ticket.co_departments || []).join("，");
+      $("t-no-callback").checked = !!ticket.declined_callback;
       if (changed) $("t-note").value = ticket.reply || "";
     }
     for (const element of form.elements) element.disabled = !ticket.editable && element.type !== "submit";
@@ -211,6 +212,7 @@
     if (state.ticket.editable) {
       for (const [key, id] of Object.entries(FIELDS)) body[key] = $(id).value;
       body.co_departments = $("t-co").value.split(/[,，、\s]+/).filter(Boolean);
+      body.declined_callback = $("t-no-callback").checked;
     }
     body.note = $("t-note").value;
     const labels = { "": "保存工单", accept: "受理", close_at_once: "即时办结", dispatch: "派单" };
