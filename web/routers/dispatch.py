@@ -147,6 +147,13 @@ async def list_departments(
     }
 
 
+# A report's period, as every figures route takes it.
+FromDay = Annotated[
+    Day | None, Query(alias="from", description="First day (default: 30 days before `to`).")
+]
+ToDay = Annotated[Day | None, Query(alias="to", description="Last day, included (default: today).")]
+
+
 def report_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     """The days asked for, held within what a timestamp holds (``to`` before ``from``:
     no day, so no figures)."""
@@ -164,12 +171,8 @@ def report_period(start: date | None, end: date | None, today: date) -> tuple[da
 async def report_departments(
     context: ContextDep,
     principal: SupervisorDep,
-    start: Annotated[
-        Day | None, Query(alias="from", description="First day (default: 30 days before `to`).")
-    ] = None,
-    end: Annotated[
-        Day | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    start: FromDay = None,
+    end: ToDay = None,
 ) -> dict[str, Any]:
     """For tickets dispatched in the period, per department: 按时签收率, 按时办结率,
     退单率 and how many returns were upheld, 重办率, average handling time, overdue now

@@ -39,9 +39,8 @@ from web.context import WebContext
 from web.csrf import require_csrf
 from web.deps import ContextDep, SupervisorDep, department_directory, ticket_store
 from web.roles import Principal, Role, require_roles
-from web.routers.dispatch import report_period
+from web.routers.dispatch import FromDay, ToDay, report_period
 from web.schemas.errors import refusals
-from web.schemas.query import Day
 from web.schemas.verification import (
     CallPlaced,
     OnSiteRequest,
@@ -364,12 +363,8 @@ async def enter_on_site_result(
 async def report_verification(
     context: ContextDep,
     principal: SupervisorDep,
-    start: Annotated[
-        Day | None, Query(alias="from", description="First day (default: 30 days before `to`).")
-    ] = None,
-    end: Annotated[
-        Day | None, Query(alias="to", description="Last day, included (default: today).")
-    ] = None,
+    start: FromDay = None,
+    end: ToDay = None,
 ) -> dict[str, Any]:
     """For the 回访 tasks made in the period (days in hotline time): 应回访, 回访率,
     联系成功率, 解决率, 满意率, 差评, 回访后重办 and the ratings given by key, by voice
