@@ -254,6 +254,7 @@ modparam("dispatcher", "ds_ping_reply_codes", "class=2;code=403;code=404;code=40
 modparam("dispatcher", "ds_hash_size", 9)
 modparam("dispatcher", "ds_hash_expire", {settings.workers.max_call_s + 60})
 modparam("dispatcher", "ds_hash_initexpire", 90)
+modparam("dispatcher", "reload_delta", 0)  # a worker gone and back: two reloads at once
 modparam("pipelimit", "timer_interval", 1)
 # Admission: the share of new calls let in (0-100), set at run time by the supervisor
 # (`kamcmd pv.shvSet admit_pct int N`) from what the node measures.

@@ -16,3 +16,12 @@ def number_uri(number: str, template: str, remote_uri: str, setting: str) -> str
     if not host:
         raise ValueError(f"no {setting} and no gateway the caller came from to dial through")
     return f"sip:{number}@{host}"
+
+
+def front_address(listen: str, port: int, advertised_address: str = "") -> str:
+    """host:port of the node's Kamailio as its media workers and phones reach it:
+    where agents register and what every call a worker places goes through."""
+    host = advertised_address or listen
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    return f"{host}:{port}"

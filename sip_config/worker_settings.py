@@ -63,6 +63,8 @@ class NodeView:
 
 @dataclass(frozen=True)
 class SipView:
+    listen: str = _key("127.0.0.1", rule=rules.ip_address_or_empty)
+    port: int = _key(5060, ge=1, le=65535)
     transports: tuple[Literal["udp", "tcp"], ...] = _key(
         ("udp", "tcp"), rule=rules.non_empty_unique
     )

@@ -2,8 +2,9 @@
 the hub) calls citizens back through its trunk, here a local `hotline phone
 --auto-answer` that presses keys; the answers land in the ticket, the call is
 recorded with a verified manifest and hash chain, 2 + 2 leaves the ticket for
-the centre's 重办 review, and a phone that never answers is tried the configured
-number of times and then listed for a person."""
+the centre's 重办 review, and a phone that never answers (or is busy) is tried
+the configured number of times and then listed for a person.  Every survey call
+reaches the citizen through the node's Kamailio."""
 
 from __future__ import annotations
 
@@ -148,6 +149,7 @@ def test_keys_one_then_four_rate_the_ticket_solved_and_satisfied(
     assert not rated.verification_review
     assert [e.action for e in rated.audit[-2:]] == ["callback", "rate"]
     assert summary.get("answered"), summary
+    assert summary["offered_from"] == [node.target]  # dialled out through the node's Kamailio
     [task] = wait_for(
         lambda: [t for t in tasks(node, number) if t.recording_dir], 30, "the recording"
     )
@@ -190,9 +192,25 @@ def test_a_phone_that_never_answers_is_tried_twice_then_listed_for_a_person(
     finally:
         summary = phone_summary(phone)
     assert summary.get("offered") == 2, summary
+    assert summary["offered_from"] == [node.target] * 2
     assert task.state is TaskState.NEEDS_PERSON and task.reason is TaskReason.UNREACHED
     assert [a.outcome for a in task.attempts] == [AttemptOutcome.NO_ANSWER] * 2
     assert ticket(node, number).status is Status.CLOSED  # nothing was rated
+
+
+def test_a_busy_phone_is_tried_twice_then_listed_for_a_person(
+    surveying: tuple[Node, int], tmp_path: Path
+) -> None:
+    node, port = surveying
+    phone = citizen(port, tmp_path, "--busy", "--calls", "2")
+    try:
+        number = close_a_ticket(node, "13800138005")
+        [task] = wait_for(lambda: settled(node, number), 60, "both attempts")
+    finally:
+        summary = phone_summary(phone)
+    assert summary.get("offered") == 2 and summary.get("answered_calls") == 0, summary
+    assert task.state is TaskState.NEEDS_PERSON and task.reason is TaskReason.UNREACHED
+    assert [a.outcome for a in task.attempts] == [AttemptOutcome.BUSY] * 2
 
 
 def test_a_worker_killed_mid_survey_costs_only_that_attempt(

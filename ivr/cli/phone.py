@@ -44,6 +44,9 @@ def phone(
     codec: Annotated[
         list[str] | None, typer.Option(help="Offer only these codecs (PCMA, PCMU, G722).")
     ] = None,
+    busy: Annotated[
+        bool, typer.Option(help="With --auto-answer: refuse each call with 486 Busy Here.")
+    ] = False,
 ) -> None:
     """A softphone: place a call, play a WAV, record what is heard, send digits."""
     from ivr.peers.phone import DtmfAt, PhoneOptions, run_phone, summary_json
@@ -86,6 +89,7 @@ def phone(
         loop_play=loop_play,
         answer=answer,
         answer_after_s=answer_after,
+        busy=busy,
     )
     if password and not register:
         err.print("error: --password is for --register HOST:PORT")

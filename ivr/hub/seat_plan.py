@@ -13,14 +13,13 @@ from call_routing.taxonomy import load_taxonomy
 from ivr.hub.flow import CallFlow
 from ivr.hub.seating import Seating, SeatingOptions
 from sip_config import Settings
+from sip_config.sip_uris import front_address
 
 
 def registrar_address(settings: Settings) -> str:
     """host:port of the node's Kamailio, where agents' phones register."""
-    host = settings.sip.advertised_address or settings.sip.listen
-    if host == "0.0.0.0":
-        host = "127.0.0.1"
-    return f"{host}:{settings.sip.port}"
+    sip = settings.sip
+    return front_address(sip.listen, sip.port, sip.advertised_address)
 
 
 def _groups(settings: Settings) -> tuple[list[str], str]:

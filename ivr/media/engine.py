@@ -10,10 +10,9 @@ This is the only module that imports ``pjsua2``.  Rules it keeps:
   and are destroyed on the engine thread, players and recorders before calls.
 
 Its pjsua2-free parts live beside it: :mod:`~ivr.media.engine_config` (the
-configuration, a listen's thresholds, :class:`EngineError`, re-exported here),
-:mod:`~ivr.media.engine_events`, :mod:`~ivr.media.endpointing` (when the caller
-speaks) and :mod:`~ivr.media.engine_support` (a leg's record, the graveyard, the
-job queue, the poller, a tap's buffer, helpers).
+configuration, a listen's thresholds, :class:`EngineError`), the events, when the
+caller speaks (:mod:`~ivr.media.endpointing`) and :mod:`~ivr.media.engine_support`
+(a leg's record, the graveyard, the job queue, the poller, a tap's buffer).
 """
 
 from __future__ import annotations
@@ -30,13 +29,7 @@ from typing import Any
 import pjsua2 as pj
 
 from ivr.media.endpointing import BargeIn, Endpointer, NoInput, SpeechEnd, SpeechStart
-from ivr.media.engine_config import (
-    CODEC_IDS,
-    GRAVE_S,
-    EngineConfig,
-    EngineError,
-    ListenParams,
-)
+from ivr.media.engine_config import CODEC_IDS, GRAVE_S, EngineConfig, EngineError, ListenParams
 from ivr.media.engine_events import (
     DtmfReceived,
     EngineEvent,
@@ -65,6 +58,7 @@ from ivr.media.engine_support import (
     stream_stats,
     user_part,
     vector_reader,
+    via_proxy,
     write_silence,
 )
 
@@ -164,6 +158,7 @@ class SipEngine:
         self.port = 0
         self._ep: Any = None
         self._account: Any = None
+        self._proxied: Any = None  # the account calls through ``outbound_proxy`` use
         self._comfort: Any = None  # silence sent into every call (see _reconnect)
         self._poller = Poller(self._jobs, config.poll_ms, config.idle_poll_ms)
 
@@ -267,9 +262,13 @@ class SipEngine:
         acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_OPTIONAL
         acc_cfg.callConfig.timerSessExpiresSec = cfg.session_expires_s
         acc_cfg.callConfig.timerMinSESec = 90
-        account = _Account(self)
-        account.create(acc_cfg, True)
-        self._account = account
+        self._account = self._proxied = _Account(self)
+        self._account.create(acc_cfg, True)
+        if cfg.outbound_proxy:  # the same identity, with the proxy as its route set
+            acc_cfg.regConfig.registrarUri = ""
+            acc_cfg.sipConfig.proxies.append(f"sip:{cfg.outbound_proxy};lr")
+            self._proxied = _Account(self)
+            self._proxied.create(acc_cfg, False)
 
     def _create_transports(self) -> int:
         cfg = self.config
@@ -318,7 +317,7 @@ class SipEngine:
         self._graveyard.sweep(0.0, everything=True)
         self._free_taps.clear()  # no call is left: the bridge no longer calls them
         self._comfort = None
-        self._account = None
+        self._account = self._proxied = None
         self._poller.close()
         try:
             self._ep.libDestroy()
@@ -342,8 +341,7 @@ class SipEngine:
         leg = Leg(self._new_leg_id(), call, outbound=False, created=time.monotonic())
         call.leg_id = leg.leg_id
         self._legs[leg.leg_id] = leg
-        # Capacity is PJSIP's own max-calls check, which refuses with 486 before any
-        # media is set up; refusing here would cost an RTP socket pair per INVITE.
+        # Capacity is PJSIP's max-calls check: its 486 comes before any RTP socket is made.
         if not self.accepting:
             leg.local_hangup = "rejected"
             self._answer(call, 503)
@@ -358,6 +356,7 @@ class SipEngine:
                 caller=user_part(info.remoteUri),
                 called=called,
                 remote_uri=info.remoteUri,
+                source=f"{prm.rdata.srcAddress}",
             )
         )
         self._answer(call, 180)
@@ -770,10 +769,11 @@ class SipEngine:
         return self.submit(run)
 
     def make_call(self, uri: str) -> concurrent.futures.Future:
-        """Place an outbound call; the future holds the new leg id."""
+        """Place an outbound call (via ``outbound_proxy``); the future holds its leg id."""
 
         def run() -> str:
-            call = _Call(self, self._account)
+            proxied = via_proxy(uri, self.config.outbound_proxy)
+            call = _Call(self, self._proxied if proxied else self._account)
             leg = Leg(self._new_leg_id(), call, outbound=True, created=time.monotonic())
             call.leg_id = leg.leg_id
             self._legs[leg.leg_id] = leg

@@ -40,6 +40,8 @@ class EngineConfig:
     username: str = ""  # digest credentials for the registrar (default: identity)
     password: str = ""
     register_expires_s: int = 300
+    # host:port every call placed to someone else goes through (the node's Kamailio)
+    outbound_proxy: str = ""
     pjsip_log_level: int = 0
     # What a worker costs (see "Threading inside a media worker" in the design):
     poll_ms: int = POLL_MS

@@ -22,6 +22,7 @@ class LegOffered(EngineEvent):
     caller: str
     called: str
     remote_uri: str
+    source: str = ""  # host:port the INVITE came from
 
 
 @dataclass(frozen=True)

@@ -334,3 +334,13 @@ def end_reason(local_hangup: str, answered: bool, outbound: bool, code: int) -> 
     if code == 487:
         return "cancelled"
     return "failed" if outbound else "cancelled"
+
+
+def via_proxy(uri: str, proxy: str) -> bool:
+    """Whether a call to ``uri`` goes through ``proxy`` (host:port, the node's
+    Kamailio): always, unless there is none or ``uri`` is addressed to it already
+    (an agent's registration there)."""
+    if not proxy:
+        return False
+    host = uri.split("@", 1)[-1].split(";", 1)[0].split(">", 1)[0]
+    return host.removeprefix("sip:") != proxy

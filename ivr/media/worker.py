@@ -38,7 +38,7 @@ from ivr.node.tasks import TaskSet
 from recordings import manifest as mf
 from recordings.layout import call_dir
 from sip_config.kamailio import HUB_BUSY_REASON
-from sip_config.sip_uris import number_uri
+from sip_config.sip_uris import front_address, number_uri
 from sip_config.worker_settings import WorkerSettings, read_worker_settings  # no pydantic
 from tts.layout import prompt_path  # not tts.prompts: a worker needs no synthesizer
 
@@ -74,6 +74,10 @@ class MediaWorker:
                 user_agent=f"hotline-node worker {worker_id}",
                 # The hotline's number: what agents, and citizens called back, see.
                 identity=settings.sip.numbers[0],
+                # Callbacks, 回访 and agents' fixed phones are dialled through Kamailio.
+                outbound_proxy=front_address(
+                    settings.sip.listen, settings.sip.port, settings.sip.advertised_address
+                ),
                 pjsip_log_level=settings.workers.pjsip_log_level,
                 idle_poll_ms=settings.workers.idle_poll_ms,
                 media_thread=settings.workers.media_thread,

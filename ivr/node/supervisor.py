@@ -337,10 +337,17 @@ class Supervisor:
         os.replace(tmp, path)
 
     async def _reload_dispatcher(self) -> None:
+        """Kamailio reads the list again; a refused reload (kamcmd prints the RPC
+        fault and exits 0) is tried again, or a restarted worker's new port would
+        stay unknown to it: no calls in, and its calls out refused."""
         self._write_dispatcher_list()
-        ok, output = await kamcmd(self.settings, "dispatcher.reload")
-        if not ok:
-            log.warning("dispatcher reload failed", extra=fields(output=output))
+        output = ""
+        for _attempt in range(3):
+            ok, output = await kamcmd(self.settings, "dispatcher.reload")
+            if ok and not output.lower().startswith("error"):
+                return
+            await asyncio.sleep(0.5)
+        log.warning("dispatcher reload failed", extra=fields(output=output))
 
     async def _wait_for_workers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -57,6 +57,7 @@ class PhoneOptions:
     loop_play: bool = False  # play the WAV round and round (an agent's voice)
     answer: bool = True  # with auto_answer: False lets calls ring unanswered
     answer_after_s: float = 0.0  # with auto_answer: let it ring this long first
+    busy: bool = False  # with auto_answer: refuse each call with 486 Busy Here
     codecs: tuple[str, ...] = ("PCMA", "PCMU", "G722")
 
 
@@ -71,6 +72,7 @@ class PhoneResult:
     error: str = ""
     offered: int = 0  # calls that rang this phone (auto-answer)
     answered_calls: int = 0
+    offered_from: list[str] = field(default_factory=list)  # host:port each INVITE came from
 
     @property
     def ok(self) -> bool:
@@ -116,9 +118,12 @@ async def run_phone(options: PhoneOptions) -> PhoneResult:
                 await asyncio.sleep(0.5)
                 break
             match event:
-                case ev.LegOffered(leg=leg) if options.auto_answer:
+                case ev.LegOffered(leg=leg, source=source) if options.auto_answer:
                     result.offered += 1
-                    if options.answer and options.answer_after_s > 0:
+                    result.offered_from.append(source)
+                    if options.busy:
+                        await asyncio.wrap_future(engine.answer(leg, 486))
+                    elif options.answer and options.answer_after_s > 0:
                         scheduled.append(
                             loop.call_later(
                                 options.answer_after_s, lambda leg=leg: engine.answer(leg, 200)
@@ -218,6 +223,7 @@ def summary_json(result: PhoneResult) -> str:
             "error": result.error,
             "offered": result.offered,
             "answered_calls": result.answered_calls,
+            "offered_from": result.offered_from,
         },
         ensure_ascii=False,
     )
