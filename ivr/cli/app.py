@@ -9,6 +9,7 @@ import typer
 from ivr.cli.agents import agents_app
 from ivr.cli.asr import asr_app
 from ivr.cli.departments import departments_app
+from ivr.cli.hotspots import hotspots_app
 from ivr.cli.models import models_app
 from ivr.cli.nlu import nlu_app, route
 from ivr.cli.phone import phone
@@ -42,6 +43,7 @@ app.add_typer(qa_app, name="qa")
 app.add_typer(replies_app, name="replies")
 app.add_typer(report_app, name="report")
 app.add_typer(verification_app, name="verification")
+app.add_typer(hotspots_app, name="hotspots")
 app.command("route")(route)
 app.command("staffing")(staffing_command)
 app.command("capacity")(capacity_command)
