@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -72,18 +72,24 @@ class Hotspot:
         }
 
 
+Classify = Callable[[list[str]], list[Mapping[str, float]]]
+"""Titles → each one's category probabilities (the understanding's domain model)."""
+
+
 def find_hotspots(
     requests: Sequence[Request],
     now: datetime | None = None,
     options: HotspotOptions | None = None,
+    classify: Classify | None = None,
 ) -> list[Hotspot]:
     """The hotspots among ``requests``, hottest first.  ``now`` is where growth is
-    measured back from (default: the newest request)."""
+    measured back from (default: the newest request).  ``classify`` tells the
+    kind of problem of requests that carry no category."""
     options = options or HotspotOptions()
     if not requests:
         return []
     places = [places_in(r.title, r.text, r.place_hint) for r in requests]
-    grouping = group_requests(requests, places, options.grouping)
+    grouping = group_requests(requests, places, options.grouping, _kinds(requests, classify))
     copies = _Copies(len(requests), grouping.copies)
     moment = now or max(r.at for r in requests)
     found = []
@@ -230,3 +236,18 @@ def _ranked(hotspot: Hotspot, rank: int) -> Hotspot:
     from dataclasses import replace
 
     return replace(hotspot, rank=rank)
+
+
+def _kinds(requests: Sequence[Request], classify: Classify | None) -> list[Mapping[str, float]]:
+    """Each request's category (its first level) as probabilities: a known one is
+    sure; the others are asked of ``classify``, or unknown (empty)."""
+    kinds: list[Mapping[str, float]] = [
+        {r.category.split("/")[0]: 1.0} if r.category else {} for r in requests
+    ]
+    unknown = [k for k, r in enumerate(requests) if not r.category]
+    if classify is not None and unknown:
+        for k, probabilities in zip(
+            unknown, classify([requests[k].title for k in unknown]), strict=True
+        ):
+            kinds[k] = probabilities
+    return kinds

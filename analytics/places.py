@@ -32,7 +32,8 @@ _CJK = "[\u4e00-\u9fa5A-Za-z0-9]"
 _KINDS = (
     "小区|花园|新城|新村|家园|山庄|公寓|大厦|大楼|广场|商场|市场|中心|苑|府|城|"
     "幼儿园|小学|中学|大学|学院|学校|医院|卫生院|诊所|"
-    "有限公司|公司|集团|工厂|厂|酒店|宾馆|银行|车站|站|"
+    "有限公司|公司|集团|工厂|厂|工地|楼盘|酒店|宾馆|银行|车站|站|驾校|培训机构|培训学校|"
+    "超市|商店|餐厅|饭店|酒楼|网吧|"
     "大道|大街|路|街|巷|桥|"
     "村|社区|镇|乡|街道"
 )
@@ -48,12 +49,20 @@ _GENERIC = frozenset(
         "政府 人民政府 市政府 县政府 镇政府 有关部门 公路 道路 线路 马路 村道 街道 小区 社区"
         " 学校 医院 公司 农村 城市 县城 市区 城区 安置小区 老旧小区 高速路 村级公路 交叉路"
         " 这段路 一条路 商业街 步行街 物业公司 开发商 房地产公司 中心 车站 城管 电站 加油站"
-        " 收费站 派出所 广场 修路"
+        " 收费站 派出所 广场 修路 工地 工厂 超市 酒店 银行 驾校 餐厅 饭店"
     )
+)
+# What every complaint says whatever its problem: left out of "what the problem is".
+_BOILERPLATE = re.compile(
+    r"请求|恳请|希望|要求|建议|请问|请|麻烦|相关部门|有关部门|政府|领导|部门|尽快|及时|"
+    r"处理|解决|查处|整治|管一管|管理|重视|反映|投诉|举报|咨询|问题|情况|严重|影响|"
+    r"小区|业主|居民|村民|住户|我们|我|大家|附近|周边|旁边|门口|已经|一直|至今|没有|还是|"
+    r"非常|特别|很多|多次|每天|现在|帮忙|帮帮|到底|什么|怎么|为什么|这个|那个"
 )
 # What is never inside a place's name: a place ends before these.
 _BREAK = re.compile(
     r"的|了|对|给|把|被|将|向|从|让|及|局|委|拖延|要求|希望|请求|反映|投诉|举报|建议|咨询|关于|"
+    r"旁边|旁|附近|周边|周围|对面|门口|[东南西北]侧|[东南西北]边|一带|"
     r"[，,。！!？?；;：:“”\"（）()、\s]"
 )
 _TRAILING = re.compile(r"(?:小区|附近|周边|旁边|门口|一带|片区|路段|段)+$")
@@ -123,3 +132,11 @@ def same_place(a: Places, b: Places) -> bool:
 def _add(found: list[str], key: str) -> None:
     if key and key not in found:
         found.append(key)
+
+
+def without_places(text: str, places: Places) -> str:
+    """``text`` with the places it names cut out: what is left says what the
+    problem is, so that two problems at one estate do not read alike for it."""
+    for key in sorted((*places.specific, *places.areas), key=len, reverse=True):
+        text = text.replace(key, "，")
+    return _BOILERPLATE.sub("，", _CODE_AREA.sub("，", text))

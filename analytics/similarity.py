@@ -66,3 +66,12 @@ def similar_pairs(vectors, floor: float) -> list[tuple[int, int, float]]:  # noq
             if i < col:
                 pairs.append((i, col, float(scores[row, col])))
     return pairs
+
+
+def pair_cosines(vectors, pairs: Sequence[tuple[int, int]]) -> list[float]:  # noqa: ANN001
+    """The cosine of each pair of rows (the rows are L2-normalised)."""
+    if not pairs:
+        return []
+    left = vectors[[i for i, _ in pairs]]
+    right = vectors[[j for _, j in pairs]]
+    return np.asarray(left.multiply(right).sum(axis=1)).ravel().astype(float).tolist()
