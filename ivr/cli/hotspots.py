@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ivr.cli.common import ConfigOpt, DataDirOpt, console, err
+from ivr.cli.common import ConfigOpt, DataDirOpt, console, err, node_settings
 from ivr.cli.ticket_work import fail, parse_now, ticket_store
 
 hotspots_app = typer.Typer(
@@ -33,6 +33,7 @@ def detect(
     top: TopOpt = 10,
     as_json: JsonOpt = False,
     min_requests: MinOpt = 2,
+    config: ConfigOpt = None,
 ) -> None:
     """The hottest hotspots among the messages of FILE."""
     from analytics.message_rows import MessageFileError, requests_from_rows
@@ -51,7 +52,8 @@ def detect(
         for problem in exc.problems:
             err.print(f"[red]error:[/red] {file}: {problem}", highlight=False, markup=True)
         raise typer.Exit(2) from None
-    _show(requests, None, top, as_json, min_requests, f"{file.name}: {len(requests)} 条留言")
+    heading = f"{file.name}: {len(requests)} 条留言"
+    _show(requests, None, top, as_json, min_requests, heading, _classifier(config))
 
 
 @hotspots_app.command("list")
@@ -72,18 +74,38 @@ def list_hotspots(
     moment = parse_now(now)
     with ticket_store(config, data_dir) as store:
         requests = ticket_requests(store, moment, days)
-    _show(requests, moment, top, as_json, min_requests, f"近 {days} 天工单: {len(requests)} 件")
+    heading = f"近 {days} 天工单: {len(requests)} 件"
+    _show(requests, moment, top, as_json, min_requests, heading, _classifier(config))
+
+
+def _classifier(config: Path | None) -> Any:
+    """The kind of problem of requests without a category: the domain model the
+    hub uses (``routing.model``, else the shipped one)."""
+    from call_routing.nlu_model import ModelError, load
+
+    try:
+        model = load(node_settings(config).routing.model).domain
+    except ModelError as exc:
+        raise fail(str(exc)) from None
+    return lambda titles: [p.scores for p in model.predict_all(titles)]
 
 
 def _show(
-    requests: list[Any], now: Any, top: int, as_json: bool, min_requests: int, heading: str
+    requests: list[Any],
+    now: Any,
+    top: int,
+    as_json: bool,
+    min_requests: int,
+    heading: str,
+    classify: Any,
 ) -> None:
     from analytics.hotspots import HotspotOptions, find_hotspots
 
     started = time.monotonic()
     if len(requests) > 2000 and sys.stderr.isatty():
         err.print(f"grouping {len(requests)} requests…")
-    hotspots = find_hotspots(requests, now, HotspotOptions(min_requests=min_requests))[:top]
+    options = HotspotOptions(min_requests=min_requests)
+    hotspots = find_hotspots(requests, now, options, classify)[:top]
     if as_json:
         print(json.dumps({"hotspots": [h.as_json() for h in hotspots]}, ensure_ascii=False))
         return
