@@ -83,6 +83,7 @@ def group_requests(
     titles = [without_places(r.title, p) for r, p in zip(requests, places, strict=True)]
     problems = text_vectors(documents, titles)
     pairs = similar_pairs(whole, options.text_floor) if requests else []
+    pairs += _same_place_pairs(requests, places, {(i, j) for i, j, _ in pairs}, whole, options)
     problem_scores = pair_cosines(problems, [(i, j) for i, j, _ in pairs])
     scores: dict[tuple[int, int], float] = {}
     neighbours: dict[int, dict[int, float]] = defaultdict(dict)
@@ -134,3 +135,31 @@ def kind_similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     dot = sum(p * b.get(label, 0.0) for label, p in a.items())
     norms = math.sqrt(sum(p * p for p in a.values())) * math.sqrt(sum(p * p for p in b.values()))
     return dot / norms if norms else 0.0
+
+
+def _same_place_pairs(
+    requests: Sequence[Request],
+    places: Sequence[Places],
+    known: set[tuple[int, int]],
+    whole,  # noqa: ANN001 (the texts' vectors)
+    options: GroupingOptions,
+) -> list[tuple[int, int, float]]:
+    """The pairs that name one specific place within ``3 × days`` of each other and
+    read too little alike to be found by their texts (a problem told in other words)."""
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for k, found in enumerate(places):
+        for key in found.specific:
+            by_key[key].append(k)
+    extra: set[tuple[int, int]] = set()
+    span = 3 * options.days * 86400
+    for members in by_key.values():
+        members.sort(key=lambda k: requests[k].at)
+        for a, i in enumerate(members):
+            for j in members[a + 1 :]:
+                if (requests[j].at - requests[i].at).total_seconds() > span:
+                    break
+                pair = (min(i, j), max(i, j))
+                if pair not in known:
+                    extra.add(pair)
+    ordered = sorted(extra)
+    return [(i, j, c) for (i, j), c in zip(ordered, pair_cosines(whole, ordered), strict=True)]

@@ -25,7 +25,7 @@ def text_vectors(documents: Sequence[str], titles: Sequence[str]):  # noqa: ANN2
 
     if not documents:
         return np.zeros((0, 0))
-    many = len(documents) >= 20
+    many = len(documents) >= 200  # in fewer, one hotspot may be most of them
     grams = TfidfVectorizer(
         analyzer="char",
         ngram_range=(2, 3),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from analytics.message_rows import requests_from_rows
 from analytics.places import place_key, places_in, same_place
 from analytics.requests import Request
 from analytics.titles import hotspot_title
+from tests.support.domain_model import classify
 
 HERE = Path(__file__).resolve().parent
 KNOWN = HERE / "data" / "hotspot_messages.csv"
@@ -30,14 +30,6 @@ def read(path: Path, prefix: str = "") -> list[Request]:
         reader = csv.DictReader(handle)
         rows = [dict(row, msg_id=prefix + row.get("msg_id", "")) for row in reader]
         return requests_from_rows(reader.fieldnames or [], rows)
-
-
-@cache
-def classify():  # noqa: ANN201 (titles → the shipped domain model's probabilities)
-    from call_routing.nlu_model import load
-
-    model = load().domain
-    return lambda titles: [p.scores for p in model.predict_all(titles)]
 
 
 def known_groups() -> dict[str, list[str]]:
