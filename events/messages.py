@@ -41,6 +41,7 @@ TRANSFER_STATUS = "call.transfer"  # the network's answer to a transfer: code, f
 CALL_UNDERSTOOD = "call.understood"  # the hub: request type, domain, emergency, slots
 TICKET_DRAFTED = "ticket.drafted"  # the hub: a draft work order for the call
 TICKET_CHANGED = "ticket.changed"  # the ticket store: one audit entry (any channel)
+HOTSPOT_EMERGING = "hotspot.emerging"  # the hub: a 热点 flaring up (analytics bursts)
 CALL_TRANSCRIPT = "call.transcript"  # the hub: what the caller said, once the call ended
 # Seat allocation (the hub) and the agent's leg (the worker).
 CALL_QUEUED = "call.queued"  # the hub: waiting for an agent of a seat group

@@ -25,6 +25,10 @@ def ticket_event(number: str, event: str) -> str:
     return f"{ROOT}/tickets/{number}/{event}"
 
 
+def hotspot_event(event: str) -> str:
+    return f"{ROOT}/hotspots/{event}"
+
+
 def agent_state(agent_id: str) -> str:
     return f"{ROOT}/agents/{agent_id}/state"
 

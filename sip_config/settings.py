@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from sip_config import rules
 from sip_config.acd_settings import AcdSection, AgentSettings, SeatGroupSettings
+from sip_config.analytics_settings import AnalyticsSection
 from sip_config.verification_settings import VerificationSection
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -453,6 +454,7 @@ class Settings(BaseSettings):
     acd: AcdSection = AcdSection()
     web: WebSection = WebSection()
     verification: VerificationSection = VerificationSection()
+    analytics: AnalyticsSection = AnalyticsSection()
     agents: list[AgentSettings] = []
     seat_groups: dict[str, SeatGroupSettings] = {}
 

@@ -123,6 +123,7 @@ def test_durable_and_retained_events() -> None:
         m.CALLBACK_REQUESTED,
         m.CALLBACK_CONNECTED,
         contract.CALLBACK_GAVE_UP,
+        m.HOTSPOT_EMERGING,
     } == contract.DURABLE_TYPES
     assert contract.is_durable(m.TICKET_DRAFTED)
     assert not contract.is_durable(m.ASR_PARTIAL)

@@ -6,25 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from analytics.requests import Request
+from analytics.requests import Request, ticket_request
 
 MAX_TICKETS = 50_000  # a month of a large city's tickets
-
-
-def ticket_request(ticket: Any) -> Request:
-    """One ticket as a request: its summary as the title, the caller's number as
-    who asked (a repeat caller counts once), its address as the place."""
-    content = ticket.content or ticket.transcript
-    return Request(
-        id=ticket.number,
-        at=ticket.created_at,
-        title=ticket.summary or content[:40],
-        text=content,
-        person=ticket.caller_number,
-        place_hint=ticket.address,
-        category=ticket.category_path or ticket.domain,
-        department=ticket.lead_department,
-    )
 
 
 def ticket_requests(store: Any, now: datetime, days: int) -> list[Request]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from events import messages as m
 from events import topics
-from events.contract import agents, asr, hub, seating, supervisor, tickets, worker
+from events.contract import agents, analytics, asr, hub, seating, supervisor, tickets, worker
 from events.contract.common import (
     AGENT_ID,
     CALL,
@@ -101,6 +101,7 @@ EVENTS: tuple[EventSpec, ...] = (
     *asr.CALL_EVENTS,
     *hub.FLOW_EVENTS,
     *tickets.EVENTS,
+    *analytics.EVENTS,
     hub.TRANSCRIPT,
     *seating.CALL_EVENTS,
     *agents.EVENTS,

@@ -24,6 +24,7 @@ from events.bus import Bus
 from events.messages import Message
 from ivr.hub.call_tickets import CallTickets
 from ivr.hub.flow import CallFlow, Command, FlowOptions, Step
+from ivr.hub.hotspot_watch import HotspotWatch
 from ivr.hub.seating import Actions, Publish, Seating
 from ivr.hub.sql_work import in_sql_thread
 from ivr.hub.survey_calls import SurveyCalls
@@ -124,6 +125,7 @@ class Hub:
         self._stale_logged = -math.inf
         # 回访 survey calls (None: verification is off); set by the assembly.
         self.surveys: SurveyCalls | None = None
+        self.hotspots: HotspotWatch | None = None  # the burst watch; set by the assembly
 
     async def on_message(self, topic: str, message: Message) -> None:
         if message.id in self._seen:

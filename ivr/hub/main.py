@@ -29,6 +29,7 @@ from events.mqtt import MqttBus
 from ivr.hub.call_tickets import CallTickets
 from ivr.hub.deadline_sweep import sweep_deadlines
 from ivr.hub.flow import CallFlow, FlowOptions
+from ivr.hub.hotspot_watch import HotspotWatch, watch_hotspots
 from ivr.hub.hub import Hub
 from ivr.hub.seating import Seating
 from ivr.hub.survey_calls import SurveyCalls, run_surveys
@@ -95,6 +96,29 @@ def open_outbox(settings: Settings, bus: MqttBus) -> Durable | None:
     durable = Durable(outbox, publisher, None)
     durable.bus = OutboxBus(bus, outbox, publisher)
     return durable
+
+
+async def open_hotspot_watch(settings: Settings, store: Any, durable: Durable) -> HotspotWatch:
+    """The hotspot watch over the ticket store, knowing the bursts it published
+    before this start; problems without a category are told by the hub's domain
+    model (loaded on the first look, on the watch's thread)."""
+    import functools
+
+    @functools.cache
+    def domain() -> Any:
+        from call_routing.nlu_model import load
+
+        return load(settings.routing.model).domain
+
+    def classify(titles: list[str]) -> list[Any]:
+        return [p.scores for p in domain().predict_all(titles)]
+
+    watch = HotspotWatch(store, settings.analytics, settings.node.name, classify)
+    try:
+        await asyncio.to_thread(watch.remember, durable.outbox, datetime.now(UTC))
+    except Exception as exc:  # at worst a burst is announced twice
+        log.warning("published hotspots not read back: %s", exc)
+    return watch
 
 
 async def restore_queue_log(hub: Hub, durable: Durable | None, now: datetime | None = None) -> int:
@@ -329,6 +353,10 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
         surveying = asyncio.create_task(
             run_surveys(hub.surveys, settings.verification.every_s, stop, settings.run_dir)
         )
+    watching = None
+    if hub.tickets is not None and durable is not None and settings.analytics.hotspot_watch:
+        hub.hotspots = await open_hotspot_watch(settings, hub.tickets.store, durable)
+        watching = asyncio.create_task(watch_hotspots(hub.hotspots, durable.bus.publish, stop))
     await hub.publish_seat_states()
     reindexing = None
     if hub.catalog is not None:  # calls recorded while the hub was down
@@ -354,7 +382,7 @@ async def run_hub(settings: Settings, stop: asyncio.Event) -> None:
     if web_task is not None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(web_task, 10)
-    for background in (sweeping, surveying):
+    for background in (sweeping, surveying, watching):
         if background is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(background, 5)
