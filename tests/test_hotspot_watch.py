@@ -60,7 +60,7 @@ def test_a_burst_is_published_once_with_its_tickets(store: TicketStore, tmp_path
         sent.append((topic, message))
         stop.set()
 
-    asyncio.run(watch_hotspots(watch, publish, stop, clock=lambda: NOW))
+    asyncio.run(watch_hotspots(watch, publish, stop, clock=lambda: NOW, first_after_s=0))
     [(topic, message)] = sent
     assert topic == topics.hotspot_event(m.HOTSPOT_EMERGING)
     contract.validate(topic, message)  # the declared fields and types
@@ -97,5 +97,5 @@ def test_a_failed_look_is_tried_again(store: TicketStore) -> None:
     async def publish(topic: str, message: Message) -> None:  # pragma: no cover
         raise AssertionError("nothing to publish")
 
-    asyncio.run(watch_hotspots(watch, publish, stop, clock=clock))
+    asyncio.run(watch_hotspots(watch, publish, stop, clock=clock, first_after_s=0))
     assert len(looks) == 2  # the watch went on after the failure

@@ -3,8 +3,9 @@ last ``analytics.hotspot_days`` days are grouped into hotspots
 (:mod:`analytics.hotspots`) and each one flaring up (:mod:`analytics.bursts`) is
 published once as a durable ``hotspot.emerging`` event; the supervisors' pages
 show it.  Bursts already published are read back from the outbox at start, so a
-restart does not announce them again.  The grouping runs on a thread; a failed
-look is logged and tried again next time: the calls go on."""
+restart does not announce them again.  The grouping runs on a thread, the first
+time one period after the hub starts; a failed look is logged and tried again
+next time: the calls go on."""
 
 from __future__ import annotations
 
@@ -110,8 +111,14 @@ async def watch_hotspots(
     publish: Publish,
     stop: asyncio.Event,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    first_after_s: float | None = None,
 ) -> None:
-    """Look at once, then every ``hotspot_every_s`` seconds until ``stop`` is set."""
+    """Look every ``hotspot_every_s`` seconds until ``stop`` is set; the first look
+    waits as long too (``first_after_s`` to choose), so a hub that starts while
+    calls come in spends nothing on it before it has settled."""
+    first = watch.settings.hotspot_every_s if first_after_s is None else first_after_s
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), first)
     while not stop.is_set():
         now = clock()
         try:
