@@ -93,14 +93,15 @@ CONSOLES = {
     "/qa": "质检",
     "/tickets": "工单管理",
     "/verification": "回访工作台",
+    "/analytics": "数据分析",
     "/department": "承办单位工作台",
 }
 MAY_USE = {
     Role.AGENT: ["/desk", "/qa", "/tickets"],
-    Role.SUPERVISOR: ["/wallboard", "/qa", "/tickets", "/verification"],
+    Role.SUPERVISOR: ["/wallboard", "/qa", "/tickets", "/verification", "/analytics"],
     Role.QA: ["/qa", "/tickets"],
     # the desk needs an agent's own seat
-    Role.ADMIN: ["/wallboard", "/qa", "/tickets", "/verification"],
+    Role.ADMIN: ["/wallboard", "/qa", "/tickets", "/verification", "/analytics"],
     Role.DEPARTMENT_HANDLER: ["/department"],
     Role.DEPARTMENT_REVIEWER: ["/department"],
     Role.VERIFIER: ["/verification"],

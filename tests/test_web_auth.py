@@ -207,7 +207,7 @@ def test_the_sign_in_page_is_no_place_to_return_to(client: TestClient) -> None:
     [
         (Role.QA, "/desk", ["/qa", "/tickets"]),
         (Role.AGENT, "/wallboard", ["/desk", "/qa", "/tickets"]),
-        (Role.ADMIN, "/desk", ["/wallboard", "/qa", "/tickets", "/verification"]),
+        (Role.ADMIN, "/desk", ["/wallboard", "/qa", "/tickets", "/verification", "/analytics"]),
         (Role.DEPARTMENT_HANDLER, "/desk", ["/department"]),
         (Role.DEPARTMENT_REVIEWER, "/wallboard", ["/department"]),
         (Role.VERIFIER, "/tickets", ["/verification"]),

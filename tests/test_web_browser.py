@@ -337,6 +337,7 @@ def test_a_deep_link_signs_in_and_returns_there_and_a_refused_page_leads_home(
         ("/qa", "质检", "page"),
         ("/tickets", "工单管理", ""),
         ("/verification", "回访工作台", ""),
+        ("/analytics", "数据分析", ""),
     ]
 
     page.goto(f"{base}/desk")  # the agents' desk: refused with a page, not a loop

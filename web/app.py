@@ -34,6 +34,7 @@ from web.routers import (
     desk,
     dispatch,
     health,
+    hotspots,
     qa,
     supervision,
     ticket_files,
@@ -104,6 +105,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(department.router)
     app.include_router(verification.router)
     app.include_router(verification_pages.router)
+    app.include_router(hotspots.router)
     app.state.navigation = Navigation(route_table(app), CONSOLE_PAGES)
     openapi.install(app, context.settings.web.qa_criteria)  # the JSON API only
     return app

@@ -45,6 +45,7 @@ CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
     ("/qa", "质检"),
     ("/tickets", "工单管理"),
     ("/verification", "回访工作台"),
+    ("/analytics", "数据分析"),
     ("/department", "承办单位工作台"),
 )
 
